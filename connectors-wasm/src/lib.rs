@@ -1,0 +1,13 @@
+//! Weft's bundled WASM components — the generic `http` connector, the
+//! standard blocks and the test components — compiled for `wasm32-wasip2`
+//! by this crate's build script and embedded as bytes.
+//!
+//! The component crates themselves live in the sub-directories; each is an
+//! ordinary connector written with the public `weft-sdk`.
+
+include!(concat!(env!("OUT_DIR"), "/components.rs"));
+
+/// The bytes of a bundled component by crate name (`weft-connector-http`).
+pub fn by_name(name: &str) -> Option<&'static [u8]> {
+    ALL.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
+}

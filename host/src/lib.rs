@@ -1,0 +1,48 @@
+//! # weft-host — the Weft engine
+//!
+//! Loads connector and standard-block components (WebAssembly components
+//! targeting the `weft:connector` WIT contract) and invokes their blocks,
+//! each invocation in a fresh sandbox with fuel, wall-clock, memory and
+//! output limits, and with HTTP that only the host performs, only to hosts
+//! the connector declared and the operator granted.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use weft_host::{InvokeContext, Runtime};
+//!
+//! let runtime = Runtime::builder().cache_dir("/tmp/weft-cache").build()?;
+//! let http = runtime
+//!     .load_file("weft_connector_http.wasm")
+//!     .await?
+//!     .with_grant(&["https://api.example.com"])?;
+//! let report = http
+//!     .invoke("request", &serde_json::json!({"url": "https://api.example.com/items"}), &InvokeContext::default())
+//!     .await;
+//! println!("{:?} after {:?}, {} HTTP call(s)", report.output, report.duration, report.http_calls.len());
+//! # Ok(()) }
+//! ```
+//!
+//! Modules, one concept each: [`runtime`] (loading and invoking),
+//! [`limits`], [`outbound_http`] (the HTTP capability: allow-lists, address
+//! policy, redaction), [`guest_log`] (the log capability), [`contract`]
+//! (the supported WIT versions), [`component_cache`], [`engine`],
+//! [`sandbox`] (per-invocation store state), [`manifest`], [`error`], and
+//! [`testing`] (helpers for connector authors' tests).
+
+pub mod component_cache;
+pub mod contract;
+pub mod engine;
+pub mod error;
+pub mod guest_log;
+pub mod limits;
+pub mod manifest;
+pub mod outbound_http;
+pub mod runtime;
+pub mod sandbox;
+pub mod testing;
+
+pub use error::{BlockErrorKind, BlockFailure, InvokeError, LimitExceeded, LoadError};
+pub use limits::Limits;
+pub use manifest::Manifest;
+pub use outbound_http::{HttpCall, HttpLimits};
+pub use runtime::{Connector, InvokeContext, InvokeReport, Runtime, RuntimeBuilder};

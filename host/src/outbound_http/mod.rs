@@ -1,0 +1,454 @@
+//! Outbound HTTP for connectors: the only way a component reaches the
+//! network. Every request is
+//!
+//! 1. checked against the hosts the connector declared **and** the
+//!    operator's grant (scheme, host and port; see [`allow_list`]),
+//! 2. resolved and refused if it lands on a private, loopback or
+//!    link-local address the grant does not name ([`address_policy`]),
+//! 3. sent by the host with size caps and a timeout bounded by the block's
+//!    own deadline; redirects are followed by hand so each hop goes through
+//!    1 and 2 again,
+//! 4. recorded for the run's history with credentials redacted ([`redact`]).
+
+pub mod address_policy;
+pub mod allow_list;
+pub mod redact;
+
+use address_policy::{AddressDenied, CheckedResolver, DnsOverrides, PermittedPrivate};
+use allow_list::{AllowList, HostPattern};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// Limits on one block invocation's outbound HTTP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct HttpLimits {
+    /// Largest request body a connector may send.
+    pub max_request_bytes: usize,
+    /// Largest response body the host will read.
+    pub max_response_bytes: usize,
+    /// Upper bound on one request's time, connect to last body byte.
+    #[serde(with = "crate::limits::duration_ms")]
+    pub timeout: Duration,
+    /// Redirect hops followed per request.
+    pub max_redirects: u32,
+    /// Requests (counting redirect hops) per invocation.
+    pub max_calls: u32,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_request_bytes: 10 << 20,
+            max_response_bytes: 10 << 20,
+            timeout: Duration::from_secs(30),
+            max_redirects: 5,
+            max_calls: 1000,
+        }
+    }
+}
+
+/// How much of each body the history keeps.
+const RECORDED_BODY_BYTES: usize = 4096;
+
+/// Headers a connector may not set: they would let it talk to a different
+/// virtual host than the one checked, or corrupt framing.
+const FORBIDDEN_REQUEST_HEADERS: &[&str] =
+    &["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"];
+
+/// A request as the connector asked for it.
+#[derive(Debug, Clone)]
+pub struct OutboundRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InboundResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Why the host did not deliver a response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpFailure {
+    #[error("denied: {0}")]
+    Denied(String),
+    #[error("timed out")]
+    Timeout,
+    #[error("too large: {0}")]
+    TooLarge(String),
+    #[error("network: {0}")]
+    Network(String),
+}
+
+/// One request (one redirect hop) as the history log shows it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct HttpCall {
+    pub method: String,
+    /// Redacted: no user info, secret query values replaced.
+    pub url: String,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub duration_us: u64,
+    pub request_bytes: usize,
+    pub response_bytes: usize,
+    pub request_headers: Vec<(String, String)>,
+    pub response_headers: Vec<(String, String)>,
+    /// The first 4 KiB of the bodies, as text. Dropped for censored blocks.
+    pub request_body: Option<String>,
+    pub response_body: Option<String>,
+}
+
+/// Shared across invocations: one reqwest client per distinct set of
+/// explicitly granted private addresses (usually just one client), so
+/// connection pools are reused but never shared across policies.
+pub struct ClientPool {
+    overrides: DnsOverrides,
+    clients: Mutex<HashMap<PermittedPrivate, reqwest::Client>>,
+}
+
+/// Bound on distinct policies kept; beyond it the pool starts over.
+const MAX_CLIENTS: usize = 64;
+
+impl ClientPool {
+    pub fn new(overrides: HashMap<String, Vec<std::net::IpAddr>>) -> Self {
+        ClientPool {
+            overrides: Arc::new(
+                overrides
+                    .into_iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                    .collect(),
+            ),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn client(&self, permitted: &PermittedPrivate) -> Result<reqwest::Client, HttpFailure> {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = clients.get(permitted) {
+            return Ok(c.clone());
+        }
+        if clients.len() >= MAX_CLIENTS {
+            clients.clear();
+        }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(concat!("weft/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(CheckedResolver {
+                permitted: permitted.clone(),
+                overrides: self.overrides.clone(),
+            }))
+            .build()
+            .map_err(|e| HttpFailure::Network(format!("could not build HTTP client: {e}")))?;
+        clients.insert(permitted.clone(), client.clone());
+        Ok(client)
+    }
+}
+
+/// What one invocation may reach, and what it did.
+pub struct OutboundHttp {
+    pool: Arc<ClientPool>,
+    connector_id: String,
+    declared: Vec<HostPattern>,
+    grant: AllowList,
+    permitted: PermittedPrivate,
+    limits: HttpLimits,
+    deadline: Instant,
+    calls_made: u32,
+    /// Every request and hop, in order.
+    pub calls: Vec<HttpCall>,
+}
+
+impl OutboundHttp {
+    /// `declared` are the connector's patterns with templates already
+    /// filled from the connection (unfillable ones dropped).
+    pub fn new(
+        pool: Arc<ClientPool>,
+        connector_id: String,
+        declared: Vec<HostPattern>,
+        grant: AllowList,
+        limits: HttpLimits,
+        deadline: Instant,
+    ) -> Self {
+        let permitted = PermittedPrivate(grant.named_ips().into_iter().collect());
+        OutboundHttp {
+            pool,
+            connector_id,
+            declared,
+            grant,
+            permitted,
+            limits,
+            deadline,
+            calls_made: 0,
+            calls: Vec::new(),
+        }
+    }
+
+    /// Check a destination against declaration, grant and the literal-IP
+    /// address policy (names are checked again at resolution).
+    pub fn check(&self, url: &Url) -> Result<(), HttpFailure> {
+        let origin = url.origin().ascii_serialization();
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(HttpFailure::Denied(format!(
+                "{origin}: only http and https are allowed"
+            )));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(HttpFailure::Denied(
+                "credentials in URLs are not allowed; use a connection".into(),
+            ));
+        }
+        if !self.declared.iter().any(|p| p.matches(url)) {
+            let declared: Vec<String> = self.declared.iter().map(|p| p.to_string()).collect();
+            return Err(HttpFailure::Denied(format!(
+                "{origin} is not among the hosts connector {:?} declared ({})",
+                self.connector_id,
+                declared.join(", ")
+            )));
+        }
+        if !self.grant.allows(url) {
+            let granted: Vec<String> = self.grant.0.iter().map(|p| p.to_string()).collect();
+            return Err(HttpFailure::Denied(format!(
+                "{origin} is not in the operator's grant for connector {:?} (granted: {}); an admin can add it to allowed_outbound_hosts",
+                self.connector_id,
+                if granted.is_empty() { "nothing".to_string() } else { granted.join(", ") }
+            )));
+        }
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(ip) = literal
+            && !self.permitted.permits(ip)
+        {
+            return Err(HttpFailure::Denied(format!(
+                "{ip} is a private, loopback or link-local address; the grant must name it explicitly"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Perform a request for the guest, following redirects hop by hop.
+    pub async fn send(&mut self, req: OutboundRequest) -> Result<InboundResponse, HttpFailure> {
+        let mut url = Url::parse(&req.url)
+            .map_err(|e| HttpFailure::Denied(format!("{:?} is not a valid URL: {e}", req.url)))?;
+        let mut method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| HttpFailure::Network(format!("{:?} is not an HTTP method", req.method)))?;
+        let mut headers = Vec::with_capacity(req.headers.len());
+        for (name, value) in req.headers {
+            if FORBIDDEN_REQUEST_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                continue;
+            }
+            headers.push((name, value));
+        }
+        let mut body = req.body;
+        if let Some(b) = &body
+            && b.len() > self.limits.max_request_bytes
+        {
+            let failure = HttpFailure::TooLarge(format!(
+                "request body is {} bytes; the limit is {}",
+                b.len(),
+                self.limits.max_request_bytes
+            ));
+            self.record_failure(&method, &url, &headers, body.as_deref(), Duration::ZERO, &failure);
+            return Err(failure);
+        }
+        let requested = req.timeout.unwrap_or(self.limits.timeout).min(self.limits.timeout);
+
+        for hop in 0..=self.limits.max_redirects {
+            if let Err(failure) = self.check(&url) {
+                self.record_failure(&method, &url, &headers, body.as_deref(), Duration::ZERO, &failure);
+                return Err(failure);
+            }
+            if self.calls_made >= self.limits.max_calls {
+                return Err(HttpFailure::Denied(format!(
+                    "this block already made {} HTTP requests, its limit",
+                    self.limits.max_calls
+                )));
+            }
+            self.calls_made += 1;
+            let remaining = self.deadline.saturating_duration_since(Instant::now());
+            let timeout = requested.min(remaining);
+            let started = Instant::now();
+            let result = tokio::time::timeout(
+                timeout,
+                self.one_hop(&method, &url, &headers, body.clone()),
+            )
+            .await
+            .unwrap_or(Err(HttpFailure::Timeout));
+            let elapsed = started.elapsed();
+            let resp = match result {
+                Ok(resp) => resp,
+                Err(failure) => {
+                    self.record_failure(&method, &url, &headers, body.as_deref(), elapsed, &failure);
+                    return Err(failure);
+                }
+            };
+            self.record(&method, &url, &headers, body.as_deref(), &resp, elapsed);
+
+            let location = resp
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("location"))
+                .map(|(_, v)| v.clone());
+            match (resp.status, location) {
+                (301 | 302 | 303 | 307 | 308, Some(location)) if hop < self.limits.max_redirects => {
+                    url = url.join(&location).map_err(|e| {
+                        HttpFailure::Network(format!("redirect to invalid location {location:?}: {e}"))
+                    })?;
+                    // 303, and 301/302 after a POST, become GET without a body,
+                    // as browsers and curl do.
+                    if resp.status == 303
+                        || (matches!(resp.status, 301 | 302) && method == reqwest::Method::POST)
+                    {
+                        method = reqwest::Method::GET;
+                        body = None;
+                    }
+                }
+                (301 | 302 | 303 | 307 | 308, Some(_)) => {
+                    return Err(HttpFailure::Network(format!(
+                        "stopped after {} redirects",
+                        self.limits.max_redirects
+                    )));
+                }
+                _ => return Ok(resp),
+            }
+        }
+        Err(HttpFailure::Network("redirect loop".into()))
+    }
+
+    async fn one_hop(
+        &self,
+        method: &reqwest::Method,
+        url: &Url,
+        headers: &[(String, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<InboundResponse, HttpFailure> {
+        let client = self.pool.client(&self.permitted)?;
+        let mut builder = client.request(method.clone(), url.clone());
+        for (name, value) in headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = body {
+            builder = builder.body(body);
+        }
+        let request = builder
+            .build()
+            .map_err(|e| HttpFailure::Network(format!("invalid request: {e}")))?;
+        let mut resp = client.execute(request).await.map_err(classify)?;
+        let cap = self.limits.max_response_bytes;
+        if let Some(len) = resp.content_length()
+            && len > cap as u64
+        {
+            return Err(HttpFailure::TooLarge(format!(
+                "response declares {len} bytes; the limit is {cap}"
+            )));
+        }
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > cap {
+                return Err(HttpFailure::TooLarge(format!(
+                    "response body exceeds the limit of {cap} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(InboundResponse { status, headers, body })
+    }
+
+    fn record(
+        &mut self,
+        method: &reqwest::Method,
+        url: &Url,
+        headers: &[(String, String)],
+        body: Option<&[u8]>,
+        resp: &InboundResponse,
+        elapsed: Duration,
+    ) {
+        self.calls.push(HttpCall {
+            method: method.to_string(),
+            url: redact::url(url),
+            status: Some(resp.status),
+            error: None,
+            duration_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            request_bytes: body.map_or(0, <[u8]>::len),
+            response_bytes: resp.body.len(),
+            request_headers: redact::headers(headers),
+            response_headers: redact::headers(&resp.headers),
+            request_body: body.map(preview),
+            response_body: Some(preview(&resp.body)),
+        });
+    }
+
+    fn record_failure(
+        &mut self,
+        method: &reqwest::Method,
+        url: &Url,
+        headers: &[(String, String)],
+        body: Option<&[u8]>,
+        elapsed: Duration,
+        failure: &HttpFailure,
+    ) {
+        self.calls.push(HttpCall {
+            method: method.to_string(),
+            url: redact::url(url),
+            status: None,
+            error: Some(failure.to_string()),
+            duration_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            request_bytes: body.map_or(0, <[u8]>::len),
+            response_bytes: 0,
+            request_headers: redact::headers(headers),
+            response_headers: Vec::new(),
+            request_body: body.map(preview),
+            response_body: None,
+        });
+    }
+}
+
+fn preview(body: &[u8]) -> String {
+    if body.len() <= RECORDED_BODY_BYTES {
+        return String::from_utf8_lossy(body).into_owned();
+    }
+    let mut text = String::from_utf8_lossy(&body[..RECORDED_BODY_BYTES]).into_owned();
+    text.push_str(&format!("… ({} bytes in all)", body.len()));
+    text
+}
+
+/// Map a reqwest error to the contract's kinds, recognising our own
+/// resolver's refusal anywhere in the source chain.
+fn classify(err: reqwest::Error) -> HttpFailure {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = source {
+        if let Some(denied) = e.downcast_ref::<AddressDenied>() {
+            return HttpFailure::Denied(denied.to_string());
+        }
+        source = e.source();
+    }
+    if err.is_timeout() {
+        return HttpFailure::Timeout;
+    }
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(e) = source {
+        message.push_str(": ");
+        message.push_str(&e.to_string());
+        source = e.source();
+    }
+    HttpFailure::Network(message)
+}

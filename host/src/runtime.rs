@@ -1,0 +1,522 @@
+//! Loading components and invoking their blocks in a fresh, limited store.
+
+use crate::component_cache;
+use crate::contract::{self, Bindings};
+use crate::engine::{self, EngineSettings, EpochTicker};
+use crate::error::{InvokeError, LimitExceeded, LoadError};
+use crate::guest_log::LogLine;
+use crate::limits::Limits;
+use crate::manifest::Manifest;
+use crate::outbound_http::allow_list::{AllowList, HostMatch, HostPattern, PatternError};
+use crate::outbound_http::{ClientPool, HttpCall, OutboundHttp};
+use crate::sandbox::SandboxState;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::Linker;
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+
+/// Configures and builds a [`Runtime`].
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeBuilder {
+    settings: EngineSettings,
+    cache_dir: Option<PathBuf>,
+    default_limits: Limits,
+    dns_overrides: HashMap<String, Vec<IpAddr>>,
+}
+
+impl RuntimeBuilder {
+    /// Keep precompiled components in `dir` so later loads skip compilation.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+    /// Turn fuel metering off (faster; wall-clock limits still apply).
+    pub fn fuel_metering(mut self, on: bool) -> Self {
+        self.settings.fuel_metering = on;
+        self
+    }
+    /// Upper bound on any block's linear memory.
+    pub fn max_memory_bytes(mut self, bytes: usize) -> Self {
+        self.settings.max_memory_bytes = bytes;
+        self
+    }
+    /// How many invocations may run at the same moment.
+    pub fn max_concurrent_instances(mut self, n: u32) -> Self {
+        self.settings.max_instances = n;
+        self
+    }
+    /// Limits for connectors and blocks that have none of their own.
+    pub fn default_limits(mut self, limits: Limits) -> Self {
+        self.default_limits = limits;
+        self
+    }
+    /// Resolve `host` to `addrs` without DNS (like an /etc/hosts entry).
+    /// The address policy still applies to the result.
+    pub fn dns_override(mut self, host: &str, addrs: &[IpAddr]) -> Self {
+        self.dns_overrides
+            .insert(host.to_ascii_lowercase(), addrs.to_vec());
+        self
+    }
+
+    pub fn build(self) -> Result<Runtime, LoadError> {
+        let engine = engine::build(&self.settings).map_err(|e| LoadError::Compile(format!("engine: {e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        // Components built for a later patch/minor of a contract link
+        // against these definitions (wasmtime matches semver-compatibly).
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        Bindings::add_to_linker(&mut linker).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let ticker = EpochTicker::start(&engine);
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                default_limits: self.default_limits,
+                max_memory_bytes: self.settings.max_memory_bytes,
+                fuel_metering: self.settings.fuel_metering,
+                http: Arc::new(ClientPool::new(self.dns_overrides)),
+                cache_dir: self.cache_dir,
+                linker,
+                engine,
+                _ticker: ticker,
+            }),
+        })
+    }
+}
+
+/// The engine: compiles components, keeps the linker and the HTTP client
+/// pool, and drives wall-clock limits. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+struct RuntimeInner {
+    engine: Engine,
+    linker: Linker<SandboxState>,
+    http: Arc<ClientPool>,
+    cache_dir: Option<PathBuf>,
+    default_limits: Limits,
+    max_memory_bytes: usize,
+    fuel_metering: bool,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Load a component from a file.
+    pub async fn load_file(&self, path: impl AsRef<Path>) -> Result<Connector, LoadError> {
+        let path = path.as_ref();
+        let bytes = tokio::fs::read(path).await.map_err(|e| LoadError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        self.load(&bytes).await
+    }
+
+    /// Compile (or fetch from the cache), link, and ask the component to
+    /// describe itself. The connector starts with no HTTP grant.
+    pub async fn load(&self, bytes: &[u8]) -> Result<Connector, LoadError> {
+        let engine = self.inner.engine.clone();
+        let dir = self.inner.cache_dir.clone();
+        let owned = bytes.to_vec();
+        // Compilation is CPU-bound for hundreds of milliseconds.
+        let (component, hash) = tokio::task::spawn_blocking(move || {
+            component_cache::compile(&engine, &owned, dir.as_deref())
+        })
+        .await
+        .map_err(|e| LoadError::Compile(format!("compile task: {e}")))??;
+        let bindings = Bindings::pre_instantiate(&self.inner.linker, &component)?;
+
+        let limits = self.inner.default_limits.clone();
+        let mut store = self.new_store("(loading)", Arc::new(HttpPolicy::empty("(loading)")), &limits, Instant::now() + limits.wall_clock);
+        let raw = match &bindings {
+            Bindings::V0_1_0(pre) => contract::v0_1_0::describe(pre, &mut store).await,
+        };
+        let raw = raw.map_err(|e| {
+            let why = classify_trap(&e, &store, &limits);
+            LoadError::Describe(why)
+        })?;
+        let manifest = match raw_manifest(raw) {
+            Ok(m) => m,
+            Err(e) => return Err(e),
+        };
+        let has_templates = manifest
+            .hosts
+            .iter()
+            .any(|h| matches!(h.host, HostMatch::Template(_)));
+        let policy = Arc::new(HttpPolicy::new(&manifest, AllowList::default()));
+        Ok(Connector {
+            inner: Arc::new(ConnectorInner {
+                runtime: self.clone(),
+                bindings,
+                manifest: Arc::new(manifest),
+                hash,
+                policy,
+                has_templates,
+                limits: None,
+                block_limits: HashMap::new(),
+            }),
+        })
+    }
+
+    fn new_store(
+        &self,
+        connector: &str,
+        policy: Arc<HttpPolicy>,
+        limits: &Limits,
+        deadline: Instant,
+    ) -> Store<SandboxState> {
+        let http = OutboundHttp::new(
+            self.inner.http.clone(),
+            connector.to_string(),
+            policy.declared.clone(),
+            policy.grant.clone(),
+            limits.http.clone(),
+            deadline,
+        );
+        let memory = limits.memory_bytes.min(self.inner.max_memory_bytes);
+        let mut store = Store::new(&self.inner.engine, SandboxState::new(http, memory));
+        store.limiter(|s| &mut s.memory);
+        if self.inner.fuel_metering {
+            // Only fails when fuel metering is off, which was just checked.
+            let _ = store.set_fuel(limits.fuel);
+        }
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |mut ctx| {
+            if Instant::now() >= deadline {
+                ctx.data_mut().deadline_hit = true;
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            // Hand the thread back to the executor once per tick so a
+            // spinning guest never starves other tasks.
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+}
+
+fn raw_manifest(raw: contract::v0_1_0::weft::connector::types::Manifest) -> Result<Manifest, LoadError> {
+    contract::v0_1_0::manifest(raw)
+}
+
+/// The connector's declared hosts and the operator's grant, precomputed.
+pub(crate) struct HttpPolicy {
+    declared: Vec<HostPattern>,
+    grant: AllowList,
+}
+
+impl HttpPolicy {
+    fn empty(_connector: &str) -> Self {
+        HttpPolicy {
+            declared: Vec::new(),
+            grant: AllowList::default(),
+        }
+    }
+
+    fn new(manifest: &Manifest, grant: AllowList) -> Self {
+        HttpPolicy {
+            declared: manifest.hosts.clone(),
+            grant,
+        }
+    }
+
+    /// Fill `{field}` templates from a connection; unfillable ones drop out.
+    fn for_connection(&self, fields: &serde_json::Value) -> Self {
+        HttpPolicy {
+            declared: self
+                .declared
+                .iter()
+                .filter_map(|p| p.instantiate(fields))
+                .collect(),
+            grant: self.grant.clone(),
+        }
+    }
+}
+
+/// A loaded component with its grant and limits. Cheap to clone; the
+/// `with_*` methods return a reconfigured copy sharing the compiled code.
+#[derive(Clone)]
+pub struct Connector {
+    inner: Arc<ConnectorInner>,
+}
+
+#[derive(Clone)]
+struct ConnectorInner {
+    runtime: Runtime,
+    bindings: Bindings,
+    manifest: Arc<Manifest>,
+    hash: String,
+    policy: Arc<HttpPolicy>,
+    has_templates: bool,
+    limits: Option<Limits>,
+    block_limits: HashMap<String, Limits>,
+}
+
+/// Who is invoking, for the block's context and the history.
+#[derive(Debug, Clone)]
+pub struct InvokeContext {
+    pub run_id: String,
+    pub step_id: String,
+    pub attempt: u32,
+    /// Non-secret connection fields; also fill `{field}` host templates.
+    pub connection: serde_json::Value,
+    /// A run-level deadline; the invocation ends at the earlier of this and
+    /// its own wall-clock limit.
+    pub deadline: Option<Instant>,
+    /// A run-level fuel budget; the invocation gets the lesser of this and
+    /// its own fuel limit.
+    pub fuel_budget: Option<u64>,
+}
+
+impl Default for InvokeContext {
+    fn default() -> Self {
+        InvokeContext {
+            run_id: String::new(),
+            step_id: String::new(),
+            attempt: 1,
+            connection: serde_json::Value::Object(Default::default()),
+            deadline: None,
+            fuel_budget: None,
+        }
+    }
+}
+
+/// Everything one invocation produced, success or not.
+#[derive(Debug)]
+pub struct InvokeReport {
+    pub output: Result<serde_json::Value, InvokeError>,
+    pub duration: Duration,
+    /// `None` when the runtime does not meter fuel.
+    pub fuel_used: Option<u64>,
+    pub http_calls: Vec<HttpCall>,
+    pub logs: Vec<LogLine>,
+}
+
+impl Connector {
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.manifest
+    }
+
+    /// The content hash of the component (also its compilation cache key).
+    pub fn component_hash(&self) -> &str {
+        &self.inner.hash
+    }
+
+    /// The contract version the component targets.
+    pub fn contract_version(&self) -> &'static str {
+        self.inner.bindings.contract_version()
+    }
+
+    /// Grant outbound hosts (`scheme://host[:port]` entries). A request
+    /// must match both this grant and the connector's declaration;
+    /// private, loopback and link-local addresses need an IP-literal entry.
+    pub fn with_grant<S: AsRef<str>>(&self, entries: &[S]) -> Result<Connector, PatternError> {
+        let grant = AllowList::parse(entries)?;
+        let mut inner = (*self.inner).clone();
+        inner.policy = Arc::new(HttpPolicy::new(&inner.manifest, grant));
+        Ok(Connector {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Limits for every block of this connector.
+    pub fn with_limits(&self, limits: Limits) -> Connector {
+        let mut inner = (*self.inner).clone();
+        inner.limits = Some(limits);
+        Connector {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Limits for one block, overriding the connector's.
+    pub fn with_block_limits(&self, block: &str, limits: Limits) -> Connector {
+        let mut inner = (*self.inner).clone();
+        inner.block_limits.insert(block.to_string(), limits);
+        Connector {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The limits that apply to `block`.
+    pub fn limits_for(&self, block: &str) -> &Limits {
+        self.inner
+            .block_limits
+            .get(block)
+            .or(self.inner.limits.as_ref())
+            .unwrap_or(&self.inner.runtime.inner.default_limits)
+    }
+
+    /// Run `block` with `input` in a fresh store.
+    pub async fn invoke(&self, block: &str, input: &serde_json::Value, ctx: &InvokeContext) -> InvokeReport {
+        let started = Instant::now();
+        let connector = self.inner.manifest.id.as_str();
+        let fail = |output: InvokeError| InvokeReport {
+            output: Err(output),
+            duration: started.elapsed(),
+            fuel_used: None,
+            http_calls: Vec::new(),
+            logs: Vec::new(),
+        };
+        if self.inner.manifest.block(block).is_none() {
+            return fail(InvokeError::UnknownBlock {
+                connector: connector.to_string(),
+                block: block.to_string(),
+                available: self.inner.manifest.blocks.iter().map(|b| b.id.clone()).collect(),
+            });
+        }
+        let mut limits = self.limits_for(block).clone();
+        if let Some(budget) = ctx.fuel_budget {
+            limits.fuel = limits.fuel.min(budget);
+        }
+        let mut deadline = started + limits.wall_clock;
+        if let Some(run_deadline) = ctx.deadline {
+            deadline = deadline.min(run_deadline);
+        }
+        let policy = if self.inner.has_templates {
+            Arc::new(self.inner.policy.for_connection(&ctx.connection))
+        } else {
+            self.inner.policy.clone()
+        };
+        let runtime = &self.inner.runtime;
+        let mut store = runtime.new_store(connector, policy, &limits, deadline);
+        let input_text = input.to_string();
+
+        // The epoch callback ends a busy guest at the deadline; this outer
+        // timeout also covers a guest parked in a host call.
+        let grace = crate::engine::EPOCH_TICK * 4;
+        let call = async {
+            match &self.inner.bindings {
+                Bindings::V0_1_0(pre) => {
+                    contract::v0_1_0::invoke(pre, &mut store, block, &input_text, ctx).await
+                }
+            }
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now()) + grace;
+        let result = tokio::time::timeout(remaining, call).await;
+
+        let fuel_used = if runtime.inner.fuel_metering {
+            store.get_fuel().ok().map(|left| limits.fuel.saturating_sub(left))
+        } else {
+            None
+        };
+        let err = |e: InvokeErrorKind| e.into_error(connector, block);
+        let output = match result {
+            Err(_elapsed) => Err(err(InvokeErrorKind::Limit(LimitExceeded::WallClock {
+                limit_ms: millis(deadline.saturating_duration_since(started)),
+            }))),
+            Ok(Err(trap)) => Err(err(trap_kind(&trap, &store, &limits, started, deadline))),
+            Ok(Ok(Err(failure))) => Err(InvokeError::Block {
+                connector: connector.to_string(),
+                block: block.to_string(),
+                failure,
+            }),
+            Ok(Ok(Ok(text))) if text.len() > limits.output_bytes => {
+                Err(err(InvokeErrorKind::Limit(LimitExceeded::Output {
+                    limit_bytes: limits.output_bytes,
+                    actual_bytes: text.len(),
+                })))
+            }
+            Ok(Ok(Ok(text))) => serde_json::from_str(&text)
+                .map_err(|e| err(InvokeErrorKind::InvalidOutput(e.to_string()))),
+        };
+        let state = store.into_data();
+        let at = state.elapsed_us();
+        InvokeReport {
+            output,
+            duration: started.elapsed(),
+            fuel_used,
+            http_calls: state.http.calls,
+            logs: state.logs.finish(at),
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+enum InvokeErrorKind {
+    Limit(LimitExceeded),
+    Trap(String),
+    InvalidOutput(String),
+}
+
+impl InvokeErrorKind {
+    fn into_error(self, connector: &str, block: &str) -> InvokeError {
+        let (connector, block) = (connector.to_string(), block.to_string());
+        match self {
+            InvokeErrorKind::Limit(limit) => InvokeError::Limit { connector, block, limit },
+            InvokeErrorKind::Trap(message) => InvokeError::Trap { connector, block, message },
+            InvokeErrorKind::InvalidOutput(reason) => InvokeError::InvalidOutput { connector, block, reason },
+        }
+    }
+}
+
+/// Work out which limit (if any) a failed call ran into.
+fn trap_kind(
+    err: &wasmtime::Error,
+    store: &Store<SandboxState>,
+    limits: &Limits,
+    started: Instant,
+    deadline: Instant,
+) -> InvokeErrorKind {
+    let state = store.data();
+    if let Some(requested) = state.memory.exceeded {
+        return InvokeErrorKind::Limit(LimitExceeded::Memory {
+            limit_bytes: state.memory.limit,
+            requested_bytes: requested,
+        });
+    }
+    if state.deadline_hit {
+        return InvokeErrorKind::Limit(LimitExceeded::WallClock {
+            limit_ms: millis(deadline.saturating_duration_since(started)),
+        });
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => InvokeErrorKind::Limit(LimitExceeded::Fuel { limit: limits.fuel }),
+        Some(Trap::StackOverflow) => InvokeErrorKind::Limit(LimitExceeded::Stack),
+        Some(Trap::Interrupt) => InvokeErrorKind::Limit(LimitExceeded::WallClock {
+            limit_ms: millis(deadline.saturating_duration_since(started)),
+        }),
+        _ => InvokeErrorKind::Trap(describe_crash(err, state)),
+    }
+}
+
+/// Text for a load-time failure.
+fn classify_trap(err: &wasmtime::Error, store: &Store<SandboxState>, limits: &Limits) -> String {
+    let now = Instant::now();
+    match trap_kind(err, store, limits, now, now) {
+        InvokeErrorKind::Limit(l) => l.to_string(),
+        InvokeErrorKind::Trap(m) | InvokeErrorKind::InvalidOutput(m) => m,
+    }
+}
+
+/// A crash message: the guest's panic text when it printed one, else the
+/// trap.
+fn describe_crash(err: &wasmtime::Error, state: &SandboxState) -> String {
+    let stderr = state.stderr_text();
+    let panic_line = stderr
+        .lines()
+        .skip_while(|l| !l.contains("panicked at"))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let trap = match err.downcast_ref::<Trap>() {
+        Some(t) => t.to_string(),
+        None => format!("{err:#}"),
+    };
+    if panic_line.is_empty() {
+        trap
+    } else {
+        format!("{panic_line} ({trap})")
+    }
+}
