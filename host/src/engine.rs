@@ -31,7 +31,7 @@ impl Default for EngineSettings {
             fuel_metering: true,
             max_memory_bytes: 256 << 20,
             max_instances: 256,
-            max_wasm_stack: 1 << 20,
+            max_wasm_stack: 512 << 10,
         }
     }
 }

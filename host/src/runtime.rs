@@ -511,6 +511,10 @@ fn describe_crash(err: &wasmtime::Error, state: &SandboxState) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     let trap = match err.downcast_ref::<Trap>() {
+        Some(Trap::MemoryOutOfBounds) => format!(
+            "{} (a block that overflows its own stack, e.g. by runaway recursion, ends this way)",
+            Trap::MemoryOutOfBounds
+        ),
         Some(t) => t.to_string(),
         None => format!("{err:#}"),
     };

@@ -23,14 +23,32 @@ fn memory_bomb(_ctx: &Context, _input: Nothing) -> Result<Value, BlockError> {
     }
 }
 
+/// Large frames: the locals live on Rust's shadow stack in linear memory,
+/// which overflows first.
 #[allow(unconditional_recursion)]
-fn depth(n: u64) -> u64 {
+fn deep_frames(n: u64) -> u64 {
     let frame = black_box([n; 16]);
-    depth(black_box(frame[3] + 1)) + black_box(frame[7])
+    deep_frames(black_box(frame[3] + 1)) + black_box(frame[7])
 }
 
-fn recurse(_ctx: &Context, _input: Nothing) -> Result<Value, BlockError> {
-    Ok(json!(depth(0)))
+/// Small frames: everything stays in wasm locals, so the engine's own
+/// wasm stack limit is what stops it.
+#[allow(unconditional_recursion)]
+fn small_frames(n: u64) -> u64 {
+    small_frames(black_box(n + 1)).wrapping_add(black_box(n))
+}
+
+#[derive(Deserialize, JsonSchema)]
+pub struct RecurseInput {
+    /// `small` (wasm stack) or `large` (linear-memory stack).
+    pub frames: String,
+}
+
+fn recurse(_ctx: &Context, input: RecurseInput) -> Result<Value, BlockError> {
+    Ok(match input.frames.as_str() {
+        "large" => json!(deep_frames(0)),
+        _ => json!(small_frames(0)),
+    })
 }
 
 fn panic_block(_ctx: &Context, _input: Nothing) -> Result<Value, BlockError> {
