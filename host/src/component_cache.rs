@@ -38,12 +38,15 @@ pub fn compile(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> Result<(Com
         return Ok((component, key));
     };
     let path = dir.join(format!("{key}.cwasm"));
-    if path.exists() {
+    // Read into memory rather than mapping the file: a mapped file that is
+    // truncated underneath us (another process, an operator cleaning up)
+    // would crash the host with SIGBUS.
+    if let Ok(cached) = std::fs::read(&path) {
         // SAFETY: the file was written by `precompile_component` of an
         // engine with the same compatibility hash (it is in the name), into
         // a directory the operator owns. A corrupt or foreign file fails
         // wasmtime's header checks and is recompiled below.
-        match unsafe { Component::deserialize_file(engine, &path) } {
+        match unsafe { Component::deserialize(engine, &cached) } {
             Ok(component) => return Ok((component, key)),
             Err(e) => tracing::warn!(path = %path.display(), "discarding unusable cached component: {e:#}"),
         }

@@ -148,8 +148,16 @@ where
     O: Serialize,
     F: Fn(&Context, I) -> Result<O, BlockError>,
 {
-    let input: I = serde_json::from_str(input).map_err(|e| {
-        BlockError::invalid_input(format!("input does not match the block's schema: {e}"))
+    let mut de = serde_json::Deserializer::from_str(input);
+    let input: I = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = if path == "." {
+            format!("input does not match the block's schema: {}", e.inner())
+        } else {
+            format!("input field `{path}`: {}", e.inner())
+        };
+        BlockError::invalid_input(message)
+            .with_details(serde_json::json!({ "path": path }))
             .into_wit()
     })?;
     let ctx = Context::from_wit(ctx);
