@@ -65,6 +65,14 @@ fn main() {
             cmd.env_remove(key.as_ref());
         }
     }
+    // A 128 KiB guest stack (Rust's default is 1 MiB) keeps the pages a
+    // block touches on each call few, which is most of the per-invocation
+    // cost with the pooling allocator.
+    cmd.env(
+        "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
+        env::var("WEFT_COMPONENT_RUSTFLAGS").unwrap_or_else(|_| "-Clink-arg=-zstack-size=131072".into()),
+    );
+    println!("cargo:rerun-if-env-changed=WEFT_COMPONENT_RUSTFLAGS");
     let status = cmd.status().expect("failed to run the nested cargo build");
     assert!(
         status.success(),

@@ -1,0 +1,255 @@
+//! `weft connector list | describe | invoke`.
+
+use crate::exit::{BLOCK_FAILED, Failure, OK, USAGE};
+use crate::source;
+use clap::Subcommand;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+use weft_host::{InvokeContext, InvokeReport, Limits, Runtime};
+
+#[derive(Subcommand)]
+pub enum ConnectorCommand {
+    /// List the connectors bundled in this binary.
+    List,
+    /// Show what a connector declares: blocks with their input and output
+    /// schemas, the hosts it may call, the auth kinds it supports.
+    Describe {
+        /// A bundled connector id (see `weft connector list`) or a .wasm file.
+        connector: String,
+    },
+    /// Run one block in the sandbox and print its output, HTTP calls and logs.
+    #[command(after_help = "The block gets no network access unless you grant it with --allow.\n\
+        Private and loopback addresses need an IP-literal entry, e.g. --allow http://127.0.0.1:8080.")]
+    Invoke {
+        /// A bundled connector id or a .wasm file.
+        connector: String,
+        /// The block id (see `weft connector describe`).
+        block: String,
+        /// The block's input: JSON text, or @FILE to read it from a file.
+        #[arg(long, short, default_value = "{}")]
+        input: String,
+        /// Grant an outbound host, in allow-list syntax: scheme://host[:port],
+        /// `*.` for subdomains, `:*` for any port. Repeat for more hosts.
+        #[arg(long = "allow", value_name = "ENTRY")]
+        allow: Vec<String>,
+        /// Fuel (instruction budget) for the invocation.
+        #[arg(long)]
+        fuel: Option<u64>,
+        /// Wall-clock limit in milliseconds.
+        #[arg(long, value_name = "MS")]
+        timeout_ms: Option<u64>,
+        /// Linear memory cap in MiB.
+        #[arg(long, value_name = "MIB")]
+        memory_mib: Option<usize>,
+        /// Non-secret connection fields as a JSON object (fills {field} host templates).
+        #[arg(long, value_name = "JSON")]
+        connection: Option<String>,
+    },
+}
+
+pub async fn run(cmd: ConnectorCommand, cache_dir: &Path, json_out: bool) -> Result<u8, Failure> {
+    if let ConnectorCommand::List = cmd {
+        return list(cache_dir, json_out).await;
+    }
+    let runtime = runtime(cache_dir)?;
+    match cmd {
+        ConnectorCommand::List => unreachable!("handled above"),
+        ConnectorCommand::Describe { connector } => {
+            let c = source::load(&runtime, &connector).await?;
+            if json_out {
+                print_json(&json!(c.manifest()));
+            } else {
+                print_manifest(c.manifest());
+            }
+            Ok(OK)
+        }
+        ConnectorCommand::Invoke {
+            connector,
+            block,
+            input,
+            allow,
+            fuel,
+            timeout_ms,
+            memory_mib,
+            connection,
+        } => {
+            let input = parse_json_arg("--input", &input)?;
+            let connection = match connection {
+                Some(text) => parse_json_arg("--connection", &text)?,
+                None => json!({}),
+            };
+            let c = source::load(&runtime, &connector).await?;
+            let mut limits = c.limits_for(&block).clone();
+            if let Some(f) = fuel {
+                limits = limits.fuel(f);
+            }
+            if let Some(ms) = timeout_ms {
+                limits = limits.wall_clock(Duration::from_millis(ms));
+            }
+            if let Some(mib) = memory_mib {
+                limits = limits.memory_bytes(mib << 20);
+            }
+            let c = c
+                .with_grant(&allow)
+                .map_err(|e| Failure::new(USAGE, format!("--allow {e}")))?
+                .with_block_limits(&block, limits);
+            let ctx = InvokeContext {
+                run_id: "cli".into(),
+                step_id: block.clone(),
+                connection,
+                ..InvokeContext::default()
+            };
+            let report = c.invoke(&block, &input, &ctx).await;
+            if json_out {
+                print_json(&report_json(&report));
+            } else {
+                print_report(&report);
+            }
+            Ok(if report.output.is_ok() { OK } else { BLOCK_FAILED })
+        }
+    }
+}
+
+fn runtime(cache_dir: &Path) -> Result<Runtime, Failure> {
+    Runtime::builder()
+        .cache_dir(cache_dir)
+        .max_concurrent_instances(8)
+        .default_limits(Limits::default())
+        .build()
+        .map_err(|e| Failure::new(crate::exit::INTERNAL, format!("could not start the engine: {e}")))
+}
+
+async fn list(cache_dir: &Path, json_out: bool) -> Result<u8, Failure> {
+    let runtime = runtime(cache_dir)?;
+    let mut rows = Vec::new();
+    for (id, _) in source::bundled() {
+        let c = source::load(&runtime, id).await?;
+        let m = c.manifest();
+        rows.push(json!({
+            "id": m.id, "version": m.version, "name": m.display_name,
+            "description": m.description, "blocks": m.blocks.iter().map(|b| &b.id).collect::<Vec<_>>(),
+        }));
+    }
+    if json_out {
+        print_json(&Value::Array(rows));
+    } else {
+        for r in &rows {
+            println!(
+                "{:<10} {:<8} {}\n{:<19} blocks: {}",
+                r["id"].as_str().unwrap_or_default(),
+                r["version"].as_str().unwrap_or_default(),
+                r["description"].as_str().unwrap_or_default(),
+                "",
+                r["blocks"]
+                    .as_array()
+                    .map(|b| b.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(OK)
+}
+
+fn parse_json_arg(flag: &str, text: &str) -> Result<Value, Failure> {
+    let (origin, text) = match text.strip_prefix('@') {
+        Some(path) => (
+            format!("{flag} file {path}"),
+            std::fs::read_to_string(path)
+                .map_err(|e| Failure::new(USAGE, format!("cannot read {flag} file {path}: {e}")))?,
+        ),
+        None => (flag.to_string(), text.to_string()),
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::new(USAGE, format!("{origin} is not valid JSON: {e}"))
+            .hint("quote the JSON for your shell, e.g. --input '{\"url\": \"https://…\"}', or pass @file.json")
+    })
+}
+
+fn print_json(v: &Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
+}
+
+fn report_json(r: &InvokeReport) -> Value {
+    let (output, error) = match &r.output {
+        Ok(v) => (v.clone(), Value::Null),
+        Err(e) => (Value::Null, json!({ "message": e.to_string(), "detail": e })),
+    };
+    json!({
+        "ok": r.output.is_ok(),
+        "output": output,
+        "error": error,
+        "duration_us": r.duration.as_micros() as u64,
+        "fuel_used": r.fuel_used,
+        "http_calls": r.http_calls,
+        "logs": r.logs,
+    })
+}
+
+fn print_manifest(m: &weft_host::Manifest) {
+    println!("{} {} — {}", m.id, m.version, m.display_name);
+    println!("{}", m.description);
+    println!("contract: weft:connector@{}", m.contract);
+    let hosts: Vec<String> = m.hosts.iter().map(ToString::to_string).collect();
+    println!("hosts:    {}", if hosts.is_empty() { "none".into() } else { hosts.join(", ") });
+    let auth: Vec<String> = m
+        .auth
+        .iter()
+        .filter_map(|a| serde_json::to_value(a).ok())
+        .map(|a| a["kind"].as_str().unwrap_or("?").to_string())
+        .collect();
+    println!("auth:     {}", auth.join(", "));
+    println!("blocks:");
+    for b in &m.blocks {
+        println!("  {:<14} {} — {}", b.id, b.name, b.description);
+        let props = b.input_schema["properties"].as_object();
+        let required: Vec<&str> = b.input_schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (name, schema) in props.into_iter().flatten() {
+            let ty = match &schema["type"] {
+                Value::String(t) => t.clone(),
+                Value::Array(ts) => ts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|t| *t != "null")
+                    .collect::<Vec<_>>()
+                    .join("|"),
+                _ => "any".to_string(),
+            };
+            let req = if required.contains(&name.as_str()) { "required" } else { "optional" };
+            let doc = schema["description"].as_str().unwrap_or_default();
+            println!("      {name:<22} {ty:<10} {req:<9} {doc}");
+        }
+    }
+    println!("\n(full JSON Schemas: weft connector describe {} --json)", m.id);
+}
+
+fn print_report(r: &InvokeReport) {
+    match &r.output {
+        Ok(v) => println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())),
+        Err(e) => eprintln!("block failed: {e}"),
+    }
+    let fuel = r.fuel_used.map(|f| format!(", {f} fuel")).unwrap_or_default();
+    eprintln!("— {:.2} ms{fuel}", r.duration.as_secs_f64() * 1000.0);
+    for c in &r.http_calls {
+        let outcome = match (c.status, &c.error) {
+            (Some(s), _) => s.to_string(),
+            (None, Some(e)) => e.clone(),
+            (None, None) => "?".into(),
+        };
+        eprintln!(
+            "  http {} {} → {} ({:.1} ms, {} B out, {} B in)",
+            c.method,
+            c.url,
+            outcome,
+            c.duration_us as f64 / 1000.0,
+            c.request_bytes,
+            c.response_bytes
+        );
+    }
+    for l in &r.logs {
+        eprintln!("  log {:?}: {}", l.level, l.message);
+    }
+}
