@@ -23,11 +23,17 @@ const PROFILE: &str = "component";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let workspace = manifest_dir.parent().expect("connectors-wasm has a parent").to_path_buf();
+    let workspace = manifest_dir
+        .parent()
+        .expect("connectors-wasm has a parent")
+        .to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
 
     for watched in ["connectors-wasm", "sdk", "wit", "Cargo.lock", "Cargo.toml"] {
-        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
     println!("cargo:rerun-if-env-changed=WEFT_COMPONENTS_TARGET_DIR");
 
@@ -70,7 +76,8 @@ fn main() {
     // cost with the pooling allocator.
     cmd.env(
         "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
-        env::var("WEFT_COMPONENT_RUSTFLAGS").unwrap_or_else(|_| "-Clink-arg=-zstack-size=131072".into()),
+        env::var("WEFT_COMPONENT_RUSTFLAGS")
+            .unwrap_or_else(|_| "-Clink-arg=-zstack-size=131072".into()),
     );
     println!("cargo:rerun-if-env-changed=WEFT_COMPONENT_RUSTFLAGS");
     let status = cmd.status().expect("failed to run the nested cargo build");
@@ -80,7 +87,9 @@ fn main() {
     );
 
     let mut generated = String::new();
-    let mut all = String::from("/// Every bundled component: (crate name, bytes).\npub const ALL: &[(&str, &[u8])] = &[\n");
+    let mut all = String::from(
+        "/// Every bundled component: (crate name, bytes).\npub const ALL: &[(&str, &[u8])] = &[\n",
+    );
     for (krate, constant) in COMPONENTS {
         let file = format!("{}.wasm", krate.replace('-', "_"));
         let built = target_dir.join(TARGET).join(PROFILE).join(&file);
@@ -116,11 +125,11 @@ fn check_target_installed() {
         .output()
         .ok()
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_string()));
-    if let Some(sysroot) = sysroot {
-        if !sysroot.join("lib/rustlib").join(TARGET).exists() {
-            panic!(
-                "the Rust target {TARGET} is not installed; run `rustup target add {TARGET}` and build again"
-            );
-        }
+    if let Some(sysroot) = sysroot
+        && !sysroot.join("lib/rustlib").join(TARGET).exists()
+    {
+        panic!(
+            "the Rust target {TARGET} is not installed; run `rustup target add {TARGET}` and build again"
+        );
     }
 }

@@ -41,7 +41,10 @@ fn bench_invoke(c: &mut Criterion) {
         .build()
         .expect("tokio");
     let input = input();
-    assert!(input.to_string().len() >= 180, "bench input should be ~200 bytes");
+    assert!(
+        input.to_string().len() >= 180,
+        "bench input should be ~200 bytes"
+    );
     let ctx = InvokeContext::default();
 
     let mut group = c.benchmark_group("invoke");
@@ -85,7 +88,9 @@ fn bench_invoke(c: &mut Criterion) {
                     t.await.expect("bench task");
                 }
                 // Report time per invocation across both tasks.
-                start.elapsed().mul_f64(iters as f64 / (per_task * 2) as f64)
+                start
+                    .elapsed()
+                    .mul_f64(iters as f64 / (per_task * 2) as f64)
             })
         })
     });

@@ -31,10 +31,15 @@ pub fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
 }
 
 /// Compile `bytes`, going through the on-disk cache at `dir` when given.
-pub fn compile(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> Result<(Component, String), LoadError> {
+pub fn compile(
+    engine: &Engine,
+    bytes: &[u8],
+    dir: Option<&Path>,
+) -> Result<(Component, String), LoadError> {
     let key = cache_key(engine, bytes);
     let Some(dir) = dir else {
-        let component = Component::new(engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let component =
+            Component::new(engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         return Ok((component, key));
     };
     let path = dir.join(format!("{key}.cwasm"));
@@ -48,7 +53,9 @@ pub fn compile(engine: &Engine, bytes: &[u8], dir: Option<&Path>) -> Result<(Com
         // wasmtime's header checks and is recompiled below.
         match unsafe { Component::deserialize(engine, &cached) } {
             Ok(component) => return Ok((component, key)),
-            Err(e) => tracing::warn!(path = %path.display(), "discarding unusable cached component: {e:#}"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "discarding unusable cached component: {e:#}")
+            }
         }
     }
     let compiled = engine
@@ -66,7 +73,9 @@ fn write_atomically(dir: &Path, path: &PathBuf, bytes: &[u8]) -> Result<(), Load
     std::fs::create_dir_all(dir).map_err(err)?;
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("component"),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("component"),
         std::process::id()
     ));
     std::fs::write(&tmp, bytes).map_err(err)?;

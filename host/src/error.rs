@@ -12,9 +12,13 @@ pub enum LoadError {
     Read { path: String, reason: String },
     #[error("not a valid WebAssembly component: {0}")]
     Compile(String),
-    #[error("the component imports something Weft does not provide (connectors may import only weft:connector/http, weft:connector/log and WASI): {0}")]
+    #[error(
+        "the component imports something Weft does not provide (connectors may import only weft:connector/http, weft:connector/log and WASI): {0}"
+    )]
     Link(String),
-    #[error("the component does not export a supported weft:connector contract (found {found:?}; this host supports {supported:?}); rebuild it with a matching weft-sdk")]
+    #[error(
+        "the component does not export a supported weft:connector contract (found {found:?}; this host supports {supported:?}); rebuild it with a matching weft-sdk"
+    )]
     UnsupportedContract {
         found: Option<String>,
         supported: Vec<String>,
@@ -42,7 +46,10 @@ pub enum BlockErrorKind {
 impl BlockErrorKind {
     /// Whether retrying can help.
     pub fn is_retryable(self) -> bool {
-        matches!(self, BlockErrorKind::RateLimited | BlockErrorKind::Transient)
+        matches!(
+            self,
+            BlockErrorKind::RateLimited | BlockErrorKind::Transient
+        )
     }
 }
 
@@ -65,9 +72,15 @@ pub enum LimitExceeded {
     /// Ran past its wall-clock deadline.
     WallClock { limit_ms: u64 },
     /// Tried to grow linear memory past the cap.
-    Memory { limit_bytes: usize, requested_bytes: usize },
+    Memory {
+        limit_bytes: usize,
+        requested_bytes: usize,
+    },
     /// Returned more output than allowed.
-    Output { limit_bytes: usize, actual_bytes: usize },
+    Output {
+        limit_bytes: usize,
+        actual_bytes: usize,
+    },
     /// Exhausted the WebAssembly stack (runaway recursion).
     Stack,
 }

@@ -58,7 +58,10 @@ impl LogSink {
         if self.dropped > 0 {
             self.lines.push(LogLine {
                 level: LogLevel::Warn,
-                message: format!("{} further log lines dropped (limit {MAX_LINES})", self.dropped),
+                message: format!(
+                    "{} further log lines dropped (limit {MAX_LINES})",
+                    self.dropped
+                ),
                 at_us,
             });
         }

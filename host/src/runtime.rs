@@ -62,7 +62,8 @@ impl RuntimeBuilder {
     }
 
     pub fn build(self) -> Result<Runtime, LoadError> {
-        let engine = engine::build(&self.settings).map_err(|e| LoadError::Compile(format!("engine: {e:#}")))?;
+        let engine = engine::build(&self.settings)
+            .map_err(|e| LoadError::Compile(format!("engine: {e:#}")))?;
         let mut linker = Linker::new(&engine);
         // Components built for a later patch/minor of a contract link
         // against these definitions (wasmtime matches semver-compatibly).
@@ -137,7 +138,12 @@ impl Runtime {
         let bindings = Bindings::pre_instantiate(&self.inner.linker, &component)?;
 
         let limits = self.inner.default_limits.clone();
-        let mut store = self.new_store("(loading)", Arc::new(HttpPolicy::empty("(loading)")), &limits, Instant::now() + limits.wall_clock);
+        let mut store = self.new_store(
+            "(loading)",
+            Arc::new(HttpPolicy::empty("(loading)")),
+            &limits,
+            Instant::now() + limits.wall_clock,
+        );
         let raw = match &bindings {
             Bindings::V0_1_0(pre) => contract::v0_1_0::describe(pre, &mut store).await,
         };
@@ -204,7 +210,9 @@ impl Runtime {
     }
 }
 
-fn raw_manifest(raw: contract::v0_1_0::weft::connector::types::Manifest) -> Result<Manifest, LoadError> {
+fn raw_manifest(
+    raw: contract::v0_1_0::weft::connector::types::Manifest,
+) -> Result<Manifest, LoadError> {
     contract::v0_1_0::manifest(raw)
 }
 
@@ -356,7 +364,12 @@ impl Connector {
     }
 
     /// Run `block` with `input` in a fresh store.
-    pub async fn invoke(&self, block: &str, input: &serde_json::Value, ctx: &InvokeContext) -> InvokeReport {
+    pub async fn invoke(
+        &self,
+        block: &str,
+        input: &serde_json::Value,
+        ctx: &InvokeContext,
+    ) -> InvokeReport {
         let started = Instant::now();
         let connector = self.inner.manifest.id.as_str();
         let fail = |output: InvokeError| InvokeReport {
@@ -370,7 +383,13 @@ impl Connector {
             return fail(InvokeError::UnknownBlock {
                 connector: connector.to_string(),
                 block: block.to_string(),
-                available: self.inner.manifest.blocks.iter().map(|b| b.id.clone()).collect(),
+                available: self
+                    .inner
+                    .manifest
+                    .blocks
+                    .iter()
+                    .map(|b| b.id.clone())
+                    .collect(),
             });
         }
         let mut limits = self.limits_for(block).clone();
@@ -404,7 +423,10 @@ impl Connector {
         let result = tokio::time::timeout(remaining, call).await;
 
         let fuel_used = if runtime.inner.fuel_metering {
-            store.get_fuel().ok().map(|left| limits.fuel.saturating_sub(left))
+            store
+                .get_fuel()
+                .ok()
+                .map(|left| limits.fuel.saturating_sub(left))
         } else {
             None
         };
@@ -454,9 +476,21 @@ impl InvokeErrorKind {
     fn into_error(self, connector: &str, block: &str) -> InvokeError {
         let (connector, block) = (connector.to_string(), block.to_string());
         match self {
-            InvokeErrorKind::Limit(limit) => InvokeError::Limit { connector, block, limit },
-            InvokeErrorKind::Trap(message) => InvokeError::Trap { connector, block, message },
-            InvokeErrorKind::InvalidOutput(reason) => InvokeError::InvalidOutput { connector, block, reason },
+            InvokeErrorKind::Limit(limit) => InvokeError::Limit {
+                connector,
+                block,
+                limit,
+            },
+            InvokeErrorKind::Trap(message) => InvokeError::Trap {
+                connector,
+                block,
+                message,
+            },
+            InvokeErrorKind::InvalidOutput(reason) => InvokeError::InvalidOutput {
+                connector,
+                block,
+                reason,
+            },
         }
     }
 }

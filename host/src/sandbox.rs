@@ -58,7 +58,9 @@ impl SandboxState {
 
     /// What the guest wrote to stderr, e.g. `panicked at ...`.
     pub(crate) fn stderr_text(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.contents()).trim().to_string()
+        String::from_utf8_lossy(&self.stderr.contents())
+            .trim()
+            .to_string()
     }
 }
 

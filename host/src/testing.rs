@@ -22,7 +22,9 @@ use thiserror::Error;
 pub enum TestBuildError {
     #[error("could not run cargo: {0}")]
     Spawn(std::io::Error),
-    #[error("`cargo build --target wasm32-wasip2` failed for {0}; see its output above (is the target installed? `rustup target add wasm32-wasip2`)")]
+    #[error(
+        "`cargo build --target wasm32-wasip2` failed for {0}; see its output above (is the target installed? `rustup target add wasm32-wasip2`)"
+    )]
     Build(String),
     #[error("cargo built no .wasm for {0}; is the crate's lib crate-type [\"cdylib\"]?")]
     NoArtifact(String),
@@ -43,7 +45,13 @@ pub fn build_component(crate_dir: impl AsRef<Path>) -> Result<PathBuf, TestBuild
         .unwrap_or_else(default_target_dir);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut child = Command::new(cargo)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--message-format=json-render-diagnostics"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--message-format=json-render-diagnostics",
+        ])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
@@ -57,13 +65,21 @@ pub fn build_component(crate_dir: impl AsRef<Path>) -> Result<PathBuf, TestBuild
     let wanted = manifest.canonicalize().unwrap_or(manifest.clone());
     let mut artifact = None;
     if let Some(stdout) = child.stdout.take() {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
                 continue;
             };
             let same_crate = msg["manifest_path"]
                 .as_str()
-                .map(|p| Path::new(p).canonicalize().map(|p| p == wanted).unwrap_or(false))
+                .map(|p| {
+                    Path::new(p)
+                        .canonicalize()
+                        .map(|p| p == wanted)
+                        .unwrap_or(false)
+                })
                 .unwrap_or(false);
             if msg["reason"] == "compiler-artifact" && same_crate {
                 for f in msg["filenames"].as_array().into_iter().flatten() {
@@ -126,7 +142,11 @@ impl TestConnector {
     }
 
     /// Invoke a block and return its output or error.
-    pub async fn invoke(&self, block: &str, input: serde_json::Value) -> Result<serde_json::Value, InvokeError> {
+    pub async fn invoke(
+        &self,
+        block: &str,
+        input: serde_json::Value,
+    ) -> Result<serde_json::Value, InvokeError> {
         self.invoke_report(block, input).await.output
     }
 

@@ -142,7 +142,11 @@ impl From<serde_json::Error> for BlockError {
 }
 
 /// Decode `input`, run `f`, encode the output. Used by [`crate::connector!`].
-pub fn run_block<I, O, F>(f: F, input: &str, ctx: wit::InvokeContext) -> Result<String, wit::BlockError>
+pub fn run_block<I, O, F>(
+    f: F,
+    input: &str,
+    ctx: wit::InvokeContext,
+) -> Result<String, wit::BlockError>
 where
     I: DeserializeOwned,
     O: Serialize,

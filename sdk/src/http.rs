@@ -128,7 +128,9 @@ impl Request {
     }
 
     fn has_header(&self, name: &str) -> bool {
-        self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
     /// The final URL, with query parameters appended.
@@ -205,7 +207,10 @@ impl Response {
     /// The body decoded as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, BlockError> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            BlockError::fatal(format!("response (status {}) is not the expected JSON: {e}", self.status))
+            BlockError::fatal(format!(
+                "response (status {}) is not the expected JSON: {e}",
+                self.status
+            ))
         })
     }
 
@@ -255,7 +260,9 @@ mod tests {
 
     #[test]
     fn query_parameters_are_encoded_and_appended() {
-        let r = Request::get("https://a.example/x?y=1").query("q", "a b&c").query("n", "é");
+        let r = Request::get("https://a.example/x?y=1")
+            .query("q", "a b&c")
+            .query("n", "é");
         assert_eq!(r.full_url(), "https://a.example/x?y=1&q=a%20b%26c&n=%C3%A9");
     }
 

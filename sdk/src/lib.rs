@@ -45,8 +45,8 @@
 pub mod block;
 pub mod http;
 pub mod log;
-pub mod manifest;
 mod macros;
+pub mod manifest;
 
 /// Bindings generated from the WIT contract. Connector authors rarely need
 /// these directly; the [`connector!`] macro wires them up.
@@ -83,8 +83,8 @@ pub mod prelude {
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::block::run_block;
-    pub use crate::manifest::{block_spec, manifest};
     pub use crate::bindings::exports::weft::connector::connector::Guest;
     pub use crate::bindings::weft::connector::types as wit;
+    pub use crate::block::run_block;
+    pub use crate::manifest::{block_spec, manifest};
 }

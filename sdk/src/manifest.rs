@@ -57,12 +57,13 @@ impl Auth {
                 token_url: token_url.to_string(),
                 scopes: scopes(s),
             }),
-            Auth::OAuth2ClientCredentials { token_url, scopes: s } => {
-                wit::AuthKind::Oauth2ClientCredentials(wit::Oauth2ClientCredentialsAuth {
-                    token_url: token_url.to_string(),
-                    scopes: scopes(s),
-                })
-            }
+            Auth::OAuth2ClientCredentials {
+                token_url,
+                scopes: s,
+            } => wit::AuthKind::Oauth2ClientCredentials(wit::Oauth2ClientCredentialsAuth {
+                token_url: token_url.to_string(),
+                scopes: scopes(s),
+            }),
         }
     }
 }
@@ -151,7 +152,10 @@ mod tests {
     #[test]
     fn parses_allow_list_entries() {
         let p = parse_host_pattern("https://*.example.com:8443");
-        assert_eq!((p.scheme.as_str(), p.host.as_str()), ("https", "*.example.com"));
+        assert_eq!(
+            (p.scheme.as_str(), p.host.as_str()),
+            ("https", "*.example.com")
+        );
         assert!(matches!(p.port, wit::PortPattern::Exact(8443)));
         let p = parse_host_pattern("http://*:*");
         assert_eq!(p.host, "*");

@@ -61,13 +61,15 @@ impl FakeApi {
             .route("/slow", get(slow))
             .route("/status/{code}", get(status))
             .merge(extra)
-            .layer(axum::middleware::from_fn(move |req, next: axum::middleware::Next| {
-                let counter = counter.clone();
-                async move {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    next.run(req).await
-                }
-            }));
+            .layer(axum::middleware::from_fn(
+                move |req, next: axum::middleware::Next| {
+                    let counter = counter.clone();
+                    async move {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        next.run(req).await
+                    }
+                },
+            ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -104,7 +106,12 @@ async fn echo(
 ) -> axum::Json<Value> {
     let headers: HashMap<String, String> = headers
         .iter()
-        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let body_json: Value = serde_json::from_slice(&body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
@@ -127,7 +134,10 @@ async fn redirect(Query(q): Query<HashMap<String, String>>) -> Response {
 }
 
 async fn big(Query(q): Query<HashMap<String, String>>) -> String {
-    let n = q.get("bytes").and_then(|s| s.parse().ok()).unwrap_or(1024usize);
+    let n = q
+        .get("bytes")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1024usize);
     "y".repeat(n)
 }
 

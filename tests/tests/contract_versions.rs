@@ -71,16 +71,26 @@ async fn every_block_error_kind_crosses_the_boundary() {
             panic!("expected a block error, got {err:?}");
         };
         assert_eq!(block, "fail");
-        assert_eq!(serde_json::to_value(failure.kind).expect("kind"), json!(kind));
+        assert_eq!(
+            serde_json::to_value(failure.kind).expect("kind"),
+            json!(kind)
+        );
         assert_eq!(err.is_retryable(), retryable, "{kind}");
         assert!(failure.message.contains(kind));
     }
     let err = echo
-        .invoke("fail", &json!({ "kind": "rate-limited" }), &InvokeContext::default())
+        .invoke(
+            "fail",
+            &json!({ "kind": "rate-limited" }),
+            &InvokeContext::default(),
+        )
         .await
         .output
         .expect_err("rate limited");
-    assert_eq!(err.retry_after(), Some(std::time::Duration::from_millis(1500)));
+    assert_eq!(
+        err.retry_after(),
+        Some(std::time::Duration::from_millis(1500))
+    );
     // Input that does not match the block's type is an invalid-input error
     // produced by the SDK, naming the problem.
     let err = echo
@@ -88,7 +98,10 @@ async fn every_block_error_kind_crosses_the_boundary() {
         .await
         .output
         .expect_err("bad input");
-    assert!(err.to_string().contains("InvalidInput") && err.to_string().contains("kind"), "{err}");
+    assert!(
+        err.to_string().contains("InvalidInput") && err.to_string().contains("kind"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,9 +126,16 @@ async fn components_of_other_contracts_are_refused_with_the_supported_list() {
             (export "weft:connector/connector@0.9.0" (instance $inst)))"#,
     )
     .expect("wat");
-    let err = rt.load(&future).await.err().expect("0.9.0 is not supported");
+    let err = rt
+        .load(&future)
+        .await
+        .err()
+        .expect("0.9.0 is not supported");
     let text = err.to_string();
-    assert!(text.contains("weft:connector/connector@0.9.0") && text.contains("0.1.0"), "{text}");
+    assert!(
+        text.contains("weft:connector/connector@0.9.0") && text.contains("0.1.0"),
+        "{text}"
+    );
 
     let err = rt.load(b"not wasm at all").await.err().expect("garbage");
     assert!(matches!(err, LoadError::Compile(_)), "{err}");
@@ -125,21 +145,43 @@ async fn components_of_other_contracts_are_refused_with_the_supported_list() {
 async fn compiled_components_are_cached_on_disk_and_survive_corruption() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rt = runtime_with_cache(dir.path());
-    let echo = rt.load(weft_components::ECHO).await.expect("first load compiles");
+    let echo = rt
+        .load(weft_components::ECHO)
+        .await
+        .expect("first load compiles");
     let cached = dir.path().join(format!("{}.cwasm", echo.component_hash()));
     assert!(cached.exists(), "no cache file at {}", cached.display());
-    let first = std::fs::metadata(&cached).expect("meta").modified().expect("mtime");
+    let first = std::fs::metadata(&cached)
+        .expect("meta")
+        .modified()
+        .expect("mtime");
 
     // A second runtime with the same settings loads from the cache: the
     // file is not rewritten.
     let rt2 = runtime_with_cache(dir.path());
     let echo2 = rt2.load(weft_components::ECHO).await.expect("cached load");
     assert_eq!(echo2.component_hash(), echo.component_hash());
-    assert_eq!(std::fs::metadata(&cached).expect("meta").modified().expect("mtime"), first);
-    assert!(echo2.invoke("echo", &json!({"value": 1}), &InvokeContext::default()).await.output.is_ok());
+    assert_eq!(
+        std::fs::metadata(&cached)
+            .expect("meta")
+            .modified()
+            .expect("mtime"),
+        first
+    );
+    assert!(
+        echo2
+            .invoke("echo", &json!({"value": 1}), &InvokeContext::default())
+            .await
+            .output
+            .is_ok()
+    );
 
     // Different engine settings (no fuel) → a different key, never a stale artifact.
-    let rt3 = Runtime::builder().cache_dir(dir.path()).fuel_metering(false).build().expect("rt");
+    let rt3 = Runtime::builder()
+        .cache_dir(dir.path())
+        .fuel_metering(false)
+        .build()
+        .expect("rt");
     let echo3 = rt3.load(weft_components::ECHO).await.expect("load");
     assert_ne!(echo3.component_hash(), echo.component_hash());
 
@@ -147,6 +189,12 @@ async fn compiled_components_are_cached_on_disk_and_survive_corruption() {
     std::fs::write(&cached, b"garbage").expect("corrupt");
     let rt4 = runtime_with_cache(dir.path());
     let echo4 = rt4.load(weft_components::ECHO).await.expect("recompiles");
-    assert!(echo4.invoke("echo", &json!({"value": 2}), &InvokeContext::default()).await.output.is_ok());
+    assert!(
+        echo4
+            .invoke("echo", &json!({"value": 2}), &InvokeContext::default())
+            .await
+            .output
+            .is_ok()
+    );
     assert!(std::fs::metadata(&cached).expect("meta").len() > 1000);
 }

@@ -55,7 +55,12 @@ async fn granted_request_succeeds_and_is_recorded() {
     let api = FakeApi::start().await;
     let rt = runtime();
     let c = http_connector(&rt, &[api.base()]).await;
-    let report = call(&c, "request", json!({"url": api.url("/json"), "query": {"page": 2}})).await;
+    let report = call(
+        &c,
+        "request",
+        json!({"url": api.url("/json"), "query": {"page": 2}}),
+    )
+    .await;
     let out = report.output.expect("request succeeds");
     assert_eq!(out["status"], 200);
     assert_eq!(out["body"], json!({"ok": true}));
@@ -76,9 +81,21 @@ async fn nothing_is_reachable_without_a_grant() {
     let report = call(&c, "request", json!({"url": api.url("/json")})).await;
     let (kind, message) = block_error(&report);
     assert_eq!(kind, BlockErrorKind::Fatal);
-    assert!(message.contains("not in the operator's grant") && message.contains("granted: nothing"), "{message}");
-    assert_eq!(report.http_calls.len(), 1, "the refused attempt is recorded");
-    assert!(report.http_calls[0].error.as_deref().is_some_and(|e| e.starts_with("denied")));
+    assert!(
+        message.contains("not in the operator's grant") && message.contains("granted: nothing"),
+        "{message}"
+    );
+    assert_eq!(
+        report.http_calls.len(),
+        1,
+        "the refused attempt is recorded"
+    );
+    assert!(
+        report.http_calls[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("denied"))
+    );
     assert_eq!(api.hits(), 0, "no byte left the host");
 }
 
@@ -97,8 +114,12 @@ async fn declared_but_not_granted_is_denied() {
 async fn granted_but_not_declared_is_denied() {
     let rt = runtime();
     let c = hostile(&rt, &["*://*:*".into()]).await;
-    let (_, message) = block_error(&call(&c, "fetch", json!({"url": "http://evil.weft.test/steal"})).await);
-    assert!(message.contains("not among the hosts connector \"hostile\" declared"), "{message}");
+    let (_, message) =
+        block_error(&call(&c, "fetch", json!({"url": "http://evil.weft.test/steal"})).await);
+    assert!(
+        message.contains("not among the hosts connector \"hostile\" declared"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,7 +127,14 @@ async fn scheme_and_port_must_match() {
     let api = FakeApi::start().await;
     let rt = runtime();
     let other_port = if api.addr.port() == 1 { 2 } else { 1 };
-    let c = http_connector(&rt, &[format!("http://127.0.0.1:{other_port}"), "https://127.0.0.1:*".into()]).await;
+    let c = http_connector(
+        &rt,
+        &[
+            format!("http://127.0.0.1:{other_port}"),
+            "https://127.0.0.1:*".into(),
+        ],
+    )
+    .await;
     let (_, message) = block_error(&call(&c, "request", json!({"url": api.url("/json")})).await);
     assert!(message.contains("not in the operator's grant"), "{message}");
     assert_eq!(api.hits(), 0);
@@ -121,12 +149,25 @@ async fn a_granted_name_resolving_to_loopback_is_refused_unless_the_ip_is_named(
     let c = hostile(&rt, &["http://allowed.weft.test:*".into()]).await;
     let report = call(&c, "fetch", json!({ "url": url })).await;
     let (_, message) = block_error(&report);
-    assert!(message.contains("resolves to 127.0.0.1") && message.contains("name 127.0.0.1 explicitly"), "{message}");
+    assert!(
+        message.contains("resolves to 127.0.0.1") && message.contains("name 127.0.0.1 explicitly"),
+        "{message}"
+    );
     assert_eq!(api.hits(), 0, "the connection was never made");
 
     // The same request once the operator names the address.
-    let c = hostile(&rt, &["http://allowed.weft.test:*".into(), "http://127.0.0.1:*".into()]).await;
-    let out = call(&c, "fetch", json!({ "url": url })).await.output.expect("named address");
+    let c = hostile(
+        &rt,
+        &[
+            "http://allowed.weft.test:*".into(),
+            "http://127.0.0.1:*".into(),
+        ],
+    )
+    .await;
+    let out = call(&c, "fetch", json!({ "url": url }))
+        .await
+        .output
+        .expect("named address");
     assert_eq!(out["status"], 200);
     assert_eq!(api.hits(), 1);
 }
@@ -143,7 +184,10 @@ async fn wildcard_grants_never_reach_private_addresses() {
         "http://10.0.0.1/".to_string(),
     ] {
         let (_, message) = block_error(&call(&c, "request", json!({ "url": url })).await);
-        assert!(message.contains("private, loopback or link-local"), "{url}: {message}");
+        assert!(
+            message.contains("private, loopback or link-local"),
+            "{url}: {message}"
+        );
     }
     assert_eq!(api.hits(), 0);
 }
@@ -157,12 +201,27 @@ async fn redirects_are_rechecked_hop_by_hop() {
     // To an allowed place: followed.
     let report = call(&c, "fetch", json!({"url": api.url("/redirect?to=/json")})).await;
     assert_eq!(report.output.as_ref().expect("followed")["status"], 200);
-    assert_eq!(report.http_calls.iter().map(|c| c.status).collect::<Vec<_>>(), vec![Some(302), Some(200)]);
+    assert_eq!(
+        report
+            .http_calls
+            .iter()
+            .map(|c| c.status)
+            .collect::<Vec<_>>(),
+        vec![Some(302), Some(200)]
+    );
 
     // To a host the connector never declared: refused at the second hop.
-    let report = call(&c, "fetch", json!({"url": api.url("/redirect?to=http://evil.weft.test/")})).await;
+    let report = call(
+        &c,
+        "fetch",
+        json!({"url": api.url("/redirect?to=http://evil.weft.test/")}),
+    )
+    .await;
     let (_, message) = block_error(&report);
-    assert!(message.contains("evil.weft.test") && message.contains("declared"), "{message}");
+    assert!(
+        message.contains("evil.weft.test") && message.contains("declared"),
+        "{message}"
+    );
     assert_eq!(report.http_calls.len(), 2);
     assert_eq!(report.http_calls[1].status, None);
 
@@ -193,17 +252,38 @@ async fn size_caps_and_timeouts() {
         .await
         .with_limits(Limits::default().http(http));
 
-    let (kind, message) = block_error(&call(&c, "request", json!({"url": api.url("/big?bytes=5000")})).await);
+    let (kind, message) =
+        block_error(&call(&c, "request", json!({"url": api.url("/big?bytes=5000")})).await);
     assert_eq!(kind, BlockErrorKind::Fatal);
-    assert!(message.contains("too large") && message.contains("1000"), "{message}");
-    assert!(call(&c, "request", json!({"url": api.url("/big?bytes=900")})).await.output.is_ok());
+    assert!(
+        message.contains("too large") && message.contains("1000"),
+        "{message}"
+    );
+    assert!(
+        call(&c, "request", json!({"url": api.url("/big?bytes=900")}))
+            .await
+            .output
+            .is_ok()
+    );
 
     let big_body = "z".repeat(3000);
-    let (_, message) = block_error(&call(&c, "request", json!({"method": "POST", "url": api.url("/echo"), "text": big_body})).await);
+    let (_, message) = block_error(
+        &call(
+            &c,
+            "request",
+            json!({"method": "POST", "url": api.url("/echo"), "text": big_body}),
+        )
+        .await,
+    );
     assert!(message.contains("request body is 3000 bytes"), "{message}");
 
-    let (kind, message) = block_error(&call(&c, "request", json!({"url": api.url("/slow?ms=3000")})).await);
-    assert_eq!(kind, BlockErrorKind::Transient, "timeouts are retryable: {message}");
+    let (kind, message) =
+        block_error(&call(&c, "request", json!({"url": api.url("/slow?ms=3000")})).await);
+    assert_eq!(
+        kind,
+        BlockErrorKind::Transient,
+        "timeouts are retryable: {message}"
+    );
     assert!(message.contains("timed out"), "{message}");
 }
 
@@ -221,10 +301,14 @@ async fn status_codes_become_typed_block_errors() {
     assert!(err.is_retryable());
     assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
     // Opting out of status errors returns the status instead.
-    let out = call(&c, "request", json!({"url": api.url("/status/404"), "fail_on_error_status": false}))
-        .await
-        .output
-        .expect("status returned");
+    let out = call(
+        &c,
+        "request",
+        json!({"url": api.url("/status/404"), "fail_on_error_status": false}),
+    )
+    .await
+    .output
+    .expect("status returned");
     assert_eq!(out["status"], 404);
 }
 
@@ -245,8 +329,16 @@ async fn credentials_are_redacted_from_call_records() {
     .await;
     assert!(report.output.is_ok());
     let recorded = serde_json::to_string(&report.http_calls).expect("serialize");
-    for secret in ["QUERY-SECRET-1", "HEADER-SECRET-2", "HEADER-SECRET-3", "HEADER-SECRET-4"] {
-        assert!(!recorded.contains(secret), "{secret} leaked into {recorded}");
+    for secret in [
+        "QUERY-SECRET-1",
+        "HEADER-SECRET-2",
+        "HEADER-SECRET-3",
+        "HEADER-SECRET-4",
+    ] {
+        assert!(
+            !recorded.contains(secret),
+            "{secret} leaked into {recorded}"
+        );
     }
     assert!(recorded.contains("q=weft") && recorded.contains("[redacted]"));
 }
@@ -256,10 +348,14 @@ async fn a_connector_cannot_pick_another_virtual_host_or_embed_credentials() {
     let api = FakeApi::start().await;
     let rt = runtime();
     let c = http_connector(&rt, &[api.base()]).await;
-    let out = call(&c, "request", json!({"url": api.url("/echo"), "headers": {"Host": "internal.admin"}}))
-        .await
-        .output
-        .expect("echo");
+    let out = call(
+        &c,
+        "request",
+        json!({"url": api.url("/echo"), "headers": {"Host": "internal.admin"}}),
+    )
+    .await
+    .output
+    .expect("echo");
     assert_eq!(out["body"]["headers"]["host"], json!(api.addr.to_string()));
 
     let url = format!("http://user:pw@{}/json", api.addr);

@@ -16,7 +16,9 @@ fn runtime() -> Runtime {
 }
 
 async fn hostile(rt: &Runtime) -> weft_host::Connector {
-    rt.load(weft_components::HOSTILE).await.expect("load hostile")
+    rt.load(weft_components::HOSTILE)
+        .await
+        .expect("load hostile")
 }
 
 async fn echo(rt: &Runtime) -> weft_host::Connector {
@@ -37,7 +39,11 @@ fn limit_of(err: &InvokeError) -> (&str, &str, &LimitExceeded) {
 async fn assert_still_serving(rt: &Runtime) {
     let echo = echo(rt).await;
     let out = echo
-        .invoke("echo", &json!({"value": [1, 2, 3]}), &InvokeContext::default())
+        .invoke(
+            "echo",
+            &json!({"value": [1, 2, 3]}),
+            &InvokeContext::default(),
+        )
         .await
         .output
         .expect("echo after a hostile block");
@@ -47,8 +53,12 @@ async fn assert_still_serving(rt: &Runtime) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn infinite_loop_runs_out_of_fuel() {
     let rt = runtime();
-    let c = hostile(&rt).await.with_limits(Limits::default().fuel(50_000_000));
-    let report = c.invoke("spin", &json!({}), &InvokeContext::default()).await;
+    let c = hostile(&rt)
+        .await
+        .with_limits(Limits::default().fuel(50_000_000));
+    let report = c
+        .invoke("spin", &json!({}), &InvokeContext::default())
+        .await;
     let err = report.output.expect_err("spin must not finish");
     let (connector, block, limit) = limit_of(&err);
     assert_eq!((connector, block), ("hostile", "spin"));
@@ -65,14 +75,20 @@ async fn infinite_loop_hits_the_wall_clock_without_fuel() {
         .fuel_metering(false)
         .build()
         .expect("runtime");
-    let c = hostile(&rt)
-        .await
-        .with_block_limits("spin", Limits::default().wall_clock(Duration::from_millis(200)));
-    let report = c.invoke("spin", &json!({}), &InvokeContext::default()).await;
+    let c = hostile(&rt).await.with_block_limits(
+        "spin",
+        Limits::default().wall_clock(Duration::from_millis(200)),
+    );
+    let report = c
+        .invoke("spin", &json!({}), &InvokeContext::default())
+        .await;
     let err = report.output.expect_err("spin must not finish");
     let (_, block, limit) = limit_of(&err);
     assert_eq!(block, "spin");
-    assert!(matches!(limit, LimitExceeded::WallClock { limit_ms: 200 }), "{limit:?}");
+    assert!(
+        matches!(limit, LimitExceeded::WallClock { limit_ms: 200 }),
+        "{limit:?}"
+    );
     assert_eq!(report.fuel_used, None);
     assert_still_serving(&rt).await;
 }
@@ -105,7 +121,9 @@ fn a_spinning_guest_does_not_starve_other_tasks() {
             }
         });
         let before = ticks.load(Ordering::SeqCst);
-        let spin = c.invoke("spin", &json!({}), &InvokeContext::default()).await;
+        let spin = c
+            .invoke("spin", &json!({}), &InvokeContext::default())
+            .await;
         assert!(spin.output.is_err());
         let after = ticks.load(Ordering::SeqCst);
         ticker.abort();
@@ -147,7 +165,11 @@ async fn deep_recursion_exhausts_the_wasm_stack() {
     let rt = runtime();
     let c = hostile(&rt).await;
     let err = c
-        .invoke("recurse", &json!({"frames": "small"}), &InvokeContext::default())
+        .invoke(
+            "recurse",
+            &json!({"frames": "small"}),
+            &InvokeContext::default(),
+        )
         .await
         .output
         .expect_err("recursion must not finish");
@@ -164,14 +186,21 @@ async fn recursion_overflowing_the_guest_stack_is_a_contained_crash() {
     let rt = runtime();
     let c = hostile(&rt).await;
     let err = c
-        .invoke("recurse", &json!({"frames": "large"}), &InvokeContext::default())
+        .invoke(
+            "recurse",
+            &json!({"frames": "large"}),
+            &InvokeContext::default(),
+        )
         .await
         .output
         .expect_err("recursion must not finish");
     match &err {
         InvokeError::Trap { block, message, .. } => {
             assert_eq!(block, "recurse");
-            assert!(message.contains("out of bounds") && message.contains("recursion"), "{message}");
+            assert!(
+                message.contains("out of bounds") && message.contains("recursion"),
+                "{message}"
+            );
         }
         other => panic!("expected a crash, got {other:?}"),
     }
@@ -188,9 +217,16 @@ async fn panic_is_reported_with_its_message() {
         .output
         .expect_err("panic");
     match &err {
-        InvokeError::Trap { connector, block, message } => {
+        InvokeError::Trap {
+            connector,
+            block,
+            message,
+        } => {
             assert_eq!((connector.as_str(), block.as_str()), ("hostile", "panic"));
-            assert!(message.contains("hostile block panicked on purpose"), "{message}");
+            assert!(
+                message.contains("hostile block panicked on purpose"),
+                "{message}"
+            );
         }
         other => panic!("expected a trap, got {other:?}"),
     }
@@ -204,16 +240,26 @@ async fn huge_output_is_refused() {
         .await
         .with_limits(Limits::default().output_bytes(64 << 10));
     let err = c
-        .invoke("huge-output", &json!({"bytes": 1 << 20}), &InvokeContext::default())
+        .invoke(
+            "huge-output",
+            &json!({"bytes": 1 << 20}),
+            &InvokeContext::default(),
+        )
         .await
         .output
         .expect_err("too big");
     let (_, block, limit) = limit_of(&err);
     assert_eq!(block, "huge-output");
-    assert!(matches!(limit, LimitExceeded::Output { limit_bytes: 65536, actual_bytes } if *actual_bytes > 1 << 20));
+    assert!(
+        matches!(limit, LimitExceeded::Output { limit_bytes: 65536, actual_bytes } if *actual_bytes > 1 << 20)
+    );
     // Under the cap the same block works.
     let ok = c
-        .invoke("huge-output", &json!({"bytes": 1000}), &InvokeContext::default())
+        .invoke(
+            "huge-output",
+            &json!({"bytes": 1000}),
+            &InvokeContext::default(),
+        )
         .await
         .output
         .expect("small output");
@@ -225,14 +271,27 @@ async fn no_files_no_environment_no_sockets() {
     let rt = runtime();
     let c = hostile(&rt).await;
     let out = c
-        .invoke("escape", &json!({"path": "/etc/passwd"}), &InvokeContext::default())
+        .invoke(
+            "escape",
+            &json!({"path": "/etc/passwd"}),
+            &InvokeContext::default(),
+        )
         .await
         .output
         .expect("escape reports what it saw");
-    assert!(out["file"]["error"].is_string(), "file read must fail: {out}");
-    assert!(out["dir"]["error"].is_string(), "listing / must fail: {out}");
+    assert!(
+        out["file"]["error"].is_string(),
+        "file read must fail: {out}"
+    );
+    assert!(
+        out["dir"]["error"].is_string(),
+        "listing / must fail: {out}"
+    );
     assert_eq!(out["env"], json!([]), "environment must be empty: {out}");
-    assert!(out["socket"]["error"].is_string(), "sockets must fail: {out}");
+    assert!(
+        out["socket"]["error"].is_string(),
+        "sockets must fail: {out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,15 +302,29 @@ async fn run_level_fuel_budget_and_deadline_lower_the_block_limits() {
         fuel_budget: Some(1_000_000),
         ..InvokeContext::default()
     };
-    let err = c.invoke("spin", &json!({}), &ctx).await.output.expect_err("spin");
-    assert!(matches!(limit_of(&err).2, LimitExceeded::Fuel { limit: 1_000_000 }));
+    let err = c
+        .invoke("spin", &json!({}), &ctx)
+        .await
+        .output
+        .expect_err("spin");
+    assert!(matches!(
+        limit_of(&err).2,
+        LimitExceeded::Fuel { limit: 1_000_000 }
+    ));
 
     let ctx = InvokeContext {
         deadline: Some(std::time::Instant::now() + Duration::from_millis(100)),
         ..InvokeContext::default()
     };
-    let err = c.invoke("spin", &json!({}), &ctx).await.output.expect_err("spin");
-    assert!(matches!(limit_of(&err).2, LimitExceeded::WallClock { .. } | LimitExceeded::Fuel { .. }));
+    let err = c
+        .invoke("spin", &json!({}), &ctx)
+        .await
+        .output
+        .expect_err("spin");
+    assert!(matches!(
+        limit_of(&err).2,
+        LimitExceeded::WallClock { .. } | LimitExceeded::Fuel { .. }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,5 +337,8 @@ async fn unknown_block_names_the_alternatives() {
         .output
         .expect_err("unknown block");
     let text = err.to_string();
-    assert!(text.contains("\"nope\"") && text.contains("echo, log, fail"), "{text}");
+    assert!(
+        text.contains("\"nope\"") && text.contains("echo, log, fail"),
+        "{text}"
+    );
 }

@@ -23,13 +23,53 @@ fn rss_bytes() -> u64 {
 /// The hostile invocation number `i`, and a check of its error.
 fn hostile_case(i: usize, api: &str) -> (&'static str, Value, fn(&InvokeError) -> bool) {
     match i % 7 {
-        0 => ("spin", json!({}), |e| matches!(e, InvokeError::Limit { limit: LimitExceeded::Fuel { .. }, .. })),
-        1 => ("memory-bomb", json!({}), |e| matches!(e, InvokeError::Limit { limit: LimitExceeded::Memory { .. }, .. })),
-        2 => ("recurse", json!({"frames": "small"}), |e| matches!(e, InvokeError::Limit { limit: LimitExceeded::Stack, .. })),
-        3 => ("panic", json!({}), |e| matches!(e, InvokeError::Trap { message, .. } if message.contains("on purpose"))),
-        4 => ("huge-output", json!({"bytes": 200_000}), |e| matches!(e, InvokeError::Limit { limit: LimitExceeded::Output { .. }, .. })),
-        5 => ("fetch", json!({"url": "http://evil.weft.test/"}), |e| e.to_string().contains("declared")),
-        _ => ("fetch", json!({"url": format!("{api}/json")}), |e| e.to_string().contains("grant")),
+        0 => ("spin", json!({}), |e| {
+            matches!(
+                e,
+                InvokeError::Limit {
+                    limit: LimitExceeded::Fuel { .. },
+                    ..
+                }
+            )
+        }),
+        1 => ("memory-bomb", json!({}), |e| {
+            matches!(
+                e,
+                InvokeError::Limit {
+                    limit: LimitExceeded::Memory { .. },
+                    ..
+                }
+            )
+        }),
+        2 => ("recurse", json!({"frames": "small"}), |e| {
+            matches!(
+                e,
+                InvokeError::Limit {
+                    limit: LimitExceeded::Stack,
+                    ..
+                }
+            )
+        }),
+        3 => (
+            "panic",
+            json!({}),
+            |e| matches!(e, InvokeError::Trap { message, .. } if message.contains("on purpose")),
+        ),
+        4 => ("huge-output", json!({"bytes": 200_000}), |e| {
+            matches!(
+                e,
+                InvokeError::Limit {
+                    limit: LimitExceeded::Output { .. },
+                    ..
+                }
+            )
+        }),
+        5 => ("fetch", json!({"url": "http://evil.weft.test/"}), |e| {
+            e.to_string().contains("declared")
+        }),
+        _ => ("fetch", json!({"url": format!("{api}/json")}), |e| {
+            e.to_string().contains("grant")
+        }),
     }
 }
 
@@ -64,7 +104,9 @@ async fn a_thousand_hostile_invocations_leave_the_host_healthy() {
             tasks.push(tokio::spawn(async move {
                 let (block, input, _) = hostile_case(i + round, &base);
                 let _ = h.invoke(block, &input, &InvokeContext::default()).await;
-                let _ = e.invoke("echo", &json!({"value": i}), &InvokeContext::default()).await;
+                let _ = e
+                    .invoke("echo", &json!({"value": i}), &InvokeContext::default())
+                    .await;
             }));
         }
         for t in tasks {
@@ -84,11 +126,18 @@ async fn a_thousand_hostile_invocations_leave_the_host_healthy() {
                 let (block, input, expected) = hostile_case(i, &base);
                 let report = h.invoke(block, &input, &InvokeContext::default()).await;
                 let err = report.output.expect_err("hostile block must fail");
-                assert!(expected(&err), "hostile #{i} ({block}) failed the wrong way: {err}");
+                assert!(
+                    expected(&err),
+                    "hostile #{i} ({block}) failed the wrong way: {err}"
+                );
 
                 let value = json!({"task": t, "n": n, "payload": "x".repeat(200)});
                 let out = e
-                    .invoke("echo", &json!({ "value": value }), &InvokeContext::default())
+                    .invoke(
+                        "echo",
+                        &json!({ "value": value }),
+                        &InvokeContext::default(),
+                    )
                     .await
                     .output
                     .expect("normal invocation must succeed");

@@ -19,8 +19,10 @@ pub enum ConnectorCommand {
         connector: String,
     },
     /// Run one block in the sandbox and print its output, HTTP calls and logs.
-    #[command(after_help = "The block gets no network access unless you grant it with --allow.\n\
-        Private and loopback addresses need an IP-literal entry, e.g. --allow http://127.0.0.1:8080.")]
+    #[command(
+        after_help = "The block gets no network access unless you grant it with --allow.\n\
+        Private and loopback addresses need an IP-literal entry, e.g. --allow http://127.0.0.1:8080."
+    )]
     Invoke {
         /// A bundled connector id or a .wasm file.
         connector: String,
@@ -106,7 +108,11 @@ pub async fn run(cmd: ConnectorCommand, cache_dir: &Path, json_out: bool) -> Res
             } else {
                 print_report(&report);
             }
-            Ok(if report.output.is_ok() { OK } else { BLOCK_FAILED })
+            Ok(if report.output.is_ok() {
+                OK
+            } else {
+                BLOCK_FAILED
+            })
         }
     }
 }
@@ -117,7 +123,12 @@ fn runtime(cache_dir: &Path) -> Result<Runtime, Failure> {
         .max_concurrent_instances(8)
         .default_limits(Limits::default())
         .build()
-        .map_err(|e| Failure::new(crate::exit::INTERNAL, format!("could not start the engine: {e}")))
+        .map_err(|e| {
+            Failure::new(
+                crate::exit::INTERNAL,
+                format!("could not start the engine: {e}"),
+            )
+        })
 }
 
 async fn list(cache_dir: &Path, json_out: bool) -> Result<u8, Failure> {
@@ -143,7 +154,11 @@ async fn list(cache_dir: &Path, json_out: bool) -> Result<u8, Failure> {
                 "",
                 r["blocks"]
                     .as_array()
-                    .map(|b| b.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                    .map(|b| b
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "))
                     .unwrap_or_default()
             );
         }
@@ -167,13 +182,19 @@ fn parse_json_arg(flag: &str, text: &str) -> Result<Value, Failure> {
 }
 
 fn print_json(v: &Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+    );
 }
 
 fn report_json(r: &InvokeReport) -> Value {
     let (output, error) = match &r.output {
         Ok(v) => (v.clone(), Value::Null),
-        Err(e) => (Value::Null, json!({ "message": e.to_string(), "detail": e })),
+        Err(e) => (
+            Value::Null,
+            json!({ "message": e.to_string(), "detail": e }),
+        ),
     };
     json!({
         "ok": r.output.is_ok(),
@@ -191,7 +212,14 @@ fn print_manifest(m: &weft_host::Manifest) {
     println!("{}", m.description);
     println!("contract: weft:connector@{}", m.contract);
     let hosts: Vec<String> = m.hosts.iter().map(ToString::to_string).collect();
-    println!("hosts:    {}", if hosts.is_empty() { "none".into() } else { hosts.join(", ") });
+    println!(
+        "hosts:    {}",
+        if hosts.is_empty() {
+            "none".into()
+        } else {
+            hosts.join(", ")
+        }
+    );
     let auth: Vec<String> = m
         .auth
         .iter()
@@ -218,20 +246,33 @@ fn print_manifest(m: &weft_host::Manifest) {
                     .join("|"),
                 _ => "any".to_string(),
             };
-            let req = if required.contains(&name.as_str()) { "required" } else { "optional" };
+            let req = if required.contains(&name.as_str()) {
+                "required"
+            } else {
+                "optional"
+            };
             let doc = schema["description"].as_str().unwrap_or_default();
             println!("      {name:<22} {ty:<10} {req:<9} {doc}");
         }
     }
-    println!("\n(full JSON Schemas: weft connector describe {} --json)", m.id);
+    println!(
+        "\n(full JSON Schemas: weft connector describe {} --json)",
+        m.id
+    );
 }
 
 fn print_report(r: &InvokeReport) {
     match &r.output {
-        Ok(v) => println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())),
+        Ok(v) => println!(
+            "{}",
+            serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+        ),
         Err(e) => eprintln!("block failed: {e}"),
     }
-    let fuel = r.fuel_used.map(|f| format!(", {f} fuel")).unwrap_or_default();
+    let fuel = r
+        .fuel_used
+        .map(|f| format!(", {f} fuel"))
+        .unwrap_or_default();
     eprintln!("— {:.2} ms{fuel}", r.duration.as_secs_f64() * 1000.0);
     for c in &r.http_calls {
         let outcome = match (c.status, &c.error) {

@@ -15,7 +15,10 @@ fn weft(args: &[&str], cache: &std::path::Path) -> Output {
 
 fn stdout_json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
@@ -25,7 +28,10 @@ fn help_teaches_commands_and_exit_codes() {
     let out = weft(&["--help"], cache.path());
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("weft connector invoke") && text.contains("Exit codes"), "{text}");
+    assert!(
+        text.contains("weft connector invoke") && text.contains("Exit codes"),
+        "{text}"
+    );
     let out = weft(&["connector", "invoke", "--help"], cache.path());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--allow"));
 }
@@ -46,11 +52,17 @@ fn list_and_describe_bundled_connectors() {
     let out = weft(&["connector", "describe", "http", "--json"], cache.path());
     let m = stdout_json(&out);
     assert_eq!(m["hosts"], serde_json::json!(["http://*:*", "https://*:*"]));
-    assert_eq!(m["blocks"][0]["input_schema"]["required"], serde_json::json!(["url"]));
+    assert_eq!(
+        m["blocks"][0]["input_schema"]["required"],
+        serde_json::json!(["url"])
+    );
 
     let out = weft(&["connector", "describe", "http"], cache.path());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("request") && text.contains("url") && text.contains("required"), "{text}");
+    assert!(
+        text.contains("request") && text.contains("url") && text.contains("required"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,28 +72,52 @@ async fn invoke_calls_a_granted_api_and_exit_codes_tell_failures_apart() {
     let input = format!(r#"{{"url": "{}"}}"#, api.url("/json"));
 
     let out = weft(
-        &["connector", "invoke", "http", "request", "--input", &input, "--allow", &api.base(), "--json"],
+        &[
+            "connector",
+            "invoke",
+            "http",
+            "request",
+            "--input",
+            &input,
+            "--allow",
+            &api.base(),
+            "--json",
+        ],
         cache.path(),
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r = stdout_json(&out);
     assert_eq!(r["output"]["body"], serde_json::json!({"ok": true}));
     assert_eq!(r["http_calls"][0]["status"], 200);
     assert_eq!(api.hits(), 1);
 
     // Without --allow: the block fails (exit 1) and says why.
-    let out = weft(&["connector", "invoke", "http", "request", "--input", &input], cache.path());
+    let out = weft(
+        &["connector", "invoke", "http", "request", "--input", &input],
+        cache.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not in the operator's grant"));
     assert_eq!(api.hits(), 1);
 
     // A limit is a block failure too.
-    let out = weft(&["connector", "invoke", "hostile", "spin", "--fuel", "100000"], cache.path());
+    let out = weft(
+        &["connector", "invoke", "hostile", "spin", "--fuel", "100000"],
+        cache.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("fuel limit of 100000"));
 
     // Bad input is a usage error (2) with a hint; an unknown connector too.
-    let out = weft(&["connector", "invoke", "echo", "echo", "--input", "{nope"], cache.path());
+    let out = weft(
+        &["connector", "invoke", "echo", "echo", "--input", "{nope"],
+        cache.path(),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("hint:"));
     let out = weft(&["connector", "describe", "no-such-thing"], cache.path());
@@ -90,6 +126,9 @@ async fn invoke_calls_a_granted_api_and_exit_codes_tell_failures_apart() {
     // A file that is not a component cannot be loaded (3).
     let bogus = cache.path().join("bogus.wasm");
     std::fs::write(&bogus, b"not wasm").expect("write");
-    let out = weft(&["connector", "describe", bogus.to_str().expect("utf-8 path")], cache.path());
+    let out = weft(
+        &["connector", "describe", bogus.to_str().expect("utf-8 path")],
+        cache.path(),
+    );
     assert_eq!(out.status.code(), Some(3));
 }

@@ -34,7 +34,9 @@ impl http::Host for SandboxState {
             url: request.url,
             headers: request.headers,
             body: request.body,
-            timeout: request.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))),
+            timeout: request
+                .timeout_ms
+                .map(|ms| Duration::from_millis(u64::from(ms))),
         };
         match self.http.send(request).await {
             Ok(r) => Ok(http::Response {
@@ -69,7 +71,10 @@ pub async fn describe(
     store: &mut Store<SandboxState>,
 ) -> wasmtime::Result<types::Manifest> {
     let plugin = pre.instantiate_async(&mut *store).await?;
-    plugin.weft_connector_connector().call_describe(&mut *store).await
+    plugin
+        .weft_connector_connector()
+        .call_describe(&mut *store)
+        .await
 }
 
 pub async fn invoke(
@@ -144,9 +149,8 @@ pub fn manifest(m: types::Manifest) -> Result<Manifest, LoadError> {
             ));
         }
         let schema = |text: &str, field: &str| -> Result<serde_json::Value, LoadError> {
-            let v: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-                bad(format!("blocks[{i}].{field}"), format!("not JSON: {e}"))
-            })?;
+            let v: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| bad(format!("blocks[{i}].{field}"), format!("not JSON: {e}")))?;
             if !(v.is_object() || v.is_boolean()) {
                 return Err(bad(
                     format!("blocks[{i}].{field}"),

@@ -62,7 +62,10 @@ impl PermittedPrivate {
 
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     }
 }
@@ -115,7 +118,8 @@ impl reqwest::dns::Resolve for CheckedResolver {
             // to "the public ones only" would let a rebinding answer win on
             // a retry.
             if let Some(&ip) = addrs.iter().find(|ip| !permitted.permits(**ip)) {
-                return Err(Box::new(AddressDenied { host, ip }) as Box<dyn std::error::Error + Send + Sync>);
+                return Err(Box::new(AddressDenied { host, ip })
+                    as Box<dyn std::error::Error + Send + Sync>);
             }
             let iter: reqwest::dns::Addrs =
                 Box::new(addrs.into_iter().map(|ip| SocketAddr::new(ip, 0)));
@@ -135,13 +139,30 @@ mod tests {
     #[test]
     fn classifies_addresses() {
         for private in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-            "100.100.100.200", "0.0.0.0", "255.255.255.255", "::1", "::", "fd00:ec2::254",
-            "fe80::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "224.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.100.100.200",
+            "0.0.0.0",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "224.0.0.1",
         ] {
             assert!(is_non_public(ip(private)), "{private} should be non-public");
         }
-        for public in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        for public in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(!is_non_public(ip(public)), "{public} should be public");
         }
     }

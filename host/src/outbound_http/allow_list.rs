@@ -66,9 +66,11 @@ impl HostPattern {
     /// Parse `scheme://host[:port]`.
     pub fn parse(entry: &str) -> Result<Self, PatternError> {
         let trimmed = entry.trim();
-        let (scheme, rest) = trimmed.split_once("://").ok_or_else(|| PatternError::Scheme {
-            entry: entry.to_string(),
-        })?;
+        let (scheme, rest) = trimmed
+            .split_once("://")
+            .ok_or_else(|| PatternError::Scheme {
+                entry: entry.to_string(),
+            })?;
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
@@ -246,7 +248,9 @@ fn parse_host(host: &str) -> Result<HostMatch, String> {
     let valid = name.split('.').all(|label| {
         !label.is_empty()
             && label.len() <= 63
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     });
     if !valid {
         return Err(format!(
@@ -328,16 +332,33 @@ mod tests {
     }
 
     fn allows(pattern: &str, u: &str) -> bool {
-        HostPattern::parse(pattern).expect("pattern").matches(&url(u))
+        HostPattern::parse(pattern)
+            .expect("pattern")
+            .matches(&url(u))
     }
 
     #[test]
     fn exact_host_uses_scheme_default_port() {
-        assert!(allows("https://api.example.com", "https://api.example.com/v1"));
-        assert!(allows("https://api.example.com", "https://API.example.com:443/"));
-        assert!(!allows("https://api.example.com", "https://api.example.com:8443/"));
-        assert!(!allows("https://api.example.com", "http://api.example.com/"));
-        assert!(!allows("https://api.example.com", "https://api.example.com.evil.io/"));
+        assert!(allows(
+            "https://api.example.com",
+            "https://api.example.com/v1"
+        ));
+        assert!(allows(
+            "https://api.example.com",
+            "https://API.example.com:443/"
+        ));
+        assert!(!allows(
+            "https://api.example.com",
+            "https://api.example.com:8443/"
+        ));
+        assert!(!allows(
+            "https://api.example.com",
+            "http://api.example.com/"
+        ));
+        assert!(!allows(
+            "https://api.example.com",
+            "https://api.example.com.evil.io/"
+        ));
     }
 
     #[test]
@@ -354,28 +375,59 @@ mod tests {
 
     #[test]
     fn rejects_malformed_entries() {
-        assert!(matches!(HostPattern::parse("api.example.com"), Err(PatternError::Scheme { .. })));
-        assert!(matches!(HostPattern::parse("ftp://x.io"), Err(PatternError::Scheme { .. })));
-        assert!(matches!(HostPattern::parse("https://x.io/path"), Err(PatternError::Path { .. })));
-        assert!(matches!(HostPattern::parse("https://x.io:99999"), Err(PatternError::Port { .. })));
-        assert!(matches!(HostPattern::parse("https://a.*.io"), Err(PatternError::Host { .. })));
-        assert!(matches!(HostPattern::parse("https://"), Err(PatternError::Host { .. })));
+        assert!(matches!(
+            HostPattern::parse("api.example.com"),
+            Err(PatternError::Scheme { .. })
+        ));
+        assert!(matches!(
+            HostPattern::parse("ftp://x.io"),
+            Err(PatternError::Scheme { .. })
+        ));
+        assert!(matches!(
+            HostPattern::parse("https://x.io/path"),
+            Err(PatternError::Path { .. })
+        ));
+        assert!(matches!(
+            HostPattern::parse("https://x.io:99999"),
+            Err(PatternError::Port { .. })
+        ));
+        assert!(matches!(
+            HostPattern::parse("https://a.*.io"),
+            Err(PatternError::Host { .. })
+        ));
+        assert!(matches!(
+            HostPattern::parse("https://"),
+            Err(PatternError::Host { .. })
+        ));
     }
 
     #[test]
     fn templates_take_one_label_only() {
         let p = HostPattern::parse("https://{tenant}.example.com").expect("pattern");
-        let ok = p.instantiate(&serde_json::json!({"tenant": "Acme"})).expect("filled");
+        let ok = p
+            .instantiate(&serde_json::json!({"tenant": "Acme"}))
+            .expect("filled");
         assert!(ok.matches(&url("https://acme.example.com/")));
-        assert!(p.instantiate(&serde_json::json!({"tenant": "evil.io/x"})).is_none());
-        assert!(p.instantiate(&serde_json::json!({"tenant": "a.b"})).is_none());
+        assert!(
+            p.instantiate(&serde_json::json!({"tenant": "evil.io/x"}))
+                .is_none()
+        );
+        assert!(
+            p.instantiate(&serde_json::json!({"tenant": "a.b"}))
+                .is_none()
+        );
         assert!(p.instantiate(&serde_json::json!({})).is_none());
         assert!(!p.matches(&url("https://acme.example.com/")));
     }
 
     #[test]
     fn display_round_trips() {
-        for e in ["https://*.example.com:8443", "*://*:*", "http://[::1]:80", "http://10.0.0.1"] {
+        for e in [
+            "https://*.example.com:8443",
+            "*://*:*",
+            "http://[::1]:80",
+            "http://10.0.0.1",
+        ] {
             assert_eq!(HostPattern::parse(e).expect("pattern").to_string(), e);
         }
     }

@@ -56,8 +56,15 @@ const RECORDED_BODY_BYTES: usize = 4096;
 
 /// Headers a connector may not set: they would let it talk to a different
 /// virtual host than the one checked, or corrupt framing.
-const FORBIDDEN_REQUEST_HEADERS: &[&str] =
-    &["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"];
+const FORBIDDEN_REQUEST_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "trailer",
+];
 
 /// A request as the connector asked for it.
 #[derive(Debug, Clone)]
@@ -220,7 +227,11 @@ impl OutboundHttp {
             return Err(HttpFailure::Denied(format!(
                 "{origin} is not in the operator's grant for connector {:?} (granted: {}); an admin can add it to allowed_outbound_hosts",
                 self.connector_id,
-                if granted.is_empty() { "nothing".to_string() } else { granted.join(", ") }
+                if granted.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    granted.join(", ")
+                }
             )));
         }
         let literal = match url.host() {
@@ -260,14 +271,31 @@ impl OutboundHttp {
                 b.len(),
                 self.limits.max_request_bytes
             ));
-            self.record_failure(&method, &url, &headers, body.as_deref(), Duration::ZERO, &failure);
+            self.record_failure(
+                &method,
+                &url,
+                &headers,
+                body.as_deref(),
+                Duration::ZERO,
+                &failure,
+            );
             return Err(failure);
         }
-        let requested = req.timeout.unwrap_or(self.limits.timeout).min(self.limits.timeout);
+        let requested = req
+            .timeout
+            .unwrap_or(self.limits.timeout)
+            .min(self.limits.timeout);
 
         for hop in 0..=self.limits.max_redirects {
             if let Err(failure) = self.check(&url) {
-                self.record_failure(&method, &url, &headers, body.as_deref(), Duration::ZERO, &failure);
+                self.record_failure(
+                    &method,
+                    &url,
+                    &headers,
+                    body.as_deref(),
+                    Duration::ZERO,
+                    &failure,
+                );
                 return Err(failure);
             }
             if self.calls_made >= self.limits.max_calls {
@@ -280,17 +308,22 @@ impl OutboundHttp {
             let remaining = self.deadline.saturating_duration_since(Instant::now());
             let timeout = requested.min(remaining);
             let started = Instant::now();
-            let result = tokio::time::timeout(
-                timeout,
-                self.one_hop(&method, &url, &headers, body.clone()),
-            )
-            .await
-            .unwrap_or(Err(HttpFailure::Timeout));
+            let result =
+                tokio::time::timeout(timeout, self.one_hop(&method, &url, &headers, body.clone()))
+                    .await
+                    .unwrap_or(Err(HttpFailure::Timeout));
             let elapsed = started.elapsed();
             let resp = match result {
                 Ok(resp) => resp,
                 Err(failure) => {
-                    self.record_failure(&method, &url, &headers, body.as_deref(), elapsed, &failure);
+                    self.record_failure(
+                        &method,
+                        &url,
+                        &headers,
+                        body.as_deref(),
+                        elapsed,
+                        &failure,
+                    );
                     return Err(failure);
                 }
             };
@@ -302,9 +335,13 @@ impl OutboundHttp {
                 .find(|(n, _)| n.eq_ignore_ascii_case("location"))
                 .map(|(_, v)| v.clone());
             match (resp.status, location) {
-                (301 | 302 | 303 | 307 | 308, Some(location)) if hop < self.limits.max_redirects => {
+                (301 | 302 | 303 | 307 | 308, Some(location))
+                    if hop < self.limits.max_redirects =>
+                {
                     url = url.join(&location).map_err(|e| {
-                        HttpFailure::Network(format!("redirect to invalid location {location:?}: {e}"))
+                        HttpFailure::Network(format!(
+                            "redirect to invalid location {location:?}: {e}"
+                        ))
                     })?;
                     // 303, and 301/302 after a POST, become GET without a body,
                     // as browsers and curl do.
@@ -358,7 +395,12 @@ impl OutboundHttp {
         let headers = resp
             .headers()
             .iter()
-            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(classify)? {
@@ -369,7 +411,11 @@ impl OutboundHttp {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(InboundResponse { status, headers, body })
+        Ok(InboundResponse {
+            status,
+            headers,
+            body,
+        })
     }
 
     fn record(

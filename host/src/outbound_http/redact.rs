@@ -17,7 +17,15 @@ const SECRET_HEADERS: &[&str] = &[
 
 /// Fragments that mark a header or query parameter name as secret.
 const SECRET_FRAGMENTS: &[&str] = &[
-    "token", "secret", "password", "passwd", "api-key", "api_key", "apikey", "signature", "session",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "api-key",
+    "api_key",
+    "apikey",
+    "signature",
+    "session",
     "auth",
 ];
 
@@ -37,7 +45,11 @@ pub fn headers(headers: &[(String, String)]) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(n, v)| {
-            let v = if is_secret_name(n) { REDACTED.to_string() } else { v.clone() };
+            let v = if is_secret_name(n) {
+                REDACTED.to_string()
+            } else {
+                v.clone()
+            };
             (n.clone(), v)
         })
         .collect()
@@ -52,7 +64,11 @@ pub fn url(url: &url::Url) -> String {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let v = if is_secret_name(&k) { REDACTED.to_string() } else { v.into_owned() };
+                let v = if is_secret_name(&k) {
+                    REDACTED.to_string()
+                } else {
+                    v.into_owned()
+                };
                 (k.into_owned(), v)
             })
             .collect();
@@ -79,7 +95,10 @@ mod tests {
         let u = url::Url::parse("https://u:p@api.io/x?api_key=abc&q=weft&access_token=zz")
             .expect("test URL");
         let r = url(&u);
-        assert!(!r.contains("abc") && !r.contains("zz") && !r.contains("u:p"), "{r}");
+        assert!(
+            !r.contains("abc") && !r.contains("zz") && !r.contains("u:p"),
+            "{r}"
+        );
         assert!(r.contains("q=weft"));
     }
 }

@@ -66,8 +66,8 @@ struct TaskPage {
 }
 
 fn list_tasks(_ctx: &Context, input: ListTasksInput) -> Result<ListTasksOutput, BlockError> {
-    let mut request = Request::get(endpoint(&input.base_url, "tasks"))
-        .header("accept", "application/json");
+    let mut request =
+        Request::get(endpoint(&input.base_url, "tasks")).header("accept", "application/json");
     if let Some(status) = &input.status {
         request = request.query("status", status);
     }

@@ -116,7 +116,11 @@ impl FakeApi {
     }
 }
 
-async fn serve(mut stream: TcpStream, answer: &Answer, log: &Mutex<Vec<Received>>) -> std::io::Result<()> {
+async fn serve(
+    mut stream: TcpStream,
+    answer: &Answer,
+    log: &Mutex<Vec<Received>>,
+) -> std::io::Result<()> {
     // Read until the end of the headers.
     let mut buf = Vec::new();
     let head_end = loop {
@@ -126,7 +130,9 @@ async fn serve(mut stream: TcpStream, answer: &Answer, log: &Mutex<Vec<Received>
         let mut chunk = [0u8; 4096];
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
-            return Err(std::io::Error::other("connection closed inside the headers"));
+            return Err(std::io::Error::other(
+                "connection closed inside the headers",
+            ));
         }
         buf.extend_from_slice(&chunk[..n]);
     };
@@ -194,20 +200,56 @@ fn sample_tasks() -> Vec<Value> {
 // ---------------------------------------------------------------------------
 
 #[tokio::test]
+async fn manifest_describes_blocks_hosts_and_auth() {
+    let c = connector().await;
+    let manifest = serde_json::to_value(c.connector.manifest()).expect("manifest as JSON");
+    assert_eq!(manifest["id"], "acme-tasks");
+    let blocks: Vec<&str> = c
+        .connector
+        .manifest()
+        .blocks
+        .iter()
+        .map(|b| b.id.as_str())
+        .collect();
+    assert_eq!(blocks, ["list-tasks", "create-task", "summarize"]);
+    assert_eq!(
+        manifest["hosts"],
+        json!(["https://api.acme-tasks.example", "http://127.0.0.1:*"])
+    );
+    assert_eq!(manifest["auth"], json!([{"kind": "bearer"}]));
+    // Schemas come from the Rust types: doc comments, defaults, required fields.
+    let create = &c.connector.manifest().blocks[1].input_schema;
+    assert_eq!(create["required"], json!(["title"]));
+    assert_eq!(
+        create["properties"]["base_url"]["default"],
+        "https://api.acme-tasks.example"
+    );
+}
+
+#[tokio::test]
 async fn summarize_counts_tasks_by_status() {
     let c = connector().await;
     let out = c
         .invoke("summarize", json!({ "tasks": sample_tasks() }))
         .await
         .expect("summarize");
-    assert_eq!(out, json!({"total": 3, "by_status": {"done": 1, "open": 2}}));
+    assert_eq!(
+        out,
+        json!({"total": 3, "by_status": {"done": 1, "open": 2}})
+    );
 
     // Bad input is the automation's fault: invalid-input, not a crash.
     let err = c
         .invoke("summarize", json!({ "tasks": "not a list" }))
         .await
         .expect_err("a string is not a task list");
-    assert_eq!(block_failure(err).kind, BlockErrorKind::InvalidInput);
+    let failure = block_failure(err);
+    assert_eq!(failure.kind, BlockErrorKind::InvalidInput);
+    assert!(
+        failure.message.contains("`tasks`"),
+        "names the field: {}",
+        failure.message
+    );
 }
 
 #[tokio::test]
@@ -215,7 +257,10 @@ async fn list_tasks_passes_the_status_filter_and_returns_tasks() {
     let api = FakeApi::start(|req| {
         let tasks = sample_tasks();
         let data: Vec<Value> = match req.target.split_once("?status=") {
-            Some((_, status)) => tasks.into_iter().filter(|t| t["status"] == status).collect(),
+            Some((_, status)) => tasks
+                .into_iter()
+                .filter(|t| t["status"] == status)
+                .collect(),
             None => tasks,
         };
         (200, json!({ "data": data }))
@@ -224,7 +269,10 @@ async fn list_tasks_passes_the_status_filter_and_returns_tasks() {
     let c = granted(&api).await;
 
     let report = c
-        .invoke_report("list-tasks", json!({"status": "open", "base_url": api.base_url()}))
+        .invoke_report(
+            "list-tasks",
+            json!({"status": "open", "base_url": api.base_url()}),
+        )
         .await;
     let out = report.output.expect("list-tasks");
     assert_eq!(out["tasks"], json!([sample_tasks()[1], sample_tasks()[2]]));
@@ -276,11 +324,20 @@ async fn create_task_sends_the_json_body_and_returns_the_task() {
     let requests = api.requests();
     assert_eq!(requests.len(), 1);
     let req = &requests[0];
-    assert_eq!((req.method.as_str(), req.target.as_str()), ("POST", "/tasks"));
+    assert_eq!(
+        (req.method.as_str(), req.target.as_str()),
+        ("POST", "/tasks")
+    );
     assert_eq!(req.header("content-type"), Some("application/json"));
-    assert_eq!(req.json(), json!({"title": "Water the plants", "due": "2030-06-01"}));
+    assert_eq!(
+        req.json(),
+        json!({"title": "Water the plants", "due": "2030-06-01"})
+    );
     // run id "test-run" and step id "test-create-task" come from TestConnector.
-    assert_eq!(req.header("idempotency-key"), Some("test-run-test-create-task"));
+    assert_eq!(
+        req.header("idempotency-key"),
+        Some("test-run-test-create-task")
+    );
 }
 
 #[tokio::test]
@@ -288,7 +345,10 @@ async fn create_task_refuses_an_empty_title_without_calling_the_api() {
     let api = FakeApi::start(|_| (500, json!({"error": "should not be called"}))).await;
     let c = granted(&api).await;
     let err = c
-        .invoke("create-task", json!({"title": "  ", "base_url": api.base_url()}))
+        .invoke(
+            "create-task",
+            json!({"title": "  ", "base_url": api.base_url()}),
+        )
         .await
         .expect_err("empty title");
     let failure = block_failure(err);
@@ -308,7 +368,11 @@ async fn api_404_is_a_not_found_block_error() {
     assert!(!err.is_retryable(), "not-found is not worth retrying");
     let failure = block_failure(err);
     assert_eq!(failure.kind, BlockErrorKind::NotFound);
-    assert!(failure.message.contains("no such workspace"), "{}", failure.message);
+    assert!(
+        failure.message.contains("no such workspace"),
+        "{}",
+        failure.message
+    );
     assert_eq!(failure.details, Some(json!({"status": 404})));
 }
 
@@ -323,5 +387,8 @@ async fn list_tasks_without_a_grant_is_denied() {
         .expect_err("no grant, no request");
     assert!(err.to_string().contains("grant"), "{err}");
     assert_eq!(block_failure(err).kind, BlockErrorKind::Fatal);
-    assert!(api.requests().is_empty(), "the request must never leave the host");
+    assert!(
+        api.requests().is_empty(),
+        "the request must never leave the host"
+    );
 }
