@@ -29,7 +29,15 @@ fn main() {
         .to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
 
-    for watched in ["connectors-wasm", "sdk", "wit", "Cargo.lock", "Cargo.toml"] {
+    // Only what the components are built from: not sdk/template or docs.
+    for watched in [
+        "connectors-wasm",
+        "sdk/src",
+        "sdk/Cargo.toml",
+        "wit",
+        "Cargo.lock",
+        "Cargo.toml",
+    ] {
         println!(
             "cargo:rerun-if-changed={}",
             workspace.join(watched).display()

@@ -108,6 +108,8 @@ fn default_target_dir() -> PathBuf {
 }
 
 /// A connector loaded into a real runtime, with shortcuts for tests.
+/// Cheap to clone, so one build can serve many tests.
+#[derive(Clone)]
 pub struct TestConnector {
     pub runtime: Runtime,
     pub connector: Connector,
@@ -117,7 +119,11 @@ impl TestConnector {
     /// Build the crate at `crate_dir` and load it with default limits and
     /// no HTTP grant.
     pub async fn build(crate_dir: impl AsRef<Path>) -> Result<Self, TestBuildError> {
-        let path = build_component(crate_dir)?;
+        let crate_dir = crate_dir.as_ref().to_path_buf();
+        // cargo runs for a while on a cold cache; keep it off the async workers.
+        let path = tokio::task::spawn_blocking(move || build_component(crate_dir))
+            .await
+            .map_err(|e| TestBuildError::Spawn(std::io::Error::other(e.to_string())))??;
         let bytes = std::fs::read(&path).map_err(TestBuildError::Spawn)?;
         Self::from_bytes(&bytes).await
     }
@@ -157,6 +163,17 @@ impl TestConnector {
             step_id: format!("test-{block}"),
             ..InvokeContext::default()
         };
-        self.connector.invoke(block, &input, &ctx).await
+        self.invoke_with(block, input, &ctx).await
+    }
+
+    /// Invoke with a context of your own: connection fields, attempt
+    /// number, a deadline or fuel budget.
+    pub async fn invoke_with(
+        &self,
+        block: &str,
+        input: serde_json::Value,
+        ctx: &InvokeContext,
+    ) -> InvokeReport {
+        self.connector.invoke(block, &input, ctx).await
     }
 }

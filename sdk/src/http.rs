@@ -138,7 +138,12 @@ impl Request {
         if self.query.is_empty() {
             return self.url.clone();
         }
-        let mut url = self.url.clone();
+        // Query parameters go before any #fragment.
+        let (base, fragment) = match self.url.split_once('#') {
+            Some((b, f)) => (b, Some(f)),
+            None => (self.url.as_str(), None),
+        };
+        let mut url = base.to_string();
         let mut sep = if url.contains('?') { '&' } else { '?' };
         for (k, v) in &self.query {
             url.push(sep);
@@ -146,6 +151,10 @@ impl Request {
             url.push('=');
             url.push_str(&percent_encode(v));
             sep = '&';
+        }
+        if let Some(f) = fragment {
+            url.push('#');
+            url.push_str(f);
         }
         url
     }
@@ -264,6 +273,8 @@ mod tests {
             .query("q", "a b&c")
             .query("n", "é");
         assert_eq!(r.full_url(), "https://a.example/x?y=1&q=a%20b%26c&n=%C3%A9");
+        let r = Request::get("https://a.example/x#top").query("q", "1");
+        assert_eq!(r.full_url(), "https://a.example/x?q=1#top");
     }
 
     #[test]

@@ -73,7 +73,9 @@ impl Auth {
 /// connector whose patterns are malformed, so a mistake here surfaces as a
 /// clear load error rather than a silent widening.
 pub fn parse_host_pattern(entry: &str) -> wit::HostPattern {
-    let (scheme, rest) = entry.split_once("://").unwrap_or(("https", entry));
+    // No scheme: keep the entry whole with an empty scheme, which the host
+    // refuses on load with a message naming the entry (never guess https).
+    let (scheme, rest) = entry.split_once("://").unwrap_or(("", entry));
     let rest = rest.trim_end_matches('/');
     // A port only follows the last ':' when the host is not an IPv6 literal
     // without brackets; bracketed IPv6 keeps its ':' inside the brackets.
@@ -151,6 +153,8 @@ mod tests {
 
     #[test]
     fn parses_allow_list_entries() {
+        // A missing scheme is not guessed; the host refuses the empty one.
+        assert_eq!(parse_host_pattern("api.example.com").scheme, "");
         let p = parse_host_pattern("https://*.example.com:8443");
         assert_eq!(
             (p.scheme.as_str(), p.host.as_str()),

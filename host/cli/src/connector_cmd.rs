@@ -62,7 +62,7 @@ pub async fn run(cmd: ConnectorCommand, cache_dir: &Path, json_out: bool) -> Res
             if json_out {
                 print_json(&json!(c.manifest()));
             } else {
-                print_manifest(c.manifest());
+                print_manifest(c.manifest(), &connector);
             }
             Ok(OK)
         }
@@ -207,7 +207,7 @@ fn report_json(r: &InvokeReport) -> Value {
     })
 }
 
-fn print_manifest(m: &weft_host::Manifest) {
+fn print_manifest(m: &weft_host::Manifest, given_as: &str) {
     println!("{} {} — {}", m.id, m.version, m.display_name);
     println!("{}", m.description);
     println!("contract: weft:connector@{}", m.contract);
@@ -251,14 +251,17 @@ fn print_manifest(m: &weft_host::Manifest) {
             } else {
                 "optional"
             };
-            let doc = schema["description"].as_str().unwrap_or_default();
+            // First line only: multi-line docs would break the table.
+            let doc = schema["description"]
+                .as_str()
+                .unwrap_or_default()
+                .lines()
+                .next()
+                .unwrap_or_default();
             println!("      {name:<22} {ty:<10} {req:<9} {doc}");
         }
     }
-    println!(
-        "\n(full JSON Schemas: weft connector describe {} --json)",
-        m.id
-    );
+    println!("\n(full JSON Schemas: weft connector describe {given_as} --json)");
 }
 
 fn print_report(r: &InvokeReport) {
