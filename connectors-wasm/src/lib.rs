@@ -11,3 +11,11 @@ include!(concat!(env!("OUT_DIR"), "/components.rs"));
 pub fn by_name(name: &str) -> Option<&'static [u8]> {
     ALL.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
 }
+
+/// What a Weft installation ships with: the generic `http` connector and
+/// the standard blocks (not the test fixtures `echo` and `hostile`).
+pub fn standard() -> impl Iterator<Item = (&'static str, &'static [u8])> {
+    ALL.iter()
+        .filter(|(name, _)| name.starts_with("weft-std-") || *name == "weft-connector-http")
+        .copied()
+}

@@ -29,6 +29,7 @@
 //! [`sandbox`] (per-invocation store state), [`manifest`], [`error`], and
 //! [`testing`] (helpers for connector authors' tests).
 
+pub mod automation;
 pub mod component_cache;
 pub mod contract;
 pub mod engine;
@@ -39,10 +40,15 @@ pub mod manifest;
 pub mod outbound_http;
 pub mod runtime;
 pub mod sandbox;
+pub mod store;
 pub mod testing;
+mod walker;
+pub mod weft;
 
 pub use error::{BlockErrorKind, BlockFailure, InvokeError, LimitExceeded, LoadError};
 pub use limits::Limits;
 pub use manifest::Manifest;
 pub use outbound_http::{HttpCall, HttpLimits};
 pub use runtime::{Connector, InvokeContext, InvokeReport, Runtime, RuntimeBuilder};
+pub use store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StepStatus, Trigger};
+pub use weft::{RunHandle, RunResult, Weft, WeftBuilder, WeftError};

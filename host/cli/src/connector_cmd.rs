@@ -166,7 +166,7 @@ async fn list(cache_dir: &Path, json_out: bool) -> Result<u8, Failure> {
     Ok(OK)
 }
 
-fn parse_json_arg(flag: &str, text: &str) -> Result<Value, Failure> {
+pub fn parse_json_arg(flag: &str, text: &str) -> Result<Value, Failure> {
     let (origin, text) = match text.strip_prefix('@') {
         Some(path) => (
             format!("{flag} file {path}"),

@@ -6,6 +6,7 @@
 
 mod connector_cmd;
 mod exit;
+mod run_cmd;
 mod source;
 
 use clap::{Parser, Subcommand};
@@ -22,12 +23,15 @@ use std::process::ExitCode;
         ones, read what a component declares (blocks, schemas, hosts, auth) and invoke a \
         block in the real sandbox, with the same limits and HTTP checks the engine applies.",
     after_help = "Examples:\n  \
+        weft run examples/fetch-and-filter.json --allow http://127.0.0.1:8080\n  \
+        weft validate my-automation.json\n  \
+        weft runs && weft run-log RUN_ID\n  \
         weft connector list\n  \
         weft connector describe http\n  \
         weft connector invoke echo echo --input '{\"value\": \"hi\"}'\n  \
         weft connector invoke http request --input '{\"url\": \"http://127.0.0.1:8080/items\"}' --allow http://127.0.0.1:8080\n  \
         weft connector invoke ./target/wasm32-wasip2/release/my_connector.wasm my-block --input @input.json\n\n\
-        Exit codes: 0 success · 1 the block failed or hit a limit · 2 bad command line or input · 3 the component could not be loaded"
+        Exit codes: 0 success · 1 the run or block failed (or hit a limit) · 2 bad command line or input · 3 a component could not be loaded · 4 the automation is invalid"
 )]
 struct Cli {
     /// Where compiled components are cached (compiling happens once per component and engine version).
@@ -38,12 +42,44 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// Where run history is kept (a sled database under this directory).
+    #[arg(long, global = true, env = "WEFT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run an automation file and print its output and a per-block trace.
+    Run {
+        /// The automation (JSON, format automation/v1).
+        file: PathBuf,
+        /// The trigger payload ($.Start): JSON text, or @FILE.
+        #[arg(long, short, default_value = "{}")]
+        input: String,
+        /// Grant outbound hosts: `http://127.0.0.1:8080` (for the http
+        /// connector) or `CONNECTOR=scheme://host[:port]`. Repeatable.
+        #[arg(long = "allow", value_name = "GRANT")]
+        allow: Vec<String>,
+    },
+    /// Check an automation without running it; lists every problem with the block and field.
+    Validate {
+        file: PathBuf,
+    },
+    /// List recent runs, newest first.
+    Runs {
+        /// Only runs of this automation id.
+        #[arg(long)]
+        automation: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show one run's record and per-block log.
+    RunLog {
+        run_id: String,
+    },
     /// Inspect and run connector components.
     #[command(subcommand)]
     Connector(connector_cmd::ConnectorCommand),
@@ -62,9 +98,28 @@ fn main() -> ExitCode {
         }
     };
     let cache_dir = cli.cache_dir.unwrap_or_else(source::default_cache_dir);
+    let data_dir = cli.data_dir.unwrap_or_else(run_cmd::default_data_dir);
+    let json = cli.json;
     let result = tokio.block_on(async {
         match cli.command {
-            Command::Connector(cmd) => connector_cmd::run(cmd, &cache_dir, cli.json).await,
+            Command::Connector(cmd) => connector_cmd::run(cmd, &cache_dir, json).await,
+            Command::Run { file, input, allow } => {
+                let input = run_cmd::parse_input(&input)?;
+                let weft = run_cmd::engine(&data_dir, &cache_dir, &allow).await?;
+                run_cmd::run(&weft, &file, input, json).await
+            }
+            Command::Validate { file } => {
+                let weft = run_cmd::engine(&data_dir, &cache_dir, &[]).await?;
+                run_cmd::validate(&weft, &file, json).await
+            }
+            Command::Runs { automation, limit } => {
+                let weft = run_cmd::engine(&data_dir, &cache_dir, &[]).await?;
+                run_cmd::runs(&weft, automation, limit, json)
+            }
+            Command::RunLog { run_id } => {
+                let weft = run_cmd::engine(&data_dir, &cache_dir, &[]).await?;
+                run_cmd::run_log(&weft, &run_id, json)
+            }
         }
     });
     match result {

@@ -1,0 +1,198 @@
+//! `weft run`, `weft validate`, `weft runs`, `weft run-log`: automations on
+//! the embedded default (sled under the data directory, the standard
+//! components bundled in this binary).
+
+use crate::exit::{BLOCK_FAILED, Failure, LOAD, OK, USAGE};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use weft_host::store::RunFilter;
+use weft_host::{Runtime, StepRecord, Trigger, Weft};
+
+/// Exit code for an automation that does not validate.
+pub const INVALID: u8 = 4;
+
+/// `$WEFT_DATA_DIR`, else `$XDG_DATA_HOME/weft`, else `~/.local/share/weft`.
+pub fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("weft")
+}
+
+/// `CONNECTOR=ENTRY`, or a bare ENTRY for the `http` connector.
+fn parse_grant(arg: &str) -> (String, String) {
+    match arg.split_once('=') {
+        Some((c, e)) if !c.contains("://") => (c.to_string(), e.to_string()),
+        _ => ("http".to_string(), arg.to_string()),
+    }
+}
+
+pub async fn engine(data_dir: &Path, cache_dir: &Path, grants: &[String]) -> Result<Weft, Failure> {
+    let runtime = Runtime::builder()
+        .cache_dir(cache_dir)
+        .build()
+        .map_err(|e| Failure::new(crate::exit::INTERNAL, format!("could not start the engine: {e}")))?;
+    let mut builder = Weft::builder().runtime(runtime).sled(data_dir.join("history"));
+    for (_, bytes) in weft_components::standard() {
+        builder = builder.component(bytes);
+    }
+    for g in grants {
+        let (connector, entry) = parse_grant(g);
+        builder = builder.grant(&connector, &[entry]);
+    }
+    builder.build().await.map_err(|e| {
+        let text = e.to_string();
+        let code = if text.contains("grant") { USAGE } else { LOAD };
+        Failure::new(code, text).hint("grants look like --allow http://127.0.0.1:8080 or --allow CONNECTOR=https://api.example.com")
+    })
+}
+
+fn read_document(file: &Path) -> Result<Value, Failure> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure::new(USAGE, format!("cannot read {}: {e}", file.display())))?;
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::new(INVALID, format!("{} is not valid JSON: {e}", file.display()))
+    })
+}
+
+pub async fn validate(weft: &Weft, file: &Path, json_out: bool) -> Result<u8, Failure> {
+    let doc = read_document(file)?;
+    match weft.validate(&doc) {
+        Ok(plan) => {
+            if json_out {
+                println!("{}", json!({"valid": true, "id": plan.id, "blocks": plan.nodes.len()}));
+            } else {
+                println!("{} is valid: automation {:?}, {} blocks", file.display(), plan.id, plan.nodes.len());
+            }
+            Ok(OK)
+        }
+        Err(errors) => {
+            if json_out {
+                println!("{}", json!({"valid": false, "errors": errors.0}));
+                Ok(INVALID)
+            } else {
+                Err(Failure::new(INVALID, format!("{}: {errors}", file.display()))
+                    .hint("fix the blocks named above; `weft connector describe ID` shows each connector's blocks and inputs"))
+            }
+        }
+    }
+}
+
+pub async fn run(weft: &Weft, file: &Path, input: Value, json_out: bool) -> Result<u8, Failure> {
+    let doc = read_document(file)?;
+    let plan = weft.validate(&doc).map_err(|errors| {
+        Failure::new(INVALID, format!("{}: {errors}", file.display()))
+            .hint(format!("check it with `weft validate {}`", file.display()))
+    })?;
+    let result = weft
+        .run(&plan, input, Trigger { kind: "cli".into(), detail: Value::Null })
+        .await
+        .map_err(|e| Failure::new(crate::exit::INTERNAL, e.to_string()))?;
+    let ok = !matches!(result.record.status, weft_host::RunStatus::Failed | weft_host::RunStatus::Stopped);
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&json!({"run": result.record, "steps": result.steps})).unwrap_or_default());
+    } else {
+        print_trace(&result.steps);
+        let r = &result.record;
+        eprintln!("run {} {}", r.id, status_text(r));
+        for w in &r.warnings {
+            eprintln!("warning: {w}");
+        }
+        if let Some(e) = &r.error {
+            eprintln!("error: {e}");
+        }
+        println!("{}", serde_json::to_string_pretty(&r.output).unwrap_or_default());
+    }
+    Ok(if ok { OK } else { BLOCK_FAILED })
+}
+
+fn status_text(r: &weft_host::RunRecord) -> String {
+    let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    match (r.started_at, r.finished_at) {
+        (Some(s), Some(f)) => format!("{status} in {} ms", f - s),
+        _ => status,
+    }
+}
+
+fn print_trace(steps: &[StepRecord]) {
+    for s in steps {
+        let mark = match s.status {
+            weft_host::StepStatus::Succeeded => "✓",
+            weft_host::StepStatus::Failed => "✗",
+            weft_host::StepStatus::Warning => "!",
+            weft_host::StepStatus::Ignored => "~",
+        };
+        let indent = "  ".repeat(s.iteration.len() + 1);
+        let what = s.target.clone().unwrap_or_else(|| s.block_type.clone());
+        let iter = if s.iteration.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", s.iteration.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","))
+        };
+        let mut extra = String::new();
+        if !s.http_calls.is_empty() {
+            extra.push_str(&format!(", {} HTTP call(s)", s.http_calls.len()));
+        }
+        if s.attempts > 1 {
+            extra.push_str(&format!(", {} attempts", s.attempts));
+        }
+        if s.censored {
+            extra.push_str(", censored");
+        }
+        eprintln!(
+            "{indent}{mark} {}{iter}  {what}  {:.2} ms{extra}",
+            s.block_id,
+            s.duration_us as f64 / 1000.0
+        );
+        if let Some(e) = &s.error {
+            eprintln!("{indent}    {e}");
+        }
+    }
+}
+
+pub fn runs(weft: &Weft, automation: Option<String>, limit: usize, json_out: bool) -> Result<u8, Failure> {
+    let runs = weft
+        .store()
+        .list_runs(&RunFilter { automation_id: automation, limit: Some(limit) })
+        .map_err(|e| Failure::new(crate::exit::INTERNAL, e.to_string()))?;
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
+    } else if runs.is_empty() {
+        println!("no runs yet (start one with `weft run FILE`)");
+    } else {
+        for r in &runs {
+            println!("{}  {:<24} {}", r.id, r.automation_id, status_text(r));
+        }
+    }
+    Ok(OK)
+}
+
+pub fn run_log(weft: &Weft, run_id: &str, json_out: bool) -> Result<u8, Failure> {
+    let err = |e: weft_host::store::StoreError| Failure::new(crate::exit::INTERNAL, e.to_string());
+    let Some(record) = weft.store().get_run(run_id).map_err(err)? else {
+        return Err(Failure::new(USAGE, format!("no run {run_id:?}")).hint("`weft runs` lists the recent runs"));
+    };
+    let steps = weft.store().steps(run_id).map_err(err)?;
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&json!({"run": record, "steps": steps})).unwrap_or_default());
+    } else {
+        println!("run {} of {} ({}), {}", record.id, record.automation_id, record.trigger.kind, status_text(&record));
+        print_trace(&steps);
+        for s in &steps {
+            for c in &s.http_calls {
+                eprintln!("    {}: {} {} → {}", s.block_id, c.method, c.url, c.status.map_or_else(|| c.error.clone().unwrap_or_default(), |st| st.to_string()));
+            }
+        }
+        if let Some(e) = &record.error {
+            println!("error: {e}");
+        }
+        println!("{}", serde_json::to_string_pretty(&record.output).unwrap_or_default());
+    }
+    Ok(OK)
+}
+
+/// JSON text or @file.
+pub fn parse_input(text: &str) -> Result<Value, Failure> {
+    crate::connector_cmd::parse_json_arg("--input", text)
+}

@@ -1,0 +1,265 @@
+//! The automation document: what users write, export and import (JSON,
+//! format `automation/v1`; schema in `docs/automation.schema.json`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use weft_conditions::{Combine, Operator};
+
+/// The format tag every document carries.
+pub const FORMAT: &str = "automation/v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Automation {
+    /// Always `automation/v1`.
+    pub weft: String,
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Bumped on every saved change (optimistic concurrency in the server).
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default)]
+    pub run_mode: RunMode,
+    /// Variables and their initial values.
+    #[serde(default)]
+    pub variables: Map<String, Value>,
+    #[serde(default)]
+    pub settings: RunSettings,
+    pub blocks: Vec<Block>,
+    #[serde(default)]
+    pub edges: Vec<Edge>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum RunMode {
+    #[default]
+    Manual,
+    /// A cron expression or a preset (`every-30s`, `hourly`, `daily`,
+    /// `weekly`, `monthly`), in a time zone.
+    Schedule {
+        schedule: String,
+        #[serde(default)]
+        timezone: Option<String>,
+    },
+    Webhook,
+    Api,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSettings {
+    /// Wall-clock limit for the whole run, in milliseconds.
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+    /// Fuel for the whole run, shared by all its blocks.
+    #[serde(default)]
+    pub fuel_budget: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Block {
+    pub id: String,
+    #[serde(flatten)]
+    pub kind: BlockKind,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub on_error: OnError,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retry>,
+    /// Never write this block's inputs, outputs, HTTP bodies or logs to
+    /// the history (only status, timing and sizes).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub censor: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum BlockKind {
+    Start,
+    Condition {
+        condition: ConditionSpec,
+    },
+    Loop {
+        /// The list to iterate (usually a reference).
+        over: Value,
+    },
+    ExitLoop,
+    Variable {
+        variable: String,
+        action: VariableAction,
+        #[serde(default)]
+        value: Value,
+    },
+    Output {
+        #[serde(default)]
+        mode: OutputMode,
+        value: Value,
+    },
+    Stop,
+    Error {
+        #[serde(default)]
+        mode: ErrorMode,
+        message: Value,
+    },
+    Sleep {
+        ms: Value,
+    },
+    Connector {
+        connector: String,
+        block: String,
+        #[serde(default)]
+        inputs: Value,
+        /// Connection id (authenticated connectors).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        connection: Option<String>,
+    },
+}
+
+impl BlockKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            BlockKind::Start => "start",
+            BlockKind::Condition { .. } => "condition",
+            BlockKind::Loop { .. } => "loop",
+            BlockKind::ExitLoop => "exit-loop",
+            BlockKind::Variable { .. } => "variable",
+            BlockKind::Output { .. } => "output",
+            BlockKind::Stop => "stop",
+            BlockKind::Error { .. } => "error",
+            BlockKind::Sleep { .. } => "sleep",
+            BlockKind::Connector { .. } => "connector",
+        }
+    }
+
+    /// The fields a block of this type may have (besides the common ones),
+    /// to report typos instead of silently ignoring them.
+    pub fn allowed_fields(type_name: &str) -> Option<&'static [&'static str]> {
+        Some(match type_name {
+            "start" | "exit-loop" | "stop" => &[],
+            "condition" => &["condition"],
+            "loop" => &["over"],
+            "variable" => &["variable", "action", "value"],
+            "output" => &["mode", "value"],
+            "error" => &["mode", "message"],
+            "sleep" => &["ms"],
+            "connector" => &["connector", "block", "inputs", "connection"],
+            _ => return None,
+        })
+    }
+}
+
+/// Fields every block may have.
+pub const COMMON_FIELDS: &[&str] = &["id", "type", "on_error", "retry", "censor", "description"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionSpec {
+    #[serde(default)]
+    pub mode: Combine,
+    pub clauses: Vec<Clause>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clause {
+    pub left: Value,
+    pub op: Operator,
+    #[serde(default)]
+    pub right: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VariableAction {
+    Set,
+    Append,
+    Merge,
+    Increment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputMode {
+    /// Append to the output list.
+    #[default]
+    Add,
+    /// Replace the output.
+    Set,
+    /// Merge an object into the output object.
+    Merge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorMode {
+    /// Fail the run with the message.
+    #[default]
+    Fail,
+    /// Record a warning and go on.
+    Warn,
+}
+
+/// What a failing block does to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnError {
+    /// The run fails.
+    #[default]
+    Stop,
+    /// The run goes on and finishes "with warnings".
+    Warning,
+    /// The run goes on as if nothing happened (the step still records it).
+    Ignore,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    /// Tries in all, including the first.
+    pub max_attempts: u32,
+    /// Delay before the first retry; doubles each time.
+    #[serde(default = "default_backoff")]
+    pub backoff_ms: u64,
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_ms: u64,
+}
+
+fn default_backoff() -> u64 {
+    500
+}
+
+fn default_max_backoff() -> u64 {
+    30_000
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub branch: Branch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Branch {
+    /// The block that runs after this one (after a loop: when it is done).
+    #[default]
+    Next,
+    /// Condition held.
+    True,
+    /// Condition did not hold.
+    False,
+    /// A loop's body, run once per item.
+    Body,
+}

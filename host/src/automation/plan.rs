@@ -1,0 +1,716 @@
+//! Validation: turn an automation document into an executable [`Plan`],
+//! or into every error it has, each naming the block and the field.
+//!
+//! Checked before any run: the document's shape (unknown fields are
+//! reported, not ignored), exactly one start block, edges that form a tree
+//! hanging from the start (no unreachable blocks, no cycles, no block with
+//! two parents), references that resolve to a block running earlier on the
+//! same path, a declared variable or an enclosing loop, formulas with the
+//! right arity, known connectors and blocks, and literal inputs that
+//! satisfy the block's input schema.
+
+use super::document::{
+    Automation, Block, BlockKind, Branch, COMMON_FIELDS, ErrorMode, FORMAT, OnError, OutputMode,
+    Retry, RunSettings, VariableAction,
+};
+use super::formula;
+use super::template::{RefRoot, Template};
+use crate::manifest::Manifest;
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use weft_conditions::{Combine, Operator};
+
+/// One problem in an automation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ValidationError {
+    /// The block id, when the problem is in a block.
+    pub block: Option<String>,
+    /// Where in the block or document: `inputs.url`, `edges[3].to`, …
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.block {
+            Some(b) => write!(f, "block {b:?}, {}: {}", self.field, self.message),
+            None => write!(f, "{}: {}", self.field, self.message),
+        }
+    }
+}
+
+/// All problems found, in document order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ValidationErrors(pub Vec<ValidationError>);
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        write!(
+            f,
+            "the automation has {n} problem{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.0 {
+            write!(f, "\n  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// What validation needs to know about connectors.
+pub trait Catalog {
+    fn manifest(&self, connector: &str) -> Option<&Manifest>;
+    fn connector_ids(&self) -> Vec<String>;
+}
+
+pub type NodeId = usize;
+
+/// A validated automation, ready to run many times.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub id: String,
+    pub name: String,
+    pub version: u64,
+    pub owner: Option<String>,
+    pub settings: RunSettings,
+    pub variables: Map<String, Value>,
+    pub nodes: Vec<Node>,
+    /// The main chain, starting with the start block.
+    pub root: Vec<NodeId>,
+    /// The document as given, for export.
+    pub document: Automation,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub id: String,
+    pub kind: NodeKind,
+    pub on_error: OnError,
+    pub retry: Option<Retry>,
+    pub censor: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    Start,
+    Condition {
+        mode: Combine,
+        clauses: Vec<(Template, Operator, Template)>,
+        yes: Vec<NodeId>,
+        no: Vec<NodeId>,
+    },
+    Loop {
+        over: Template,
+        body: Vec<NodeId>,
+    },
+    ExitLoop,
+    Variable {
+        name: String,
+        action: VariableAction,
+        value: Template,
+    },
+    Output {
+        mode: OutputMode,
+        value: Template,
+    },
+    Stop,
+    Error {
+        mode: ErrorMode,
+        message: Template,
+    },
+    Sleep {
+        ms: Template,
+    },
+    Connector {
+        connector: String,
+        block: String,
+        inputs: Template,
+        connection: Option<String>,
+    },
+}
+
+impl NodeKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            NodeKind::Start => "start",
+            NodeKind::Condition { .. } => "condition",
+            NodeKind::Loop { .. } => "loop",
+            NodeKind::ExitLoop => "exit-loop",
+            NodeKind::Variable { .. } => "variable",
+            NodeKind::Output { .. } => "output",
+            NodeKind::Stop => "stop",
+            NodeKind::Error { .. } => "error",
+            NodeKind::Sleep { .. } => "sleep",
+            NodeKind::Connector { .. } => "connector",
+        }
+    }
+}
+
+struct Errors(Vec<ValidationError>);
+
+impl Errors {
+    fn push(&mut self, block: Option<&str>, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(ValidationError {
+            block: block.map(str::to_string),
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Parse and validate a document given as JSON.
+pub fn compile_json(raw: &Value, catalog: &dyn Catalog) -> Result<Plan, ValidationErrors> {
+    let mut errors = Errors(Vec::new());
+    check_block_fields(raw, &mut errors);
+    let automation: Automation = match serde_path_to_error::deserialize(raw) {
+        Ok(a) => a,
+        Err(e) => {
+            let path = e.path().to_string();
+            errors.push(None, path, e.inner().to_string());
+            return Err(ValidationErrors(errors.0));
+        }
+    };
+    match compile(automation, catalog) {
+        Ok(plan) if errors.0.is_empty() => Ok(plan),
+        Ok(_) => Err(ValidationErrors(errors.0)),
+        Err(more) => {
+            errors.0.extend(more.0);
+            Err(ValidationErrors(errors.0))
+        }
+    }
+}
+
+/// Unknown fields inside blocks, which serde's flattening cannot reject.
+fn check_block_fields(raw: &Value, errors: &mut Errors) {
+    let Some(blocks) = raw.get("blocks").and_then(Value::as_array) else {
+        return;
+    };
+    for (i, block) in blocks.iter().enumerate() {
+        let Some(obj) = block.as_object() else {
+            continue;
+        };
+        let id = obj.get("id").and_then(Value::as_str).map(str::to_string);
+        let ty = obj.get("type").and_then(Value::as_str).unwrap_or_default();
+        let Some(allowed) = BlockKind::allowed_fields(ty) else {
+            errors.push(
+                id.as_deref(),
+                format!("blocks[{i}].type"),
+                format!(
+                    "unknown block type {ty:?} (one of start, condition, loop, exit-loop, variable, output, stop, error, sleep, connector)"
+                ),
+            );
+            continue;
+        };
+        for key in obj.keys() {
+            if !COMMON_FIELDS.contains(&key.as_str()) && !allowed.contains(&key.as_str()) {
+                errors.push(
+                    id.as_deref(),
+                    key.clone(),
+                    format!(
+                        "unknown field for a {ty} block (allowed: {})",
+                        [COMMON_FIELDS, allowed].concat().join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Validate a parsed document.
+pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, ValidationErrors> {
+    let mut errors = Errors(Vec::new());
+    if automation.weft != FORMAT {
+        errors.push(
+            None,
+            "weft",
+            format!(
+                "unsupported format {:?}; this engine reads {FORMAT:?}",
+                automation.weft
+            ),
+        );
+    }
+    if automation.id.trim().is_empty() {
+        errors.push(None, "id", "must not be empty");
+    }
+
+    // Ids.
+    let mut index: HashMap<&str, NodeId> = HashMap::new();
+    for (i, b) in automation.blocks.iter().enumerate() {
+        let valid = !b.id.is_empty()
+            && b.id.len() <= 64
+            && b.id
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
+        if !valid {
+            errors.push(
+                Some(&b.id),
+                format!("blocks[{i}].id"),
+                "ids are 1-64 characters of letters, digits, _ and -",
+            );
+        }
+        if b.id == "item" {
+            errors.push(Some(&b.id), "id", "\"item\" is reserved for the loop item");
+        }
+        if automation.variables.contains_key(&b.id) {
+            errors.push(
+                Some(&b.id),
+                "id",
+                "a variable has the same name; references would be ambiguous",
+            );
+        }
+        if index.insert(&b.id, i).is_some() {
+            errors.push(Some(&b.id), "id", "used by more than one block");
+        }
+    }
+    let starts: Vec<&Block> = automation
+        .blocks
+        .iter()
+        .filter(|b| matches!(b.kind, BlockKind::Start))
+        .collect();
+    if starts.len() != 1 {
+        errors.push(
+            None,
+            "blocks",
+            format!(
+                "an automation has exactly one start block; this one has {}",
+                starts.len()
+            ),
+        );
+    }
+    for (name, _) in &automation.variables {
+        if name == "Start" || name == "item" {
+            errors.push(None, format!("variables.{name}"), "this name is reserved");
+        }
+    }
+
+    // Edges → children.
+    let mut children: HashMap<(NodeId, Branch), NodeId> = HashMap::new();
+    let mut parent: HashMap<NodeId, NodeId> = HashMap::new();
+    for (i, e) in automation.edges.iter().enumerate() {
+        let (Some(&from), Some(&to)) = (index.get(e.from.as_str()), index.get(e.to.as_str()))
+        else {
+            for (end, name) in [("from", &e.from), ("to", &e.to)] {
+                if !index.contains_key(name.as_str()) {
+                    errors.push(
+                        None,
+                        format!("edges[{i}].{end}"),
+                        format!("no block has id {name:?}"),
+                    );
+                }
+            }
+            continue;
+        };
+        let kind = &automation.blocks[from].kind;
+        let branch_ok = match e.branch {
+            Branch::Next => !matches!(kind, BlockKind::Stop | BlockKind::ExitLoop),
+            Branch::True | Branch::False => matches!(kind, BlockKind::Condition { .. }),
+            Branch::Body => matches!(kind, BlockKind::Loop { .. }),
+        };
+        if !branch_ok {
+            errors.push(
+                Some(&e.from),
+                format!("edges[{i}].branch"),
+                format!("a {} block has no {:?} branch", kind.type_name(), e.branch),
+            );
+            continue;
+        }
+        if children.insert((from, e.branch), to).is_some() {
+            errors.push(
+                Some(&e.from),
+                format!("edges[{i}]"),
+                format!("more than one {:?} edge leaves this block", e.branch),
+            );
+        }
+        if matches!(automation.blocks[to].kind, BlockKind::Start) {
+            errors.push(
+                Some(&e.to),
+                format!("edges[{i}].to"),
+                "nothing may lead into the start block",
+            );
+        } else if parent.insert(to, from).is_some() {
+            errors.push(
+                Some(&e.to),
+                format!("edges[{i}].to"),
+                "more than one edge leads into this block; blocks form a tree",
+            );
+        }
+    }
+    if !errors.0.is_empty() || starts.len() != 1 {
+        return Err(ValidationErrors(errors.0));
+    }
+
+    // Chains from the start.
+    let start = index[starts[0].id.as_str()];
+    let mut visited = vec![false; automation.blocks.len()];
+    let chain_of =
+        |first: Option<NodeId>, visited: &mut Vec<bool>, errors: &mut Errors| -> Vec<NodeId> {
+            let mut chain = Vec::new();
+            let mut cur = first;
+            while let Some(n) = cur {
+                if visited[n] {
+                    errors.push(
+                        Some(&automation.blocks[n].id),
+                        "edges",
+                        "the edges form a cycle through this block",
+                    );
+                    break;
+                }
+                visited[n] = true;
+                chain.push(n);
+                cur = children.get(&(n, Branch::Next)).copied();
+            }
+            chain
+        };
+    // Build all chains breadth-first: each node's sub-chains.
+    let root = chain_of(Some(start), &mut visited, &mut errors);
+    let mut sub: HashMap<(NodeId, Branch), Vec<NodeId>> = HashMap::new();
+    let mut pending: Vec<NodeId> = root.clone();
+    while let Some(n) = pending.pop() {
+        for branch in [Branch::True, Branch::False, Branch::Body] {
+            if let Some(&first) = children.get(&(n, branch)) {
+                let chain = chain_of(Some(first), &mut visited, &mut errors);
+                pending.extend(chain.iter().copied());
+                sub.insert((n, branch), chain);
+            }
+        }
+    }
+    for (i, b) in automation.blocks.iter().enumerate() {
+        if !visited[i] {
+            errors.push(
+                Some(&b.id),
+                "edges",
+                "not connected to the start block; it would never run",
+            );
+        }
+    }
+    // Unreachable blocks are reported; the reachable ones are still checked
+    // so that one pass shows every problem.
+
+    // Nodes, with templates compiled and references checked in path order.
+    let mut nodes: Vec<Option<Node>> = vec![None; automation.blocks.len()];
+    let mut walker = Checker {
+        automation: &automation,
+        catalog,
+        sub: &sub,
+        errors: &mut errors,
+        visible: Vec::new(),
+        loops: Vec::new(),
+        nodes: &mut nodes,
+    };
+    walker.chain(&root);
+    if !errors.0.is_empty() {
+        return Err(ValidationErrors(errors.0));
+    }
+    // Only reachable blocks are compiled; with no errors, that is all.
+    let Some(nodes) = nodes.into_iter().collect::<Option<Vec<Node>>>() else {
+        return Err(ValidationErrors(vec![ValidationError {
+            block: None,
+            field: "blocks".into(),
+            message: "internal: a reachable block was not compiled".into(),
+        }]));
+    };
+    Ok(Plan {
+        id: automation.id.clone(),
+        name: automation.name.clone(),
+        version: automation.version,
+        owner: automation.owner.clone(),
+        settings: automation.settings.clone(),
+        variables: automation.variables.clone(),
+        nodes,
+        root,
+        document: automation,
+    })
+}
+
+struct Checker<'a> {
+    automation: &'a Automation,
+    catalog: &'a dyn Catalog,
+    sub: &'a HashMap<(NodeId, Branch), Vec<NodeId>>,
+    errors: &'a mut Errors,
+    /// Blocks that run before the current one on its path.
+    visible: Vec<&'a str>,
+    /// Enclosing loops, outermost first.
+    loops: Vec<&'a str>,
+    nodes: &'a mut Vec<Option<Node>>,
+}
+
+impl<'a> Checker<'a> {
+    fn chain(&mut self, chain: &[NodeId]) {
+        for &n in chain {
+            self.node(n);
+        }
+    }
+
+    fn sub_chain(&self, n: NodeId, branch: Branch) -> Vec<NodeId> {
+        self.sub.get(&(n, branch)).cloned().unwrap_or_default()
+    }
+
+    fn template(&mut self, block: &str, field: &str, value: &Value) -> Template {
+        let t = match Template::parse(value) {
+            Ok(t) => t,
+            Err(e) => {
+                self.errors.push(Some(block), field, e);
+                return Template::Literal(Value::Null);
+            }
+        };
+        for (name, args) in t.formulas() {
+            if let Err(e) = formula::check(name, args) {
+                self.errors.push(Some(block), field, e);
+            }
+        }
+        for r in t.references() {
+            let problem = match &r.root {
+                RefRoot::Item if self.loops.is_empty() => {
+                    Some("{item} is only available inside a loop body".to_string())
+                }
+                RefRoot::Item => None,
+                RefRoot::Named(name) => {
+                    let n = name.as_str();
+                    if n == "Start"
+                        || self.automation.variables.contains_key(n)
+                        || self.visible.contains(&n)
+                        || self.loops.contains(&n)
+                    {
+                        None
+                    } else if self.automation.blocks.iter().any(|b| b.id == n) {
+                        Some(format!(
+                            "block {n:?} does not run before this block on its path"
+                        ))
+                    } else {
+                        Some(format!("no block or variable is named {n:?}"))
+                    }
+                }
+            };
+            if let Some(p) = problem {
+                self.errors
+                    .push(Some(block), field, format!("{{{r}}}: {p}"));
+            }
+        }
+        t
+    }
+
+    fn node(&mut self, n: NodeId) {
+        let block: &'a Block = &self.automation.blocks[n];
+        let id = block.id.as_str();
+        let kind = match &block.kind {
+            BlockKind::Start => NodeKind::Start,
+            BlockKind::Condition { condition } => {
+                let mut clauses = Vec::new();
+                for (i, c) in condition.clauses.iter().enumerate() {
+                    let left = self.template(id, &format!("condition.clauses[{i}].left"), &c.left);
+                    let right =
+                        self.template(id, &format!("condition.clauses[{i}].right"), &c.right);
+                    clauses.push((left, c.op, right));
+                }
+                if clauses.is_empty() {
+                    self.errors.push(
+                        Some(id),
+                        "condition.clauses",
+                        "a condition needs at least one clause",
+                    );
+                }
+                let base = self.visible.len();
+                let yes = self.sub_chain(n, Branch::True);
+                self.chain(&yes);
+                let seen_yes = self.visible.split_off(base);
+                let no = self.sub_chain(n, Branch::False);
+                self.chain(&no);
+                self.visible.extend(seen_yes);
+                NodeKind::Condition {
+                    mode: condition.mode,
+                    clauses,
+                    yes,
+                    no,
+                }
+            }
+            BlockKind::Loop { over } => {
+                let over = self.template(id, "over", over);
+                let body = self.sub_chain(n, Branch::Body);
+                self.loops.push(id);
+                self.chain(&body);
+                self.loops.pop();
+                NodeKind::Loop { over, body }
+            }
+            BlockKind::ExitLoop => {
+                if self.loops.is_empty() {
+                    self.errors.push(
+                        Some(id),
+                        "type",
+                        "exit-loop is only allowed inside a loop body",
+                    );
+                }
+                NodeKind::ExitLoop
+            }
+            BlockKind::Variable {
+                variable,
+                action,
+                value,
+            } => {
+                if !self.automation.variables.contains_key(variable) {
+                    self.errors.push(
+                        Some(id),
+                        "variable",
+                        format!("variable {variable:?} is not declared; add it to \"variables\""),
+                    );
+                }
+                let value = self.template(id, "value", value);
+                NodeKind::Variable {
+                    name: variable.clone(),
+                    action: *action,
+                    value,
+                }
+            }
+            BlockKind::Output { mode, value } => NodeKind::Output {
+                mode: *mode,
+                value: self.template(id, "value", value),
+            },
+            BlockKind::Stop => NodeKind::Stop,
+            BlockKind::Error { mode, message } => NodeKind::Error {
+                mode: *mode,
+                message: self.template(id, "message", message),
+            },
+            BlockKind::Sleep { ms } => {
+                let t = self.template(id, "ms", ms);
+                if let Template::Literal(v) = &t
+                    && !v.as_u64().is_some_and(|ms| ms <= 24 * 3600 * 1000)
+                {
+                    self.errors.push(
+                        Some(id),
+                        "ms",
+                        "must be a whole number of milliseconds, at most a day",
+                    );
+                }
+                NodeKind::Sleep { ms: t }
+            }
+            BlockKind::Connector {
+                connector,
+                block: block_name,
+                inputs,
+                connection,
+            } => {
+                // Check field by field so errors name `inputs.url`, not
+                // just `inputs`; then compile the whole object once.
+                let inputs_t = match inputs.as_object() {
+                    Some(fields) => {
+                        for (key, value) in fields {
+                            self.template(id, &format!("inputs.{key}"), value);
+                        }
+                        Template::parse(inputs).unwrap_or(Template::Literal(Value::Null))
+                    }
+                    None => self.template(id, "inputs", inputs),
+                };
+                self.check_connector(id, connector, block_name, inputs, &inputs_t);
+                NodeKind::Connector {
+                    connector: connector.clone(),
+                    block: block_name.clone(),
+                    inputs: inputs_t,
+                    connection: connection.clone(),
+                }
+            }
+        };
+        if let Some(r) = &block.retry
+            && r.max_attempts == 0
+        {
+            self.errors.push(
+                Some(id),
+                "retry.max_attempts",
+                "must be at least 1 (the first try counts)",
+            );
+        }
+        self.visible.push(id);
+        self.nodes[n] = Some(Node {
+            id: block.id.clone(),
+            kind,
+            on_error: block.on_error,
+            retry: block.retry.clone(),
+            censor: block.censor,
+        });
+    }
+
+    fn check_connector(
+        &mut self,
+        id: &str,
+        connector: &str,
+        block: &str,
+        raw: &Value,
+        inputs: &Template,
+    ) {
+        let Some(manifest) = self.catalog.manifest(connector) else {
+            let mut known = self.catalog.connector_ids();
+            known.sort();
+            self.errors.push(
+                Some(id),
+                "connector",
+                format!(
+                    "unknown connector {connector:?} (known: {})",
+                    known.join(", ")
+                ),
+            );
+            return;
+        };
+        let Some(spec) = manifest.block(block) else {
+            let blocks: Vec<&str> = manifest.blocks.iter().map(|b| b.id.as_str()).collect();
+            self.errors.push(
+                Some(id),
+                "block",
+                format!(
+                    "connector {connector:?} has no block {block:?} (it has: {})",
+                    blocks.join(", ")
+                ),
+            );
+            return;
+        };
+        // Validate what is known now: templated fields are checked at run
+        // time, literal ones here.
+        let (instance, templated): (Value, HashSet<String>) = match (raw, inputs) {
+            (_, Template::Whole(_)) | (_, Template::Text(_)) => return,
+            (Value::Object(map), Template::Object(fields)) => {
+                let templated: HashSet<String> = fields
+                    .iter()
+                    .filter(|(_, t)| !t.is_literal())
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                let mut m = map.clone();
+                for k in &templated {
+                    m.insert(k.clone(), Value::Null);
+                }
+                (Value::Object(m), templated)
+            }
+            (Value::Null, _) => (Value::Object(Map::new()), HashSet::new()),
+            (v, _) => (v.clone(), HashSet::new()),
+        };
+        let validator = match jsonschema::validator_for(&spec.input_schema) {
+            Ok(v) => v,
+            Err(e) => {
+                self.errors.push(
+                    Some(id),
+                    "block",
+                    format!("the connector's input schema is unusable: {e}"),
+                );
+                return;
+            }
+        };
+        for err in validator.iter_errors(&instance) {
+            let pointer = err.instance_path().to_string();
+            let first = pointer
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            if templated.contains(&first) {
+                continue;
+            }
+            let field = if pointer.is_empty() {
+                "inputs".to_string()
+            } else {
+                format!("inputs{}", pointer.replace('/', "."))
+            };
+            self.errors.push(Some(id), field, err.to_string());
+        }
+    }
+}

@@ -1,0 +1,609 @@
+//! Field mapping: Qlik-style references and formulas inside block inputs.
+//!
+//! - `{$.GetUsers.body.items[0].name}` — a block's output (dot and index
+//!   paths); `{$.Start.x}` is the trigger payload; `{$.name}` a variable;
+//!   `{$.MyLoop.item}` / `{$.MyLoop.index}` an enclosing loop's item.
+//! - `{item}`, `{item.email}` — the innermost loop's item.
+//! - `{uppercase: $.x}`, `{default: $.x, 'n/a'}`, `{date: item.at, '%Y-%m-%d'}`
+//!   — formulas (see [`super::formula`]); arguments are references, quoted
+//!   text, numbers, `true`/`false`/`null` or nested `{…}`.
+//!
+//! A string that is exactly one `{…}` keeps the JSON type of what it
+//! yields; `{…}` embedded in text is stringified. Braces that do not form a
+//! reference or formula (JSON text, `{curly}` prose) are kept literally.
+//! Templates are parsed once, at validation, into this AST.
+
+use super::formula;
+use serde_json::Value;
+use weft_conditions::{PathSegment, get_path, split_path};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Template {
+    /// No references anywhere below: used as is.
+    Literal(Value),
+    /// A string that is exactly one expression: keeps the result's type.
+    Whole(Expr),
+    /// Text with embedded expressions: the result is a string.
+    Text(Vec<Part>),
+    Array(Vec<Template>),
+    Object(Vec<(String, Template)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Text(String),
+    Expr(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Ref(Reference),
+    Formula { name: String, args: Vec<Arg> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Expr(Expr),
+    Literal(Value),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    pub root: RefRoot,
+    /// The path below the root, as written (`body.items[0]`).
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefRoot {
+    /// `$.Name…`: a block, a variable, or `Start`.
+    Named(String),
+    /// `item…`: the innermost loop's item.
+    Item,
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sep = if self.path.is_empty() || self.path.starts_with('[') {
+            ""
+        } else {
+            "."
+        };
+        match &self.root {
+            RefRoot::Named(n) => write!(f, "$.{n}{sep}{}", self.path),
+            RefRoot::Item => write!(f, "item{sep}{}", self.path),
+        }
+    }
+}
+
+/// What references resolve against during a run.
+pub trait Scope {
+    /// The value of `$.name` (block output, variable, `Start`, or loop
+    /// `{item, index}`), or an explanation of why there is none.
+    fn named(&self, name: &str) -> Result<&Value, String>;
+    /// The innermost loop item.
+    fn item(&self) -> Result<&Value, String>;
+}
+
+impl Template {
+    /// Parse every string inside `value`.
+    pub fn parse(value: &Value) -> Result<Template, String> {
+        let t = match value {
+            Value::String(s) => parse_string(s)?,
+            Value::Array(items) => {
+                let parts = items
+                    .iter()
+                    .map(Template::parse)
+                    .collect::<Result<Vec<_>, _>>()?;
+                if parts.iter().all(|p| matches!(p, Template::Literal(_))) {
+                    Template::Literal(value.clone())
+                } else {
+                    Template::Array(parts)
+                }
+            }
+            Value::Object(map) => {
+                let parts = map
+                    .iter()
+                    .map(|(k, v)| Template::parse(v).map(|t| (k.clone(), t)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if parts.iter().all(|(_, p)| matches!(p, Template::Literal(_))) {
+                    Template::Literal(value.clone())
+                } else {
+                    Template::Object(parts)
+                }
+            }
+            other => Template::Literal(other.clone()),
+        };
+        Ok(t)
+    }
+
+    pub fn is_literal(&self) -> bool {
+        matches!(self, Template::Literal(_))
+    }
+
+    /// Every reference, with the JSON-pointer-ish path of where it sits.
+    pub fn references(&self) -> Vec<&Reference> {
+        let mut out = Vec::new();
+        self.collect_refs(&mut out);
+        out
+    }
+
+    fn collect_refs<'a>(&'a self, out: &mut Vec<&'a Reference>) {
+        match self {
+            Template::Literal(_) => {}
+            Template::Whole(e) => e.collect_refs(out),
+            Template::Text(parts) => {
+                for p in parts {
+                    if let Part::Expr(e) = p {
+                        e.collect_refs(out);
+                    }
+                }
+            }
+            Template::Array(items) => items.iter().for_each(|t| t.collect_refs(out)),
+            Template::Object(fields) => fields.iter().for_each(|(_, t)| t.collect_refs(out)),
+        }
+    }
+
+    /// Formulas used, for arity checks at validation.
+    pub fn formulas(&self) -> Vec<(&str, usize)> {
+        let mut out = Vec::new();
+        self.visit_exprs(&mut |e| {
+            if let Expr::Formula { name, args } = e {
+                out.push((name.as_str(), args.len()));
+            }
+        });
+        out
+    }
+
+    fn visit_exprs<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
+        match self {
+            Template::Literal(_) => {}
+            Template::Whole(e) => e.visit(f),
+            Template::Text(parts) => parts.iter().for_each(|p| {
+                if let Part::Expr(e) = p {
+                    e.visit(f)
+                }
+            }),
+            Template::Array(items) => items.iter().for_each(|t| t.visit_exprs(f)),
+            Template::Object(fields) => fields.iter().for_each(|(_, t)| t.visit_exprs(f)),
+        }
+    }
+
+    /// Resolve against `scope`. Errors name the expression that failed.
+    pub fn eval(&self, scope: &dyn Scope) -> Result<Value, String> {
+        match self {
+            Template::Literal(v) => Ok(v.clone()),
+            Template::Whole(e) => e.eval(scope),
+            Template::Text(parts) => {
+                let mut out = String::new();
+                for p in parts {
+                    match p {
+                        Part::Text(t) => out.push_str(t),
+                        Part::Expr(e) => out.push_str(&stringify(&e.eval(scope)?)),
+                    }
+                }
+                Ok(Value::String(out))
+            }
+            Template::Array(items) => items
+                .iter()
+                .map(|t| t.eval(scope))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            Template::Object(fields) => {
+                let mut map = serde_json::Map::with_capacity(fields.len());
+                for (k, t) in fields {
+                    map.insert(k.clone(), t.eval(scope)?);
+                }
+                Ok(Value::Object(map))
+            }
+        }
+    }
+}
+
+/// How a value reads inside text: strings as they are, null as nothing,
+/// everything else as JSON.
+pub fn stringify(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+impl Expr {
+    fn collect_refs<'a>(&'a self, out: &mut Vec<&'a Reference>) {
+        self.visit(&mut |e| {
+            if let Expr::Ref(r) = e {
+                out.push(r);
+            }
+        });
+    }
+
+    fn visit<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
+        f(self);
+        if let Expr::Formula { args, .. } = self {
+            for a in args {
+                if let Arg::Expr(e) = a {
+                    e.visit(f);
+                }
+            }
+        }
+    }
+
+    pub fn eval(&self, scope: &dyn Scope) -> Result<Value, String> {
+        match self {
+            Expr::Ref(r) => {
+                let root = match &r.root {
+                    RefRoot::Named(n) => scope.named(n),
+                    RefRoot::Item => scope.item(),
+                }
+                .map_err(|why| format!("{{{r}}}: {why}"))?;
+                get_path(root, &r.path)
+                    .cloned()
+                    .ok_or_else(|| format!("{{{r}}}: no value at path {:?}", r.path))
+            }
+            Expr::Formula { name, args } => {
+                let values = args
+                    .iter()
+                    .map(|a| match a {
+                        Arg::Literal(v) => Ok(v.clone()),
+                        // A missing value is an argument like any other for
+                        // formulas such as `default`.
+                        Arg::Expr(e) => match e.eval(scope) {
+                            Ok(v) => Ok(v),
+                            Err(_) if name == "default" => Ok(Value::Null),
+                            Err(err) => Err(err),
+                        },
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                formula::call(name, &values).map_err(|e| format!("{{{name}: …}}: {e}"))
+            }
+        }
+    }
+}
+
+fn parse_string(s: &str) -> Result<Template, String> {
+    if !s.contains('{') {
+        return Ok(Template::Literal(Value::String(s.to_string())));
+    }
+    let mut parts: Vec<Part> = Vec::new();
+    let mut text = String::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < s.len() {
+        if bytes[i] == b'{'
+            && let Some((expr, end)) = parse_braced(s, i)?
+        {
+            if !text.is_empty() {
+                parts.push(Part::Text(std::mem::take(&mut text)));
+            }
+            parts.push(Part::Expr(expr));
+            i = end;
+            continue;
+        }
+        let ch = s[i..].chars().next().unwrap_or('\u{fffd}');
+        text.push(ch);
+        i += ch.len_utf8();
+    }
+    if !text.is_empty() {
+        parts.push(Part::Text(text));
+    }
+    Ok(match parts.as_slice() {
+        [] => Template::Literal(Value::String(String::new())),
+        [Part::Text(t)] => Template::Literal(Value::String(t.clone())),
+        [Part::Expr(e)] => Template::Whole(e.clone()),
+        _ => Template::Text(parts),
+    })
+}
+
+/// Parse `{…}` starting at `start`. `Ok(None)` when the braces are not an
+/// expression (kept as text); `Err` when they clearly meant one but are
+/// malformed (an unknown formula, a bad argument).
+fn parse_braced(s: &str, start: usize) -> Result<Option<(Expr, usize)>, String> {
+    let mut p = Parser { s, i: start + 1 };
+    p.skip_ws();
+    let looks_like_expr = p.peek_ref() || p.peek_formula_name().is_some();
+    if !looks_like_expr {
+        return Ok(None);
+    }
+    let expr = match p.expr() {
+        Ok(e) => e,
+        Err(e) => {
+            // A reference-looking start followed by junk is a mistake worth
+            // reporting; anything else is plain text.
+            return if p.s[start + 1..].trim_start().starts_with("$.")
+                || p.peek_formula_name_at(start + 1).is_some()
+            {
+                Err(format!("in {:?}: {e}", &s[start..s.len().min(start + 60)]))
+            } else {
+                Ok(None)
+            };
+        }
+    };
+    p.skip_ws();
+    if p.eat('}') {
+        Ok(Some((expr, p.i)))
+    } else {
+        Ok(None)
+    }
+}
+
+struct Parser<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn rest(&self) -> &'a str {
+        &self.s[self.i..]
+    }
+    fn skip_ws(&mut self) {
+        while self.rest().starts_with([' ', '\t', '\n']) {
+            self.i += 1;
+        }
+    }
+    fn eat(&mut self, c: char) -> bool {
+        if self.rest().starts_with(c) {
+            self.i += c.len_utf8();
+            true
+        } else {
+            false
+        }
+    }
+    fn peek_ref(&self) -> bool {
+        let r = self.rest();
+        r.starts_with("$.")
+            || (r.starts_with("item")
+                && !r[4..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+    }
+    fn peek_formula_name(&self) -> Option<&'a str> {
+        self.peek_formula_name_at(self.i)
+    }
+    fn peek_formula_name_at(&self, at: usize) -> Option<&'a str> {
+        let r = self.s[at..].trim_start();
+        let end = r.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+        let name = &r[..end];
+        (end > 0 && r[end..].starts_with(':') && formula::exists(name)).then_some(name)
+    }
+
+    fn expr(&mut self) -> Result<Expr, String> {
+        if self.peek_ref() {
+            return self.reference().map(Expr::Ref);
+        }
+        let name = self
+            .peek_formula_name()
+            .ok_or_else(|| format!("expected a reference or formula at {:?}", self.rest()))?
+            .to_string();
+        self.skip_ws();
+        self.i += name.len();
+        self.eat(':');
+        let mut args = Vec::new();
+        loop {
+            self.skip_ws();
+            args.push(self.arg()?);
+            self.skip_ws();
+            if !self.eat(',') {
+                break;
+            }
+        }
+        Ok(Expr::Formula { name, args })
+    }
+
+    fn arg(&mut self) -> Result<Arg, String> {
+        let r = self.rest();
+        if r.starts_with('{') {
+            self.i += 1;
+            self.skip_ws();
+            let e = self.expr()?;
+            self.skip_ws();
+            if !self.eat('}') {
+                return Err("missing } after a nested expression".into());
+            }
+            return Ok(Arg::Expr(e));
+        }
+        if self.peek_ref() {
+            return self.reference().map(|r| Arg::Expr(Expr::Ref(r)));
+        }
+        if let Some(q) = r.chars().next().filter(|c| *c == '\'' || *c == '"') {
+            let mut out = String::new();
+            let mut chars = r.char_indices().skip(1);
+            while let Some((idx, c)) = chars.next() {
+                if c == '\\' {
+                    if let Some((_, n)) = chars.next() {
+                        out.push(n);
+                    }
+                } else if c == q {
+                    self.i += idx + 1;
+                    return Ok(Arg::Literal(Value::String(out)));
+                } else {
+                    out.push(c);
+                }
+            }
+            return Err("unterminated quoted text".into());
+        }
+        let end = r.find([',', '}']).unwrap_or(r.len());
+        let word = r[..end].trim();
+        let value = match word {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            "null" => Value::Null,
+            w => match serde_json::from_str::<serde_json::Number>(w) {
+                Ok(n) => Value::Number(n),
+                Err(_) => {
+                    return Err(format!(
+                        "{w:?} is not a reference, quoted text, number, true, false or null"
+                    ));
+                }
+            },
+        };
+        self.i += end;
+        Ok(Arg::Literal(value))
+    }
+
+    fn reference(&mut self) -> Result<Reference, String> {
+        let r = self.rest();
+        let end = r
+            .find(|c: char| c == '}' || c == ',' || c.is_whitespace())
+            .unwrap_or(r.len());
+        let text = &r[..end];
+        self.i += end;
+        let (root, path) = if let Some(rest) = text.strip_prefix("$.") {
+            let name_end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let name = &rest[..name_end];
+            if name.is_empty() {
+                return Err(format!("{text:?} names nothing after $."));
+            }
+            (
+                RefRoot::Named(name.to_string()),
+                rest[name_end..].trim_start_matches('.'),
+            )
+        } else {
+            (RefRoot::Item, text["item".len()..].trim_start_matches('.'))
+        };
+        if split_path(path).any(|s| matches!(s, PathSegment::Key(k) if k.contains(['[', ']']))) {
+            return Err(format!("{text:?} has a malformed index"));
+        }
+        Ok(Reference {
+            root,
+            path: path.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::HashMap;
+
+    struct TestScope {
+        named: HashMap<String, Value>,
+        item: Option<Value>,
+    }
+
+    impl Scope for TestScope {
+        fn named(&self, name: &str) -> Result<&Value, String> {
+            self.named
+                .get(name)
+                .ok_or_else(|| format!("nothing named {name}"))
+        }
+        fn item(&self) -> Result<&Value, String> {
+            self.item
+                .as_ref()
+                .ok_or_else(|| "not in a loop".to_string())
+        }
+    }
+
+    fn scope() -> TestScope {
+        TestScope {
+            named: HashMap::from([
+                (
+                    "Get".to_string(),
+                    json!({"body": {"items": [{"name": "ada", "n": 3}]}, "status": 200}),
+                ),
+                (
+                    "Start".to_string(),
+                    json!({"user": "Grace", "tags": ["a", "b"]}),
+                ),
+                ("count".to_string(), json!(7)),
+            ]),
+            item: Some(json!({"email": "x@y.z", "n": 2})),
+        }
+    }
+
+    fn eval(v: Value) -> Result<Value, String> {
+        Template::parse(&v)?.eval(&scope())
+    }
+
+    #[test]
+    fn whole_references_keep_their_type() {
+        assert_eq!(eval(json!("{$.Get.status}")), Ok(json!(200)));
+        assert_eq!(
+            eval(json!("{$.Get.body.items[0]}")),
+            Ok(json!({"name": "ada", "n": 3}))
+        );
+        assert_eq!(eval(json!("{$.Start.tags}")), Ok(json!(["a", "b"])));
+        assert_eq!(eval(json!("{item.n}")), Ok(json!(2)));
+        assert_eq!(eval(json!("{ $.count }")), Ok(json!(7)));
+    }
+
+    #[test]
+    fn embedded_references_are_stringified() {
+        assert_eq!(
+            eval(json!("Hi {$.Start.user}, {$.count} new")),
+            Ok(json!("Hi Grace, 7 new"))
+        );
+        assert_eq!(
+            eval(json!("tags={$.Start.tags}")),
+            Ok(json!("tags=[\"a\",\"b\"]"))
+        );
+        assert_eq!(
+            eval(json!({"to": "{item.email}", "list": ["{$.count}", 1]})),
+            Ok(json!({"to": "x@y.z", "list": [7, 1]}))
+        );
+    }
+
+    #[test]
+    fn braces_in_data_do_not_break_parsing() {
+        assert_eq!(eval(json!("{\"a\": 1}")), Ok(json!("{\"a\": 1}")));
+        assert_eq!(
+            eval(json!("set {curly} braces {")),
+            Ok(json!("set {curly} braces {"))
+        );
+        assert_eq!(eval(json!("{} and {$.count}")), Ok(json!("{} and 7")));
+        assert!(
+            Template::parse(&json!("{items}"))
+                .expect("parse")
+                .is_literal()
+        );
+    }
+
+    #[test]
+    fn formulas_nest() {
+        assert_eq!(eval(json!("{uppercase: $.Start.user}")), Ok(json!("GRACE")));
+        assert_eq!(
+            eval(json!("{lowercase: {uppercase: $.Start.user}}")),
+            Ok(json!("grace"))
+        );
+        assert_eq!(
+            eval(json!("{default: $.Start.missing, 'fallback'}")),
+            Ok(json!("fallback"))
+        );
+        assert_eq!(eval(json!("{count: $.Start.tags}")), Ok(json!(2)));
+        assert_eq!(
+            eval(json!("{json: $.Start.tags}")),
+            Ok(json!("[\"a\",\"b\"]"))
+        );
+        assert_eq!(
+            eval(json!("{date: '2024-05-01T10:00:00Z', '%d.%m.%Y'}")),
+            Ok(json!("01.05.2024"))
+        );
+        assert_eq!(
+            eval(json!("n={default: $.nope.x, 'it'}")),
+            Ok(json!("n=it"))
+        );
+    }
+
+    #[test]
+    fn missing_paths_are_clear_errors() {
+        let err = eval(json!("{$.Get.body.nope}")).expect_err("missing");
+        assert!(
+            err.contains("$.Get.body.nope") && err.contains("no value"),
+            "{err}"
+        );
+        let err = eval(json!("{$.Ghost.x}")).expect_err("unknown root");
+        assert!(err.contains("nothing named Ghost"), "{err}");
+        let err = Template::parse(&json!("{uppercase: 'unterminated}")).expect_err("bad formula");
+        assert!(err.contains("unterminated"), "{err}");
+    }
+
+    #[test]
+    fn references_are_collected() {
+        let t = Template::parse(
+            &json!({"a": "{$.Get.status}", "b": ["x {item.email}", "{default: $.count, 1}"]}),
+        )
+        .expect("parse");
+        let refs: Vec<String> = t.references().iter().map(|r| r.to_string()).collect();
+        assert_eq!(refs, ["$.Get.status", "item.email", "$.count"]);
+    }
+}

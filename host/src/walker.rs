@@ -1,0 +1,671 @@
+//! The graph walker: runs a [`Plan`] block by block, applying on-error and
+//! retry policies, the run's deadline and fuel budget, and writing each
+//! step to the history store as it completes.
+
+use crate::automation::document::{ErrorMode, OnError, OutputMode, Retry, VariableAction};
+use crate::automation::formula::json_number;
+use crate::automation::plan::{NodeId, NodeKind, Plan};
+use crate::automation::template::{Scope, Template};
+use crate::error::InvokeError;
+use crate::runtime::{Connector, InvokeContext};
+use crate::store::{RunRecord, RunStatus, RunStore, StepRecord, StepStatus, StoreError};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio_util::sync::CancellationToken;
+use weft_conditions::{combine, compare};
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// How a chain ended.
+enum Flow {
+    Continue,
+    ExitLoop,
+    Stop,
+}
+
+/// Why the run ended early.
+enum Halt {
+    Failed(String),
+    Stopped,
+    Store(StoreError),
+}
+
+impl From<StoreError> for Halt {
+    fn from(e: StoreError) -> Self {
+        Halt::Store(e)
+    }
+}
+
+pub(crate) struct Walk<'a> {
+    pub plan: &'a Plan,
+    pub connectors: &'a HashMap<String, Connector>,
+    pub store: &'a dyn RunStore,
+    pub cancel: CancellationToken,
+    pub run: RunRecord,
+    pub steps: Vec<StepRecord>,
+    pub keep_steps: bool,
+    outputs: HashMap<String, Value>,
+    vars: Map<String, Value>,
+    loops: Vec<(String, usize)>,
+    output: Value,
+    deadline: Instant,
+    fuel_left: Option<u64>,
+    seq: u64,
+}
+
+impl Scope for Walk<'_> {
+    fn named(&self, name: &str) -> Result<&Value, String> {
+        if name == "Start" {
+            return Ok(&self.run.input);
+        }
+        if let Some(v) = self.outputs.get(name) {
+            return Ok(v);
+        }
+        if let Some(v) = self.vars.get(name) {
+            return Ok(v);
+        }
+        Err(format!("block {name:?} has not run on this path"))
+    }
+
+    fn item(&self) -> Result<&Value, String> {
+        let (loop_id, _) = self.loops.last().ok_or("not inside a loop")?;
+        self.outputs
+            .get(loop_id)
+            .and_then(|v| v.get("item"))
+            .ok_or_else(|| "the loop has no current item".to_string())
+    }
+}
+
+/// A block's result before the on-error policy is applied.
+struct Outcome {
+    result: Result<Value, String>,
+    input: Option<Value>,
+    attempts: u32,
+    fuel_used: Option<u64>,
+    http_calls: Vec<crate::outbound_http::HttpCall>,
+    logs: Vec<crate::guest_log::LogLine>,
+    flow: Flow,
+}
+
+impl Outcome {
+    fn plain(result: Result<Value, String>, input: Option<Value>) -> Self {
+        Outcome {
+            result,
+            input,
+            attempts: 1,
+            fuel_used: None,
+            http_calls: Vec::new(),
+            logs: Vec::new(),
+            flow: Flow::Continue,
+        }
+    }
+}
+
+impl<'a> Walk<'a> {
+    pub fn new(
+        plan: &'a Plan,
+        connectors: &'a HashMap<String, Connector>,
+        store: &'a dyn RunStore,
+        cancel: CancellationToken,
+        run: RunRecord,
+        keep_steps: bool,
+    ) -> Self {
+        let deadline = Instant::now()
+            + plan
+                .settings
+                .deadline_ms
+                .map_or(Duration::from_secs(24 * 3600), Duration::from_millis);
+        Walk {
+            plan,
+            connectors,
+            store,
+            cancel,
+            steps: Vec::new(),
+            keep_steps,
+            outputs: HashMap::new(),
+            vars: plan.variables.clone(),
+            loops: Vec::new(),
+            output: Value::Null,
+            deadline,
+            fuel_left: plan.settings.fuel_budget,
+            seq: 0,
+            run,
+        }
+    }
+
+    /// Run to the end and write the final record. Returns it.
+    pub async fn run(mut self) -> Result<(RunRecord, Vec<StepRecord>), StoreError> {
+        self.run.status = RunStatus::Running;
+        self.run.started_at = Some(now_ms());
+        self.store.put_run(&self.run)?;
+        let root = self.plan.root.clone();
+        let result = self.chain(&root).await;
+        self.run.finished_at = Some(now_ms());
+        self.run.output = std::mem::take(&mut self.output);
+        match result {
+            Ok(_) => {
+                self.run.status = if self.run.warnings.is_empty() {
+                    RunStatus::Finished
+                } else {
+                    RunStatus::FinishedWithWarnings
+                };
+            }
+            Err(Halt::Failed(message)) => {
+                self.run.status = RunStatus::Failed;
+                self.run.error = Some(message);
+            }
+            Err(Halt::Stopped) => {
+                self.run.status = RunStatus::Stopped;
+                self.run.error = Some("stopped on request".into());
+            }
+            Err(Halt::Store(e)) => {
+                self.run.status = RunStatus::Failed;
+                self.run.error = Some(format!("history could not be written: {e}"));
+            }
+        }
+        self.store.put_run(&self.run)?;
+        Ok((self.run, self.steps))
+    }
+
+    fn chain<'s>(
+        &'s mut self,
+        chain: &'s [NodeId],
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Flow, Halt>> + Send + 's>>
+    where
+        'a: 's,
+    {
+        Box::pin(async move {
+            for &n in chain {
+                if self.cancel.is_cancelled() {
+                    return Err(Halt::Stopped);
+                }
+                if Instant::now() >= self.deadline {
+                    return Err(Halt::Failed(format!(
+                        "the run passed its deadline of {} ms before block {:?}",
+                        self.plan.settings.deadline_ms.unwrap_or_default(),
+                        self.plan.nodes[n].id
+                    )));
+                }
+                match self.node(n).await? {
+                    Flow::Continue => {}
+                    other => return Ok(other),
+                }
+            }
+            Ok(Flow::Continue)
+        })
+    }
+
+    async fn node(&mut self, n: NodeId) -> Result<Flow, Halt> {
+        let plan = self.plan;
+        let node = &plan.nodes[n];
+        let started = Instant::now();
+        let started_at = now_ms();
+        let outcome = match &node.kind {
+            NodeKind::Start => {
+                let input = self.run.input.clone();
+                self.outputs.insert(node.id.clone(), input.clone());
+                Outcome::plain(Ok(input), None)
+            }
+            NodeKind::Condition {
+                mode,
+                clauses,
+                yes,
+                no,
+            } => {
+                let mut results = Vec::with_capacity(clauses.len());
+                let mut failure = None;
+                for (i, (left, op, right)) in clauses.iter().enumerate() {
+                    let l = left
+                        .eval(self)
+                        .map_err(|e| format!("condition.clauses[{i}].left: {e}"));
+                    let r = right
+                        .eval(self)
+                        .map_err(|e| format!("condition.clauses[{i}].right: {e}"));
+                    match (l, r) {
+                        (Ok(l), Ok(r)) => results.push(compare(&l, *op, &r)),
+                        (Err(e), _) | (_, Err(e)) => {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                }
+                match failure {
+                    Some(e) => Outcome::plain(Err(e), None),
+                    None => {
+                        let holds = combine(*mode, results.into_iter());
+                        self.record(
+                            n,
+                            started,
+                            started_at,
+                            Outcome::plain(Ok(json!({ "result": holds })), None),
+                        )
+                        .await?;
+                        let branch = if holds { yes } else { no };
+                        return self.chain(branch).await;
+                    }
+                }
+            }
+            NodeKind::Loop { over, body } => {
+                match over.eval(self).map_err(|e| format!("over: {e}")) {
+                    Ok(Value::Array(items)) => {
+                        let count = items.len();
+                        self.record(
+                            n,
+                            started,
+                            started_at,
+                            Outcome::plain(Ok(json!({ "count": count })), None),
+                        )
+                        .await?;
+                        self.loops.push((node.id.clone(), 0));
+                        let mut flow = Flow::Continue;
+                        for (index, item) in items.into_iter().enumerate() {
+                            if let Some(top) = self.loops.last_mut() {
+                                top.1 = index;
+                            }
+                            self.outputs
+                                .insert(node.id.clone(), json!({ "item": item, "index": index }));
+                            match self.chain(body).await {
+                                Ok(Flow::Continue) => {}
+                                Ok(Flow::ExitLoop) => break,
+                                Ok(Flow::Stop) => {
+                                    flow = Flow::Stop;
+                                    break;
+                                }
+                                Err(h) => {
+                                    self.loops.pop();
+                                    return Err(h);
+                                }
+                            }
+                        }
+                        self.loops.pop();
+                        return Ok(flow);
+                    }
+                    Ok(other) => Outcome::plain(
+                        Err(format!(
+                            "over: expected a list to loop over, got {}",
+                            kind_of(&other)
+                        )),
+                        None,
+                    ),
+                    Err(e) => Outcome::plain(Err(e), None),
+                }
+            }
+            NodeKind::ExitLoop => {
+                let mut o = Outcome::plain(Ok(Value::Null), None);
+                o.flow = Flow::ExitLoop;
+                o
+            }
+            NodeKind::Stop => {
+                let mut o = Outcome::plain(Ok(Value::Null), None);
+                o.flow = Flow::Stop;
+                o
+            }
+            NodeKind::Variable {
+                name,
+                action,
+                value,
+            } => {
+                let result = value
+                    .eval(self)
+                    .map_err(|e| format!("value: {e}"))
+                    .and_then(|v| {
+                        let current = self.vars.get(name).cloned().unwrap_or(Value::Null);
+                        let next = apply_variable(*action, current, v.clone())
+                            .map_err(|e| format!("value: {e}"))?;
+                        self.vars.insert(name.clone(), next.clone());
+                        Ok((v, next))
+                    });
+                match result {
+                    Ok((input, next)) => Outcome::plain(Ok(next), Some(input)),
+                    Err(e) => Outcome::plain(Err(e), None),
+                }
+            }
+            NodeKind::Output { mode, value } => {
+                match value.eval(self).map_err(|e| format!("value: {e}")) {
+                    Ok(v) => match apply_output(*mode, std::mem::take(&mut self.output), v.clone())
+                    {
+                        Ok(next) => {
+                            self.output = next;
+                            Outcome::plain(Ok(v.clone()), Some(v))
+                        }
+                        Err((previous, e)) => {
+                            self.output = previous;
+                            Outcome::plain(Err(format!("value: {e}")), Some(v))
+                        }
+                    },
+                    Err(e) => Outcome::plain(Err(e), None),
+                }
+            }
+            NodeKind::Error { mode, message } => {
+                let text = message
+                    .eval(self)
+                    .map(|v| crate::automation::template::stringify(&v))
+                    .unwrap_or_else(|e| format!("(message could not be built: {e})"));
+                match mode {
+                    ErrorMode::Fail => Outcome::plain(Err(text.clone()), Some(Value::String(text))),
+                    ErrorMode::Warn => {
+                        self.run.warnings.push(format!("{}: {text}", node.id));
+                        Outcome::plain(Ok(Value::String(text.clone())), Some(Value::String(text)))
+                    }
+                }
+            }
+            NodeKind::Sleep { ms } => match ms.eval(self).map_err(|e| format!("ms: {e}")) {
+                Ok(v) => match v.as_u64() {
+                    Some(ms) => {
+                        let wanted = Duration::from_millis(ms);
+                        let left = self.deadline.saturating_duration_since(Instant::now());
+                        tokio::select! {
+                            _ = tokio::time::sleep(wanted.min(left)) => {}
+                            _ = self.cancel.cancelled() => return Err(Halt::Stopped),
+                        }
+                        Outcome::plain(Ok(json!({ "slept_ms": ms })), Some(v))
+                    }
+                    None => {
+                        Outcome::plain(Err(format!("ms: expected milliseconds, got {v}")), Some(v))
+                    }
+                },
+                Err(e) => Outcome::plain(Err(e), None),
+            },
+            NodeKind::Connector {
+                connector,
+                block,
+                inputs,
+                ..
+            } => {
+                self.connector(&node.id, connector, block, inputs, node.retry.as_ref())
+                    .await?
+            }
+        };
+        let flow_after = match outcome.flow {
+            Flow::ExitLoop => Flow::ExitLoop,
+            Flow::Stop => Flow::Stop,
+            Flow::Continue => Flow::Continue,
+        };
+        let failed = outcome.result.as_ref().err().cloned();
+        let output = outcome.result.as_ref().ok().cloned();
+        if let Some(v) = output
+            && !matches!(node.kind, NodeKind::Start)
+        {
+            self.outputs.insert(node.id.clone(), v);
+        }
+        let status = self.record(n, started, started_at, outcome).await?;
+        if let Some(message) = failed {
+            match status {
+                StepStatus::Failed => {
+                    return Err(Halt::Failed(format!(
+                        "block {:?} failed: {message}",
+                        node.id
+                    )));
+                }
+                StepStatus::Warning => {
+                    self.run.warnings.push(format!("{}: {message}", node.id));
+                    self.outputs.insert(node.id.clone(), Value::Null);
+                }
+                _ => {
+                    self.outputs.insert(node.id.clone(), Value::Null);
+                }
+            }
+        }
+        Ok(flow_after)
+    }
+
+    async fn connector(
+        &mut self,
+        step: &str,
+        connector: &str,
+        block: &str,
+        inputs: &Template,
+        retry: Option<&Retry>,
+    ) -> Result<Outcome, Halt> {
+        let input = match inputs.eval(self) {
+            Ok(v) => v,
+            Err(e) => return Ok(Outcome::plain(Err(format!("inputs: {e}")), None)),
+        };
+        let Some(c) = self.connectors.get(connector) else {
+            return Ok(Outcome::plain(
+                Err(format!("connector {connector:?} is not loaded")),
+                Some(input),
+            ));
+        };
+        let max_attempts = retry.map_or(1, |r| r.max_attempts.max(1));
+        let mut attempt = 1;
+        let mut fuel_total = None::<u64>;
+        let mut http_calls = Vec::new();
+        let mut logs = Vec::new();
+        loop {
+            let ctx = InvokeContext {
+                run_id: self.run.id.clone(),
+                step_id: step.to_string(),
+                attempt,
+                connection: json!({}),
+                deadline: Some(self.deadline),
+                fuel_budget: self.fuel_left,
+            };
+            let report = tokio::select! {
+                r = c.invoke(block, &input, &ctx) => r,
+                _ = self.cancel.cancelled() => return Err(Halt::Stopped),
+            };
+            if let Some(f) = report.fuel_used {
+                fuel_total = Some(fuel_total.unwrap_or(0) + f);
+                if let Some(left) = self.fuel_left.as_mut() {
+                    *left = left.saturating_sub(f);
+                }
+            }
+            http_calls.extend(report.http_calls);
+            logs.extend(report.logs);
+            let result = match report.output {
+                Ok(v) => Ok(v),
+                Err(err) if attempt < max_attempts && err.is_retryable() => {
+                    let delay = backoff(retry, attempt, &err);
+                    let left = self.deadline.saturating_duration_since(Instant::now());
+                    if delay < left {
+                        tokio::select! {
+                            _ = tokio::time::sleep(delay) => {}
+                            _ = self.cancel.cancelled() => return Err(Halt::Stopped),
+                        }
+                        attempt += 1;
+                        continue;
+                    }
+                    Err(err.to_string())
+                }
+                Err(err) => Err(match (&err, attempt) {
+                    (_, 1) => err.to_string(),
+                    _ => format!("{err} (after {attempt} attempts)"),
+                }),
+            };
+            return Ok(Outcome {
+                result,
+                input: Some(input),
+                attempts: attempt,
+                fuel_used: fuel_total,
+                http_calls,
+                logs,
+                flow: Flow::Continue,
+            });
+        }
+    }
+
+    /// Write the step; returns the status it was given.
+    async fn record(
+        &mut self,
+        n: NodeId,
+        started: Instant,
+        started_at: i64,
+        o: Outcome,
+    ) -> Result<StepStatus, Halt> {
+        let node = &self.plan.nodes[n];
+        let status = match (&o.result, node.on_error) {
+            (Ok(_), _) => StepStatus::Succeeded,
+            (Err(_), OnError::Stop) => StepStatus::Failed,
+            (Err(_), OnError::Warning) => StepStatus::Warning,
+            (Err(_), OnError::Ignore) => StepStatus::Ignored,
+        };
+        let size = |v: &Option<Value>| v.as_ref().map_or(0, |v| v.to_string().len());
+        let output = o.result.as_ref().ok().cloned();
+        let (input_bytes, output_bytes) = (size(&o.input), size(&output));
+        let mut http_calls = o.http_calls;
+        let (input, output, logs, error) = if node.censor {
+            for call in &mut http_calls {
+                call.request_body = None;
+                call.response_body = None;
+            }
+            // The error text may quote the data; keep only its kind.
+            let error = o
+                .result
+                .as_ref()
+                .err()
+                .map(|_| "failed (details censored)".to_string());
+            (None, None, Vec::new(), error)
+        } else {
+            (o.input, output, o.logs, o.result.err())
+        };
+        let target = match &node.kind {
+            NodeKind::Connector {
+                connector, block, ..
+            } => Some(format!("{connector}/{block}")),
+            _ => None,
+        };
+        let step = StepRecord {
+            seq: self.seq,
+            block_id: node.id.clone(),
+            block_type: node.kind.type_name().to_string(),
+            target,
+            status,
+            attempts: o.attempts,
+            started_at,
+            duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            iteration: self.loops.iter().map(|(_, i)| *i).collect(),
+            input,
+            output,
+            error,
+            fuel_used: o.fuel_used,
+            http_calls,
+            logs,
+            censored: node.censor,
+            input_bytes,
+            output_bytes,
+        };
+        self.seq += 1;
+        self.store.append_step(&self.run.id, &step)?;
+        if self.keep_steps {
+            self.steps.push(step);
+        }
+        Ok(status)
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn apply_variable(action: VariableAction, current: Value, value: Value) -> Result<Value, String> {
+    Ok(match action {
+        VariableAction::Set => value,
+        VariableAction::Append => match current {
+            Value::Null => Value::Array(vec![value]),
+            Value::Array(mut items) => {
+                items.push(value);
+                Value::Array(items)
+            }
+            other => {
+                return Err(format!(
+                    "cannot append to a variable holding {}",
+                    kind_of(&other)
+                ));
+            }
+        },
+        VariableAction::Merge => match (current, value) {
+            (Value::Null, Value::Object(v)) => Value::Object(v),
+            (Value::Object(mut c), Value::Object(v)) => {
+                c.extend(v);
+                Value::Object(c)
+            }
+            (c, v) => {
+                return Err(format!(
+                    "merge needs objects; the variable holds {} and the value is {}",
+                    kind_of(&c),
+                    kind_of(&v)
+                ));
+            }
+        },
+        VariableAction::Increment => {
+            let by = if value.is_null() {
+                1.0
+            } else {
+                value
+                    .as_f64()
+                    .ok_or_else(|| format!("increment by {} is not a number", kind_of(&value)))?
+            };
+            let now = if current.is_null() {
+                0.0
+            } else {
+                current
+                    .as_f64()
+                    .ok_or_else(|| format!("cannot increment {}", kind_of(&current)))?
+            };
+            json_number(now + by)
+        }
+    })
+}
+
+/// On error the previous output comes back untouched.
+fn apply_output(mode: OutputMode, current: Value, value: Value) -> Result<Value, (Value, String)> {
+    match mode {
+        OutputMode::Set => Ok(value),
+        OutputMode::Add => match current {
+            Value::Null => Ok(Value::Array(vec![value])),
+            Value::Array(mut items) => {
+                items.push(value);
+                Ok(Value::Array(items))
+            }
+            other => {
+                let msg = format!(
+                    "cannot add to an output that holds {} (set earlier)",
+                    kind_of(&other)
+                );
+                Err((other, msg))
+            }
+        },
+        OutputMode::Merge => match (current, value) {
+            (Value::Null, Value::Object(v)) => Ok(Value::Object(v)),
+            (Value::Object(mut c), Value::Object(v)) => {
+                c.extend(v);
+                Ok(Value::Object(c))
+            }
+            (c, v) => {
+                let msg = format!("merge needs an object, got {}", kind_of(&v));
+                Err((c, msg))
+            }
+        },
+    }
+}
+
+/// Exponential backoff with jitter, at least what a rate limit asked for.
+fn backoff(retry: Option<&Retry>, attempt: u32, err: &InvokeError) -> Duration {
+    let (base, max) = retry.map_or((500, 30_000), |r| (r.backoff_ms, r.max_backoff_ms));
+    let exp = base.saturating_mul(1u64 << (attempt - 1).min(20)).min(max);
+    // Jitter in [exp/2, exp], from the clock's low bits: no RNG dependency
+    // needed for spreading retries apart.
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let jittered = exp / 2 + if exp > 1 { nanos % (exp / 2 + 1) } else { 0 };
+    let wanted = Duration::from_millis(jittered);
+    match err.retry_after() {
+        Some(after) => wanted.max(after),
+        None => wanted,
+    }
+}

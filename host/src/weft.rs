@@ -1,0 +1,252 @@
+//! [`Weft`]: the engine as an embedding program uses it — connectors
+//! loaded and granted, a history store, and runs of validated automations.
+
+use crate::automation::plan::{self, Catalog, Plan, ValidationErrors};
+use crate::error::LoadError;
+use crate::manifest::Manifest;
+use crate::runtime::{Connector, Runtime};
+use crate::store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StoreError, Trigger};
+use crate::walker::{Walk, now_ms};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use thiserror::Error;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Error)]
+pub enum WeftError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("grant for connector {connector:?}: {reason}")]
+    Grant { connector: String, reason: String },
+    #[error("two components both call themselves {0:?}")]
+    DuplicateConnector(String),
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+}
+
+/// Configures a [`Weft`].
+#[derive(Default)]
+pub struct WeftBuilder {
+    runtime: Option<Runtime>,
+    store: Option<Arc<dyn RunStore>>,
+    sled_dir: Option<PathBuf>,
+    components: Vec<Vec<u8>>,
+    grants: HashMap<String, Vec<String>>,
+}
+
+impl WeftBuilder {
+    /// Use this runtime (limits, cache, DNS overrides) instead of a default one.
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+    /// Keep history in this store.
+    pub fn store(mut self, store: impl RunStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+    /// Keep history in a sled database in `dir` (the embedded default).
+    pub fn sled(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.sled_dir = Some(dir.into());
+        self
+    }
+    /// Add a connector component.
+    pub fn component(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.components.push(bytes.into());
+        self
+    }
+    /// Grant a connector outbound hosts (`scheme://host[:port]`).
+    pub fn grant<S: AsRef<str>>(mut self, connector: &str, entries: &[S]) -> Self {
+        self.grants
+            .entry(connector.to_string())
+            .or_default()
+            .extend(entries.iter().map(|e| e.as_ref().to_string()));
+        self
+    }
+
+    pub async fn build(self) -> Result<Weft, WeftError> {
+        let runtime = match self.runtime {
+            Some(r) => r,
+            None => Runtime::builder().build()?,
+        };
+        let store: Arc<dyn RunStore> = match (self.store, self.sled_dir) {
+            (Some(s), _) => s,
+            (None, Some(dir)) => Arc::new(SledStore::open(dir)?),
+            (None, None) => Arc::new(SledStore::temporary()?),
+        };
+        let mut connectors = HashMap::new();
+        for bytes in &self.components {
+            let c = runtime.load(bytes).await?;
+            let id = c.manifest().id.clone();
+            let c = match self.grants.get(&id) {
+                Some(entries) => c.with_grant(entries).map_err(|e| WeftError::Grant {
+                    connector: id.clone(),
+                    reason: e.to_string(),
+                })?,
+                None => c,
+            };
+            if connectors.insert(id.clone(), c).is_some() {
+                return Err(WeftError::DuplicateConnector(id));
+            }
+        }
+        for connector in self.grants.keys() {
+            if !connectors.contains_key(connector) {
+                return Err(WeftError::Grant {
+                    connector: connector.clone(),
+                    reason: "no such connector is loaded".into(),
+                });
+            }
+        }
+        Ok(Weft {
+            inner: Arc::new(Inner {
+                runtime,
+                store,
+                connectors,
+            }),
+        })
+    }
+}
+
+/// The engine: validate automations and run them, with history. Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct Weft {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    runtime: Runtime,
+    store: Arc<dyn RunStore>,
+    connectors: HashMap<String, Connector>,
+}
+
+impl Catalog for Inner {
+    fn manifest(&self, connector: &str) -> Option<&Manifest> {
+        self.connectors.get(connector).map(Connector::manifest)
+    }
+    fn connector_ids(&self) -> Vec<String> {
+        self.connectors.keys().cloned().collect()
+    }
+}
+
+/// A finished run: its record and, in order, its steps.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub record: RunRecord,
+    pub steps: Vec<StepRecord>,
+}
+
+/// A run started in the background.
+pub struct RunHandle {
+    pub run_id: String,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<Result<RunResult, StoreError>>,
+}
+
+impl RunHandle {
+    /// Ask the run to stop; it ends with status `stopped` at the next block
+    /// boundary, sleep or invocation.
+    pub fn stop(&self) {
+        self.cancel.cancel();
+    }
+
+    pub async fn wait(self) -> Result<RunResult, StoreError> {
+        self.task
+            .await
+            .map_err(|e| StoreError::Backend(format!("run task: {e}")))?
+    }
+}
+
+impl Weft {
+    pub fn builder() -> WeftBuilder {
+        WeftBuilder::default()
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
+    }
+
+    pub fn store(&self) -> &dyn RunStore {
+        self.inner.store.as_ref()
+    }
+
+    pub fn connector(&self, id: &str) -> Option<&Connector> {
+        self.inner.connectors.get(id)
+    }
+
+    pub fn connectors(&self) -> impl Iterator<Item = &Connector> {
+        self.inner.connectors.values()
+    }
+
+    /// Validate an automation document (JSON) against the loaded connectors.
+    pub fn validate(&self, document: &Value) -> Result<Plan, ValidationErrors> {
+        plan::compile_json(document, self.inner.as_ref())
+    }
+
+    /// Run a validated automation to the end.
+    pub async fn run(
+        &self,
+        plan: &Plan,
+        input: Value,
+        trigger: Trigger,
+    ) -> Result<RunResult, StoreError> {
+        let record = new_record(plan, input, trigger);
+        self.walk(plan, record, CancellationToken::new()).await
+    }
+
+    /// Start a run in the background; the handle can stop it.
+    pub fn start(&self, plan: Arc<Plan>, input: Value, trigger: Trigger) -> RunHandle {
+        let record = new_record(&plan, input, trigger);
+        let run_id = record.id.clone();
+        let cancel = CancellationToken::new();
+        let token = cancel.clone();
+        let weft = self.clone();
+        let task = tokio::spawn(async move { weft.walk(&plan, record, token).await });
+        RunHandle {
+            run_id,
+            cancel,
+            task,
+        }
+    }
+
+    async fn walk(
+        &self,
+        plan: &Plan,
+        record: RunRecord,
+        cancel: CancellationToken,
+    ) -> Result<RunResult, StoreError> {
+        let walk = Walk::new(
+            plan,
+            &self.inner.connectors,
+            self.inner.store.as_ref(),
+            cancel,
+            record,
+            true,
+        );
+        let (record, steps) = walk.run().await?;
+        Ok(RunResult { record, steps })
+    }
+}
+
+fn new_record(plan: &Plan, input: Value, trigger: Trigger) -> RunRecord {
+    RunRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        automation_id: plan.id.clone(),
+        automation_version: plan.version,
+        automation_name: plan.name.clone(),
+        owner: plan.owner.clone(),
+        trigger,
+        status: RunStatus::Queued,
+        created_at: now_ms(),
+        started_at: None,
+        finished_at: None,
+        input,
+        output: Value::Null,
+        error: None,
+        warnings: Vec::new(),
+    }
+}
