@@ -16,6 +16,11 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("weft-connector-http", "HTTP"),
     ("weft-connector-echo", "ECHO"),
     ("weft-connector-hostile", "HOSTILE"),
+    ("weft-std-lists", "LISTS"),
+    ("weft-std-text", "TEXT"),
+    ("weft-std-json", "JSON"),
+    ("weft-std-datetime", "DATETIME"),
+    ("weft-std-math", "MATH"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

@@ -206,7 +206,7 @@ impl<'a> Walk<'a> {
         let node = &plan.nodes[n];
         let started = Instant::now();
         let started_at = now_ms();
-        let outcome = match &node.kind {
+        let mut outcome = match &node.kind {
             NodeKind::Start => {
                 let input = self.run.input.clone();
                 self.outputs.insert(node.id.clone(), input.clone());
@@ -382,11 +382,7 @@ impl<'a> Walk<'a> {
                     .await?
             }
         };
-        let flow_after = match outcome.flow {
-            Flow::ExitLoop => Flow::ExitLoop,
-            Flow::Stop => Flow::Stop,
-            Flow::Continue => Flow::Continue,
-        };
+        let flow_after = std::mem::replace(&mut outcome.flow, Flow::Continue);
         let failed = outcome.result.as_ref().err().cloned();
         let output = outcome.result.as_ref().ok().cloned();
         if let Some(v) = output

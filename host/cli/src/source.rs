@@ -20,7 +20,10 @@ pub fn default_cache_dir() -> PathBuf {
 pub fn bundled() -> impl Iterator<Item = (&'static str, &'static [u8])> {
     weft_components::ALL
         .iter()
-        .map(|(name, bytes)| (name.trim_start_matches("weft-connector-"), *bytes))
+        .map(|(name, bytes)| {
+            let id = name.trim_start_matches("weft-connector-").trim_start_matches("weft-std-");
+            (id, *bytes)
+        })
 }
 
 pub async fn load(runtime: &Runtime, what: &str) -> Result<Connector, Failure> {

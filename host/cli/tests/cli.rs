@@ -47,7 +47,7 @@ fn list_and_describe_bundled_connectors() {
         .iter()
         .map(|c| c["id"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(ids, ["http", "echo", "hostile"]);
+    assert_eq!(ids, ["http", "echo", "hostile", "lists", "text", "json", "datetime", "math"]);
 
     let out = weft(&["connector", "describe", "http", "--json"], cache.path());
     let m = stdout_json(&out);

@@ -576,7 +576,7 @@ impl<'a> Checker<'a> {
             BlockKind::Sleep { ms } => {
                 let t = self.template(id, "ms", ms);
                 if let Template::Literal(v) = &t
-                    && !v.as_u64().is_some_and(|ms| ms <= 24 * 3600 * 1000)
+                    && v.as_u64().is_none_or(|ms| ms > 24 * 3600 * 1000)
                 {
                     self.errors.push(
                         Some(id),
