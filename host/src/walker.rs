@@ -364,6 +364,13 @@ impl<'a> Walk<'a> {
                             _ = tokio::time::sleep(wanted.min(left)) => {}
                             _ = self.cancel.cancelled() => return Err(Halt::Stopped),
                         }
+                        if wanted > left {
+                            return Err(Halt::Failed(format!(
+                                "the run reached its deadline of {} ms while block {:?} slept",
+                                self.plan.settings.deadline_ms.unwrap_or_default(),
+                                node.id
+                            )));
+                        }
                         Outcome::plain(Ok(json!({ "slept_ms": ms })), Some(v))
                     }
                     None => {

@@ -263,3 +263,15 @@ pub enum Branch {
     /// A loop's body, run once per item.
     Body,
 }
+
+impl Branch {
+    /// The name as written in documents.
+    pub fn name(self) -> &'static str {
+        match self {
+            Branch::Next => "next",
+            Branch::True => "true",
+            Branch::False => "false",
+            Branch::Body => "body",
+        }
+    }
+}

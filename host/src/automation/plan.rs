@@ -314,7 +314,7 @@ pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, Va
             errors.push(
                 Some(&e.from),
                 format!("edges[{i}].branch"),
-                format!("a {} block has no {:?} branch", kind.type_name(), e.branch),
+                format!("a block of type {} cannot have a {} edge", kind.type_name(), e.branch.name()),
             );
             continue;
         }
@@ -322,7 +322,7 @@ pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, Va
             errors.push(
                 Some(&e.from),
                 format!("edges[{i}]"),
-                format!("more than one {:?} edge leaves this block", e.branch),
+                format!("more than one {} edge leaves this block", e.branch.name()),
             );
         }
         if matches!(automation.blocks[to].kind, BlockKind::Start) {
@@ -339,7 +339,9 @@ pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, Va
             );
         }
     }
-    if !errors.0.is_empty() || starts.len() != 1 {
+    // Bad edges were skipped above, so the tree can still be checked; only
+    // a missing or doubled start leaves nothing to walk from.
+    if starts.len() != 1 {
         return Err(ValidationErrors(errors.0));
     }
 
@@ -592,6 +594,9 @@ impl<'a> Checker<'a> {
                 inputs,
                 connection,
             } => {
+                // Omitted inputs are an empty object, as the block sees them.
+                let empty = Value::Object(Map::new());
+                let inputs = if inputs.is_null() { &empty } else { inputs };
                 // Check field by field so errors name `inputs.url`, not
                 // just `inputs`; then compile the whole object once.
                 let inputs_t = match inputs.as_object() {
