@@ -23,7 +23,9 @@ async fn weft_with(dir: &std::path::Path, grants: &[String]) -> Weft {
     for (_, bytes) in weft_components::standard() {
         b = b.component(bytes);
     }
-    b = b.component(weft_components::ECHO).component(weft_components::HOSTILE);
+    b = b
+        .component(weft_components::ECHO)
+        .component(weft_components::HOSTILE);
     if !grants.is_empty() {
         b = b.grant("http", grants);
     }
@@ -47,7 +49,10 @@ fn chain(ids: &[&str]) -> Value {
 }
 
 fn trigger() -> Trigger {
-    Trigger { kind: "test".into(), detail: Value::Null }
+    Trigger {
+        kind: "test".into(),
+        detail: Value::Null,
+    }
 }
 
 async fn run(weft: &Weft, document: Value, input: Value) -> weft_host::RunResult {
@@ -122,7 +127,11 @@ async fn all_and_some_groups() {
             ]),
             json!({}),
         );
-        assert_eq!(run(&weft, d, json!({"n": 5})).await.record.output, json!(expected), "{mode}");
+        assert_eq!(
+            run(&weft, d, json!({"n": 5})).await.record.output,
+            json!(expected),
+            "{mode}"
+        );
     }
 }
 
@@ -170,9 +179,18 @@ async fn nested_loops_with_condition_exit_loop_variables_and_output() {
         json!({"pairs": ["red/ann", "red/bob", "blue/cy"], "teams": 2, "meta": {"last_team": "blue"}, "pair_count": 3})
     );
     // Steps inside loops carry their iteration path.
-    let pair_steps: Vec<&Vec<usize>> = r.steps.iter().filter(|s| s.block_id == "Pair").map(|s| &s.iteration).collect();
+    let pair_steps: Vec<&Vec<usize>> = r
+        .steps
+        .iter()
+        .filter(|s| s.block_id == "Pair")
+        .map(|s| &s.iteration)
+        .collect();
     assert_eq!(pair_steps, [&vec![0, 0], &vec![0, 1], &vec![1, 0]]);
-    assert!(r.steps.iter().any(|s| s.block_id == "Break" && s.iteration == [0, 2]));
+    assert!(
+        r.steps
+            .iter()
+            .any(|s| s.block_id == "Break" && s.iteration == [0, 2])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,10 +219,17 @@ async fn standard_blocks_feed_each_other_and_loops_iterate_their_output() {
         r.record.output,
         json!({"doubled": 14, "kept": [{"id": 2, "value": 8}, {"id": 3, "value": 9}], "ids": "2+3", "shout": "WEFT"})
     );
-    let math = r.steps.iter().find(|s| s.block_id == "Doubled").expect("math step");
+    let math = r
+        .steps
+        .iter()
+        .find(|s| s.block_id == "Doubled")
+        .expect("math step");
     assert_eq!(math.target.as_deref(), Some("math/calculate"));
     assert!(math.fuel_used.is_some_and(|f| f > 0));
-    assert_eq!(math.input, Some(json!({"operation": "multiply", "a": 7, "b": 2})));
+    assert_eq!(
+        math.input,
+        Some(json!({"operation": "multiply", "a": 7, "b": 2}))
+    );
 }
 
 fn failing_block(on_error: &str) -> Value {
@@ -227,7 +252,10 @@ async fn on_error_policies() {
     let r = run(&weft, failing_block("stop"), json!({})).await;
     assert_eq!(r.record.status, RunStatus::Failed);
     let err = r.record.error.expect("error");
-    assert!(err.contains("\"Boom\"") && err.contains("failing with fatal"), "{err}");
+    assert!(
+        err.contains("\"Boom\"") && err.contains("failing with fatal"),
+        "{err}"
+    );
     assert!(!r.steps.iter().any(|s| s.block_id == "After"));
 
     let r = run(&weft, failing_block("warning"), json!({})).await;
@@ -272,7 +300,12 @@ async fn error_stop_and_sleep_blocks() {
     );
     let r = run(&weft, d, json!({"id": 42})).await;
     assert_eq!(r.record.status, RunStatus::Failed);
-    assert!(r.record.error.as_deref().is_some_and(|e| e.contains("order 42 is invalid")));
+    assert!(
+        r.record
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("order 42 is invalid"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,7 +343,11 @@ async fn retries_back_off_and_succeed() {
     assert_eq!(r.record.output, json!(200));
     let step = &r.steps[1];
     assert_eq!(step.attempts, 3);
-    assert_eq!(step.http_calls.len(), 3, "every attempt's call is in the log");
+    assert_eq!(
+        step.http_calls.len(),
+        3,
+        "every attempt's call is in the log"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 
     // Without enough attempts the last error is reported with the count.
@@ -319,7 +356,14 @@ async fn retries_back_off_and_succeed() {
     fewer["blocks"][1]["retry"]["max_attempts"] = json!(2);
     let r = run(&weft, fewer, json!({"url": api.url("/flaky")})).await;
     assert_eq!(r.record.status, RunStatus::Failed);
-    assert!(r.record.error.as_deref().is_some_and(|e| e.contains("after 2 attempts")), "{:?}", r.record.error);
+    assert!(
+        r.record
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("after 2 attempts")),
+        "{:?}",
+        r.record.error
+    );
 
     // Non-retryable errors are not retried.
     let d = doc(
@@ -351,7 +395,10 @@ async fn rate_limited_retries_honour_retry_after() {
     let started = std::time::Instant::now();
     let r = run(&weft, d, json!({})).await;
     assert_eq!(r.steps[1].attempts, 2);
-    assert!(started.elapsed() >= Duration::from_millis(1500), "retry-after was not honoured");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "retry-after was not honoured"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -369,7 +416,14 @@ async fn run_deadline_and_fuel_budget() {
     d["settings"] = json!({"fuel_budget": 5_000_000});
     let r = run(&weft, d.clone(), json!({})).await;
     assert_eq!(r.record.status, RunStatus::Failed);
-    assert!(r.record.error.as_deref().is_some_and(|e| e.contains("fuel limit of 5000000")), "{:?}", r.record.error);
+    assert!(
+        r.record
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("fuel limit of 5000000")),
+        "{:?}",
+        r.record.error
+    );
 
     let mut d = doc(
         json!([
@@ -384,7 +438,14 @@ async fn run_deadline_and_fuel_budget() {
     let started = std::time::Instant::now();
     let r = run(&weft, d, json!({})).await;
     assert_eq!(r.record.status, RunStatus::Failed);
-    assert!(r.record.error.as_deref().is_some_and(|e| e.contains("deadline of 200 ms")), "{:?}", r.record.error);
+    assert!(
+        r.record
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("deadline of 200 ms")),
+        "{:?}",
+        r.record.error
+    );
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(r.record.output, Value::Null);
 }
@@ -418,12 +479,19 @@ async fn a_run_can_be_stopped_and_its_history_is_written_as_it_goes() {
             break;
         }
     }
-    assert!(seen, "the running run and its first steps were not visible in the store");
+    assert!(
+        seen,
+        "the running run and its first steps were not visible in the store"
+    );
     handle.stop();
     let r = handle.wait().await.expect("run");
     assert_eq!(r.record.status, RunStatus::Stopped);
     assert_eq!(r.record.output, json!([1]));
-    let stored = weft.store().get_run(&run_id).expect("get").expect("present");
+    let stored = weft
+        .store()
+        .get_run(&run_id)
+        .expect("get")
+        .expect("present");
     assert_eq!(stored.status, RunStatus::Stopped);
 }
 
@@ -442,7 +510,10 @@ async fn reference_errors_at_run_time_name_block_and_field() {
     let r = run(&weft, d, json!({"customer": {}})).await;
     assert_eq!(r.record.status, RunStatus::Failed);
     let e = r.record.error.expect("error");
-    assert!(e.contains("\"Use\"") && e.contains("value") && e.contains("$.Start.customer.email"), "{e}");
+    assert!(
+        e.contains("\"Use\"") && e.contains("value") && e.contains("$.Start.customer.email"),
+        "{e}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -468,18 +539,29 @@ async fn validation_reports_every_problem_with_block_and_field() {
     );
     let errors = weft.validate(&d).expect_err("invalid").0;
     let has = |block: &str, field: &str, text: &str| {
-        errors.iter().any(|e| e.block.as_deref() == Some(block) && e.field == field && e.message.contains(text))
+        errors.iter().any(|e| {
+            e.block.as_deref() == Some(block) && e.field == field && e.message.contains(text)
+        })
     };
     assert!(has("Typo", "vaule", "unknown field"), "{errors:#?}");
     assert!(has("Lonely", "edges", "not connected"), "{errors:#?}");
     assert!(has("A", "inputs.a", "does not run before"), "{errors:#?}");
-    assert!(has("A", "inputs.b", "not of type \"number\""), "{errors:#?}");
+    assert!(
+        has("A", "inputs.b", "not of type \"number\""),
+        "{errors:#?}"
+    );
     assert!(has("B", "variable", "not declared"), "{errors:#?}");
-    assert!(has("B", "value", "only available inside a loop"), "{errors:#?}");
+    assert!(
+        has("B", "value", "only available inside a loop"),
+        "{errors:#?}"
+    );
     assert!(has("C", "connector", "unknown connector"), "{errors:#?}");
     assert!(has("D", "value", "takes 1 argument"), "{errors:#?}");
     assert!(has("E", "type", "inside a loop"), "{errors:#?}");
-    assert!(has("E", "edges[5].branch", "cannot have a next edge"), "{errors:#?}");
+    assert!(
+        has("E", "edges[5].branch", "cannot have a next edge"),
+        "{errors:#?}"
+    );
 
     // Structure: two starts, a cycle, an unknown edge target, a block with two parents.
     let d = doc(
@@ -492,9 +574,16 @@ async fn validation_reports_every_problem_with_block_and_field() {
     );
     let errors = weft.validate(&d).expect_err("invalid").0;
     let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-    assert!(text.iter().any(|t| t.contains("exactly one start")), "{text:#?}");
+    assert!(
+        text.iter().any(|t| t.contains("exactly one start")),
+        "{text:#?}"
+    );
     assert!(text.iter().any(|t| t.contains("Ghost")), "{text:#?}");
-    assert!(text.iter().any(|t| t.contains("more than one edge leads into")), "{text:#?}");
+    assert!(
+        text.iter()
+            .any(|t| t.contains("more than one edge leads into")),
+        "{text:#?}"
+    );
 
     let d = doc(
         json!([{"id": "Start", "type": "start"}, {"id": "X", "type": "output", "value": 1}, {"id": "Y", "type": "output", "value": 2}]),
@@ -502,5 +591,8 @@ async fn validation_reports_every_problem_with_block_and_field() {
         json!({}),
     );
     let errors = weft.validate(&d).expect_err("invalid").0;
-    assert!(errors.iter().any(|e| e.message.contains("not connected")), "{errors:#?}");
+    assert!(
+        errors.iter().any(|e| e.message.contains("not connected")),
+        "{errors:#?}"
+    );
 }

@@ -65,9 +65,7 @@ enum Command {
         allow: Vec<String>,
     },
     /// Check an automation without running it; lists every problem with the block and field.
-    Validate {
-        file: PathBuf,
-    },
+    Validate { file: PathBuf },
     /// List recent runs, newest first.
     Runs {
         /// Only runs of this automation id.
@@ -77,9 +75,7 @@ enum Command {
         limit: usize,
     },
     /// Show one run's record and per-block log.
-    RunLog {
-        run_id: String,
-    },
+    RunLog { run_id: String },
     /// Inspect and run connector components.
     #[command(subcommand)]
     Connector(connector_cmd::ConnectorCommand),

@@ -32,8 +32,15 @@ pub async fn engine(data_dir: &Path, cache_dir: &Path, grants: &[String]) -> Res
     let runtime = Runtime::builder()
         .cache_dir(cache_dir)
         .build()
-        .map_err(|e| Failure::new(crate::exit::INTERNAL, format!("could not start the engine: {e}")))?;
-    let mut builder = Weft::builder().runtime(runtime).sled(data_dir.join("history"));
+        .map_err(|e| {
+            Failure::new(
+                crate::exit::INTERNAL,
+                format!("could not start the engine: {e}"),
+            )
+        })?;
+    let mut builder = Weft::builder()
+        .runtime(runtime)
+        .sled(data_dir.join("history"));
     for (_, bytes) in weft_components::standard() {
         builder = builder.component(bytes);
     }
@@ -52,7 +59,10 @@ fn read_document(file: &Path) -> Result<Value, Failure> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Failure::new(USAGE, format!("cannot read {}: {e}", file.display())))?;
     serde_json::from_str(&text).map_err(|e| {
-        Failure::new(INVALID, format!("{} is not valid JSON: {e}", file.display()))
+        Failure::new(
+            INVALID,
+            format!("{} is not valid JSON: {e}", file.display()),
+        )
     })
 }
 
@@ -61,9 +71,17 @@ pub async fn validate(weft: &Weft, file: &Path, json_out: bool) -> Result<u8, Fa
     match weft.validate(&doc) {
         Ok(plan) => {
             if json_out {
-                println!("{}", json!({"valid": true, "id": plan.id, "blocks": plan.nodes.len()}));
+                println!(
+                    "{}",
+                    json!({"valid": true, "id": plan.id, "blocks": plan.nodes.len()})
+                );
             } else {
-                println!("{} is valid: automation {:?}, {} blocks", file.display(), plan.id, plan.nodes.len());
+                println!(
+                    "{} is valid: automation {:?}, {} blocks",
+                    file.display(),
+                    plan.id,
+                    plan.nodes.len()
+                );
             }
             Ok(OK)
         }
@@ -86,12 +104,26 @@ pub async fn run(weft: &Weft, file: &Path, input: Value, json_out: bool) -> Resu
             .hint(format!("check it with `weft validate {}`", file.display()))
     })?;
     let result = weft
-        .run(&plan, input, Trigger { kind: "cli".into(), detail: Value::Null })
+        .run(
+            &plan,
+            input,
+            Trigger {
+                kind: "cli".into(),
+                detail: Value::Null,
+            },
+        )
         .await
         .map_err(|e| Failure::new(crate::exit::INTERNAL, e.to_string()))?;
-    let ok = !matches!(result.record.status, weft_host::RunStatus::Failed | weft_host::RunStatus::Stopped);
+    let ok = !matches!(
+        result.record.status,
+        weft_host::RunStatus::Failed | weft_host::RunStatus::Stopped
+    );
     if json_out {
-        println!("{}", serde_json::to_string_pretty(&json!({"run": result.record, "steps": result.steps})).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"run": result.record, "steps": result.steps}))
+                .unwrap_or_default()
+        );
     } else {
         print_trace(&result.steps);
         let r = &result.record;
@@ -102,13 +134,19 @@ pub async fn run(weft: &Weft, file: &Path, input: Value, json_out: bool) -> Resu
         if let Some(e) = &r.error {
             eprintln!("error: {e}");
         }
-        println!("{}", serde_json::to_string_pretty(&r.output).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r.output).unwrap_or_default()
+        );
     }
     Ok(if ok { OK } else { BLOCK_FAILED })
 }
 
 fn status_text(r: &weft_host::RunRecord) -> String {
-    let status = serde_json::to_value(r.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let status = serde_json::to_value(r.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     match (r.started_at, r.finished_at) {
         (Some(s), Some(f)) => format!("{status} in {} ms", f - s),
         _ => status,
@@ -128,7 +166,14 @@ fn print_trace(steps: &[StepRecord]) {
         let iter = if s.iteration.is_empty() {
             String::new()
         } else {
-            format!(" [{}]", s.iteration.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","))
+            format!(
+                " [{}]",
+                s.iteration
+                    .iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
         };
         let mut extra = String::new();
         if !s.http_calls.is_empty() {
@@ -151,13 +196,24 @@ fn print_trace(steps: &[StepRecord]) {
     }
 }
 
-pub fn runs(weft: &Weft, automation: Option<String>, limit: usize, json_out: bool) -> Result<u8, Failure> {
+pub fn runs(
+    weft: &Weft,
+    automation: Option<String>,
+    limit: usize,
+    json_out: bool,
+) -> Result<u8, Failure> {
     let runs = weft
         .store()
-        .list_runs(&RunFilter { automation_id: automation, limit: Some(limit) })
+        .list_runs(&RunFilter {
+            automation_id: automation,
+            limit: Some(limit),
+        })
         .map_err(|e| Failure::new(crate::exit::INTERNAL, e.to_string()))?;
     if json_out {
-        println!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&runs).unwrap_or_default()
+        );
     } else if runs.is_empty() {
         println!("no runs yet (start one with `weft run FILE`)");
     } else {
@@ -171,23 +227,44 @@ pub fn runs(weft: &Weft, automation: Option<String>, limit: usize, json_out: boo
 pub fn run_log(weft: &Weft, run_id: &str, json_out: bool) -> Result<u8, Failure> {
     let err = |e: weft_host::store::StoreError| Failure::new(crate::exit::INTERNAL, e.to_string());
     let Some(record) = weft.store().get_run(run_id).map_err(err)? else {
-        return Err(Failure::new(USAGE, format!("no run {run_id:?}")).hint("`weft runs` lists the recent runs"));
+        return Err(Failure::new(USAGE, format!("no run {run_id:?}"))
+            .hint("`weft runs` lists the recent runs"));
     };
     let steps = weft.store().steps(run_id).map_err(err)?;
     if json_out {
-        println!("{}", serde_json::to_string_pretty(&json!({"run": record, "steps": steps})).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"run": record, "steps": steps}))
+                .unwrap_or_default()
+        );
     } else {
-        println!("run {} of {} ({}), {}", record.id, record.automation_id, record.trigger.kind, status_text(&record));
+        println!(
+            "run {} of {} ({}), {}",
+            record.id,
+            record.automation_id,
+            record.trigger.kind,
+            status_text(&record)
+        );
         print_trace(&steps);
         for s in &steps {
             for c in &s.http_calls {
-                eprintln!("    {}: {} {} → {}", s.block_id, c.method, c.url, c.status.map_or_else(|| c.error.clone().unwrap_or_default(), |st| st.to_string()));
+                eprintln!(
+                    "    {}: {} {} → {}",
+                    s.block_id,
+                    c.method,
+                    c.url,
+                    c.status
+                        .map_or_else(|| c.error.clone().unwrap_or_default(), |st| st.to_string())
+                );
             }
         }
         if let Some(e) = &record.error {
             println!("error: {e}");
         }
-        println!("{}", serde_json::to_string_pretty(&record.output).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&record.output).unwrap_or_default()
+        );
     }
     Ok(OK)
 }

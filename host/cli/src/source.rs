@@ -18,12 +18,12 @@ pub fn default_cache_dir() -> PathBuf {
 
 /// Bundled components by the id users type, without the crate prefix.
 pub fn bundled() -> impl Iterator<Item = (&'static str, &'static [u8])> {
-    weft_components::ALL
-        .iter()
-        .map(|(name, bytes)| {
-            let id = name.trim_start_matches("weft-connector-").trim_start_matches("weft-std-");
-            (id, *bytes)
-        })
+    weft_components::ALL.iter().map(|(name, bytes)| {
+        let id = name
+            .trim_start_matches("weft-connector-")
+            .trim_start_matches("weft-std-");
+        (id, *bytes)
+    })
 }
 
 pub async fn load(runtime: &Runtime, what: &str) -> Result<Connector, Failure> {

@@ -47,7 +47,12 @@ fn list_and_describe_bundled_connectors() {
         .iter()
         .map(|c| c["id"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(ids, ["http", "echo", "hostile", "lists", "text", "json", "datetime", "math"]);
+    assert_eq!(
+        ids,
+        [
+            "http", "echo", "hostile", "lists", "text", "json", "datetime", "math"
+        ]
+    );
 
     let out = weft(&["connector", "describe", "http", "--json"], cache.path());
     let m = stdout_json(&out);
@@ -131,4 +136,109 @@ async fn invoke_calls_a_granted_api_and_exit_codes_tell_failures_apart() {
         cache.path(),
     );
     assert_eq!(out.status.code(), Some(3));
+}
+
+fn weft_in(args: &[&str], cache: &std::path::Path, data: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .env("WEFT_CACHE_DIR", cache)
+        .env("WEFT_DATA_DIR", data)
+        .output()
+        .expect("run weft")
+}
+
+#[test]
+fn run_validate_and_read_the_history() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let file = data.path().join("greet.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({
+            "weft": "automation/v1", "id": "greet", "name": "Greet",
+            "blocks": [
+                {"id": "Start", "type": "start"},
+                {"id": "Shout", "type": "connector", "connector": "text", "block": "replace",
+                 "inputs": {"text": "hello NAME", "find": "NAME", "replace_with": "{uppercase: $.Start.name}"}},
+                {"id": "Out", "type": "output", "mode": "set", "value": "{$.Shout.text}"}
+            ],
+            "edges": [{"from": "Start", "to": "Shout"}, {"from": "Shout", "to": "Out"}]
+        })
+        .to_string(),
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf-8");
+
+    let out = weft_in(&["validate", path], cache.path(), data.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = weft_in(
+        &["run", path, "--input", r#"{"name": "ada"}"#],
+        cache.path(),
+        data.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_json(&out), serde_json::json!("hello ADA"));
+    let trace = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        trace.contains("Shout") && trace.contains("text/replace") && trace.contains("finished"),
+        "{trace}"
+    );
+
+    let out = weft_in(&["runs", "--json"], cache.path(), data.path());
+    let runs = stdout_json(&out);
+    assert_eq!(runs[0]["automation_id"], "greet");
+    assert_eq!(runs[0]["status"], "finished");
+    let id = runs[0]["id"].as_str().expect("id").to_string();
+
+    let out = weft_in(&["run-log", &id, "--json"], cache.path(), data.path());
+    let log = stdout_json(&out);
+    assert_eq!(log["steps"].as_array().map(Vec::len), Some(3));
+    assert_eq!(log["steps"][1]["output"]["text"], "hello ADA");
+
+    // Invalid automations exit 4 and name the block and field.
+    let bad = data.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"weft": "automation/v1", "id": "b", "name": "B", "blocks": [{"id": "Start", "type": "start"},
+            {"id": "X", "type": "output", "value": "{$.Nope.x}"}], "edges": [{"from": "Start", "to": "X"}]}"#,
+    )
+    .expect("write");
+    let out = weft_in(
+        &["validate", bad.to_str().expect("utf-8")],
+        cache.path(),
+        data.path(),
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("block \"X\", value") && err.contains("Nope"),
+        "{err}"
+    );
+
+    // A failing run exits 1.
+    let failing = data.path().join("fail.json");
+    std::fs::write(
+        &failing,
+        r#"{"weft": "automation/v1", "id": "f", "name": "F", "blocks": [{"id": "Start", "type": "start"},
+            {"id": "E", "type": "error", "message": "nope"}], "edges": [{"from": "Start", "to": "E"}]}"#,
+    )
+    .expect("write");
+    let out = weft_in(
+        &["run", failing.to_str().expect("utf-8")],
+        cache.path(),
+        data.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }

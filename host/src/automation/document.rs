@@ -1,6 +1,7 @@
 //! The automation document: what users write, export and import (JSON,
 //! format `automation/v1`; schema in `docs/automation.schema.json`).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use weft_conditions::{Combine, Operator};
@@ -8,7 +9,7 @@ use weft_conditions::{Combine, Operator};
 /// The format tag every document carries.
 pub const FORMAT: &str = "automation/v1";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Automation {
     /// Always `automation/v1`.
     pub weft: String,
@@ -33,7 +34,7 @@ pub struct Automation {
     pub edges: Vec<Edge>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum RunMode {
     #[default]
@@ -49,7 +50,7 @@ pub enum RunMode {
     Api,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunSettings {
     /// Wall-clock limit for the whole run, in milliseconds.
@@ -60,7 +61,7 @@ pub struct RunSettings {
     pub fuel_budget: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Block {
     pub id: String,
     #[serde(flatten)]
@@ -81,7 +82,7 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum BlockKind {
     Start,
@@ -160,7 +161,7 @@ impl BlockKind {
 /// Fields every block may have.
 pub const COMMON_FIELDS: &[&str] = &["id", "type", "on_error", "retry", "censor", "description"];
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionSpec {
     #[serde(default)]
@@ -168,7 +169,7 @@ pub struct ConditionSpec {
     pub clauses: Vec<Clause>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Clause {
     pub left: Value,
@@ -177,7 +178,7 @@ pub struct Clause {
     pub right: Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum VariableAction {
     Set,
@@ -186,7 +187,7 @@ pub enum VariableAction {
     Increment,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum OutputMode {
     /// Append to the output list.
@@ -198,7 +199,7 @@ pub enum OutputMode {
     Merge,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorMode {
     /// Fail the run with the message.
@@ -209,7 +210,7 @@ pub enum ErrorMode {
 }
 
 /// What a failing block does to the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnError {
     /// The run fails.
@@ -221,7 +222,7 @@ pub enum OnError {
     Ignore,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retry {
     /// Tries in all, including the first.
@@ -241,7 +242,7 @@ fn default_max_backoff() -> u64 {
     30_000
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Edge {
     pub from: String,
@@ -250,7 +251,7 @@ pub struct Edge {
     pub branch: Branch,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Branch {
     /// The block that runs after this one (after a loop: when it is done).
@@ -272,6 +273,49 @@ impl Branch {
             Branch::True => "true",
             Branch::False => "false",
             Branch::Body => "body",
+        }
+    }
+}
+
+/// The JSON Schema of the document (kept in `docs/automation.schema.json`).
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Automation)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schema file in the repository must match the types; run with
+    /// `WEFT_UPDATE_SCHEMA=1` to rewrite it after changing them.
+    #[test]
+    fn schema_file_is_current() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/automation.schema.json"
+        );
+        let generated = serde_json::to_string_pretty(&json_schema()).unwrap_or_default() + "\n";
+        if std::env::var_os("WEFT_UPDATE_SCHEMA").is_some() {
+            std::fs::write(path, &generated).expect("write schema");
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "docs/automation.schema.json is stale; rerun with WEFT_UPDATE_SCHEMA=1"
+        );
+    }
+
+    #[test]
+    fn schema_describes_blocks_and_edges() {
+        let schema = json_schema().to_string();
+        for needle in [
+            "\"exit-loop\"",
+            "\"connector\"",
+            "\"body\"",
+            "\"does not contain\"",
+            "\"max_attempts\"",
+        ] {
+            assert!(schema.contains(needle), "{needle} missing");
         }
     }
 }

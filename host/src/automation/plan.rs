@@ -314,7 +314,11 @@ pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, Va
             errors.push(
                 Some(&e.from),
                 format!("edges[{i}].branch"),
-                format!("a block of type {} cannot have a {} edge", kind.type_name(), e.branch.name()),
+                format!(
+                    "a block of type {} cannot have a {} edge",
+                    kind.type_name(),
+                    e.branch.name()
+                ),
             );
             continue;
         }
