@@ -22,12 +22,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! On top of the sandbox, [`Weft`] runs automations — JSON block graphs
+//! validated into a [`automation::Plan`] — writing every run and block step
+//! to a [`RunStore`] (sled by default); `host/examples/embed.rs` shows it in
+//! a few lines.
+//!
 //! Modules, one concept each: [`runtime`] (loading and invoking),
 //! [`limits`], [`outbound_http`] (the HTTP capability: allow-lists, address
 //! policy, redaction), [`guest_log`] (the log capability), [`contract`]
 //! (the supported WIT versions), [`component_cache`], [`engine`],
-//! [`sandbox`] (per-invocation store state), [`manifest`], [`error`], and
-//! [`testing`] (helpers for connector authors' tests).
+//! [`sandbox`] (per-invocation store state), [`manifest`], [`error`],
+//! [`testing`] (helpers for connector authors' tests), [`automation`]
+//! (document, references and formulas, validation), [`store`] (run
+//! history), and [`weft`] (the engine facade; the walker is private).
 
 pub mod automation;
 pub mod component_cache;

@@ -268,8 +268,10 @@ impl<'a> Walk<'a> {
                             if let Some(top) = self.loops.last_mut() {
                                 top.1 = index;
                             }
-                            self.outputs
-                                .insert(node.id.clone(), json!({ "item": item, "index": index }));
+                            self.outputs.insert(
+                                node.id.clone(),
+                                json!({ "item": item, "index": index, "count": count }),
+                            );
                             match self.chain(body).await {
                                 Ok(Flow::Continue) => {}
                                 Ok(Flow::ExitLoop) => break,
@@ -284,6 +286,11 @@ impl<'a> Walk<'a> {
                             }
                         }
                         self.loops.pop();
+                        // After the loop `$.Loop` keeps the last item and
+                        // the count; an empty loop still has its count.
+                        if count == 0 {
+                            self.outputs.insert(node.id.clone(), json!({ "count": 0 }));
+                        }
                         return Ok(flow);
                     }
                     Ok(other) => Outcome::plain(
@@ -390,7 +397,16 @@ impl<'a> Walk<'a> {
             }
         };
         let flow_after = std::mem::replace(&mut outcome.flow, Flow::Continue);
-        let failed = outcome.result.as_ref().err().cloned();
+        // A censored block's error text may quote the data it handled (an
+        // API's error body, say): the run record gets no more than the step.
+        let failed = outcome
+            .result
+            .as_ref()
+            .err()
+            .map(|message| match node.censor {
+                true => "failed (details censored)".to_string(),
+                false => message.clone(),
+            });
         let output = outcome.result.as_ref().ok().cloned();
         if let Some(v) = output
             && !matches!(node.kind, NodeKind::Start)
@@ -605,19 +621,22 @@ fn apply_variable(action: VariableAction, current: Value, value: Value) -> Resul
             }
         },
         VariableAction::Increment => {
+            // Numeric text counts as a number, as it does in conditions.
+            let number = |v: &Value| match v {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            };
             let by = if value.is_null() {
                 1.0
             } else {
-                value
-                    .as_f64()
+                number(&value)
                     .ok_or_else(|| format!("increment by {} is not a number", kind_of(&value)))?
             };
             let now = if current.is_null() {
                 0.0
             } else {
-                current
-                    .as_f64()
-                    .ok_or_else(|| format!("cannot increment {}", kind_of(&current)))?
+                number(&current).ok_or_else(|| format!("cannot increment {}", kind_of(&current)))?
             };
             json_number(now + by)
         }

@@ -596,3 +596,31 @@ async fn validation_reports_every_problem_with_block_and_field() {
         "{errors:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_loop_its_count_and_last_item_remain_and_numeric_text_increments() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let weft = weft_with(dir.path(), &[]).await;
+    let d = doc(
+        json!([
+            {"id": "Start", "type": "start"},
+            {"id": "Each", "type": "loop", "over": "{$.Start.totals}"},
+            {"id": "Sum", "type": "variable", "variable": "sum", "action": "increment", "value": "{item}"},
+            {"id": "None", "type": "loop", "over": []},
+            {"id": "Out", "type": "output", "mode": "set", "value": {
+                "count": "{$.Each.count}", "last": "{$.Each.item}", "sum": "{$.sum}", "empty": "{$.None.count}"
+            }}
+        ]),
+        json!([
+            {"from": "Start", "to": "Each"}, {"from": "Each", "to": "Sum", "branch": "body"},
+            {"from": "Each", "to": "None"}, {"from": "None", "to": "Out"}
+        ]),
+        json!({"sum": 0}),
+    );
+    let r = run(&weft, d, json!({"totals": ["120", 30, "2.5"]})).await;
+    assert_eq!(r.record.status, RunStatus::Finished, "{:?}", r.record.error);
+    assert_eq!(
+        r.record.output,
+        json!({"count": 3, "last": "2.5", "sum": 152.5, "empty": 0})
+    );
+}

@@ -23,7 +23,7 @@ use std::process::ExitCode;
         ones, read what a component declares (blocks, schemas, hosts, auth) and invoke a \
         block in the real sandbox, with the same limits and HTTP checks the engine applies.",
     after_help = "Examples:\n  \
-        weft run examples/fetch-and-filter.json --allow http://127.0.0.1:8080\n  \
+        weft run examples/fetch-and-filter.json --input '{\"api\": \"http://127.0.0.1:8080\"}' --allow http://127.0.0.1:8080\n  \
         weft validate my-automation.json\n  \
         weft runs && weft run-log RUN_ID\n  \
         weft connector list\n  \
