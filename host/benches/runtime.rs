@@ -25,7 +25,12 @@ fn input() -> serde_json::Value {
 
 fn connector(tokio: &tokio::runtime::Runtime, fuel: bool) -> Connector {
     tokio.block_on(async {
-        let rt = Runtime::builder()
+        let mut builder = Runtime::builder();
+        // For tuning experiments: WEFT_BENCH_KEEP_RESIDENT=bytes.
+        if let Some(bytes) = std::env::var("WEFT_BENCH_KEEP_RESIDENT").ok().and_then(|v| v.parse().ok()) {
+            builder = builder.keep_resident_bytes(bytes);
+        }
+        let rt = builder
             .fuel_metering(fuel)
             .cache_dir(std::env::temp_dir().join("weft-bench-cache"))
             .build()

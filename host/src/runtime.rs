@@ -48,6 +48,13 @@ impl RuntimeBuilder {
         self.settings.max_instances = n;
         self
     }
+    /// Bytes of each pooled linear memory kept resident between
+    /// invocations (reset by memset rather than unmapped): higher trades
+    /// resident memory for fewer page faults per invocation.
+    pub fn keep_resident_bytes(mut self, bytes: usize) -> Self {
+        self.settings.keep_resident_bytes = bytes;
+        self
+    }
     /// Limits for connectors and blocks that have none of their own.
     pub fn default_limits(mut self, limits: Limits) -> Self {
         self.default_limits = limits;
