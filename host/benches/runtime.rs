@@ -27,7 +27,10 @@ fn connector(tokio: &tokio::runtime::Runtime, fuel: bool) -> Connector {
     tokio.block_on(async {
         let mut builder = Runtime::builder();
         // For tuning experiments: WEFT_BENCH_KEEP_RESIDENT=bytes.
-        if let Some(bytes) = std::env::var("WEFT_BENCH_KEEP_RESIDENT").ok().and_then(|v| v.parse().ok()) {
+        if let Some(bytes) = std::env::var("WEFT_BENCH_KEEP_RESIDENT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
             builder = builder.keep_resident_bytes(bytes);
         }
         let rt = builder

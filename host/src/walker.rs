@@ -622,11 +622,7 @@ fn apply_variable(action: VariableAction, current: Value, value: Value) -> Resul
         },
         VariableAction::Increment => {
             // Numeric text counts as a number, as it does in conditions.
-            let number = |v: &Value| match v {
-                Value::Number(n) => n.as_f64(),
-                Value::String(s) => s.trim().parse::<f64>().ok(),
-                _ => None,
-            };
+            let number = weft_conditions::as_number;
             let by = if value.is_null() {
                 1.0
             } else {

@@ -22,20 +22,20 @@ fn runtime() -> Runtime {
         .expect("runtime")
 }
 
-async fn http_connector(rt: &Runtime, grant: &[String]) -> Connector {
-    rt.load(weft_components::HTTP)
+async fn load(rt: &Runtime, bytes: &[u8], grant: &[String]) -> Connector {
+    rt.load(bytes)
         .await
-        .expect("load http")
+        .expect("load component")
         .with_grant(grant)
         .expect("grant")
 }
 
+async fn http_connector(rt: &Runtime, grant: &[String]) -> Connector {
+    load(rt, weft_components::HTTP, grant).await
+}
+
 async fn hostile(rt: &Runtime, grant: &[String]) -> Connector {
-    rt.load(weft_components::HOSTILE)
-        .await
-        .expect("load hostile")
-        .with_grant(grant)
-        .expect("grant")
+    load(rt, weft_components::HOSTILE, grant).await
 }
 
 async fn call(c: &Connector, block: &str, input: Value) -> InvokeReport {

@@ -41,23 +41,7 @@ fn text(v: &Value) -> String {
     super::template::stringify(v)
 }
 
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        _ => false,
-    }
-}
-
-fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
+use weft_conditions::{as_number as number, is_empty};
 
 /// A JSON number, as an integer when it is whole.
 pub fn json_number(x: f64) -> Value {

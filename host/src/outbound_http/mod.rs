@@ -271,13 +271,13 @@ impl OutboundHttp {
                 b.len(),
                 self.limits.max_request_bytes
             ));
-            self.record_failure(
+            self.record(
                 &method,
                 &url,
                 &headers,
                 body.as_deref(),
                 Duration::ZERO,
-                &failure,
+                Err(&failure),
             );
             return Err(failure);
         }
@@ -288,13 +288,13 @@ impl OutboundHttp {
 
         for hop in 0..=self.limits.max_redirects {
             if let Err(failure) = self.check(&url) {
-                self.record_failure(
+                self.record(
                     &method,
                     &url,
                     &headers,
                     body.as_deref(),
                     Duration::ZERO,
-                    &failure,
+                    Err(&failure),
                 );
                 return Err(failure);
             }
@@ -316,18 +316,18 @@ impl OutboundHttp {
             let resp = match result {
                 Ok(resp) => resp,
                 Err(failure) => {
-                    self.record_failure(
+                    self.record(
                         &method,
                         &url,
                         &headers,
                         body.as_deref(),
                         elapsed,
-                        &failure,
+                        Err(&failure),
                     );
                     return Err(failure);
                 }
             };
-            self.record(&method, &url, &headers, body.as_deref(), &resp, elapsed);
+            self.record(&method, &url, &headers, body.as_deref(), elapsed, Ok(&resp));
 
             let location = resp
                 .headers
@@ -418,51 +418,38 @@ impl OutboundHttp {
         })
     }
 
+    /// Add one hop to the history, answered or not.
     fn record(
         &mut self,
         method: &reqwest::Method,
         url: &Url,
         headers: &[(String, String)],
         body: Option<&[u8]>,
-        resp: &InboundResponse,
         elapsed: Duration,
+        outcome: Result<&InboundResponse, &HttpFailure>,
     ) {
+        let (status, error, response_bytes, response_headers, response_body) = match outcome {
+            Ok(resp) => (
+                Some(resp.status),
+                None,
+                resp.body.len(),
+                redact::headers(&resp.headers),
+                Some(preview(&resp.body)),
+            ),
+            Err(failure) => (None, Some(failure.to_string()), 0, Vec::new(), None),
+        };
         self.calls.push(HttpCall {
             method: method.to_string(),
             url: redact::url(url),
-            status: Some(resp.status),
-            error: None,
+            status,
+            error,
             duration_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             request_bytes: body.map_or(0, <[u8]>::len),
-            response_bytes: resp.body.len(),
+            response_bytes,
             request_headers: redact::headers(headers),
-            response_headers: redact::headers(&resp.headers),
+            response_headers,
             request_body: body.map(preview),
-            response_body: Some(preview(&resp.body)),
-        });
-    }
-
-    fn record_failure(
-        &mut self,
-        method: &reqwest::Method,
-        url: &Url,
-        headers: &[(String, String)],
-        body: Option<&[u8]>,
-        elapsed: Duration,
-        failure: &HttpFailure,
-    ) {
-        self.calls.push(HttpCall {
-            method: method.to_string(),
-            url: redact::url(url),
-            status: None,
-            error: Some(failure.to_string()),
-            duration_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-            request_bytes: body.map_or(0, <[u8]>::len),
-            response_bytes: 0,
-            request_headers: redact::headers(headers),
-            response_headers: Vec::new(),
-            request_body: body.map(preview),
-            response_body: None,
+            response_body,
         });
     }
 }

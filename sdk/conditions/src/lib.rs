@@ -109,7 +109,8 @@ pub fn compare(left: &Value, op: Operator, right: &Value) -> bool {
     }
 }
 
-fn as_number(v: &Value) -> Option<f64> {
+/// A number, or numeric text, as `f64` (what `=` and `<` compare with).
+pub fn as_number(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
@@ -143,7 +144,8 @@ fn order(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
-fn is_empty(v: &Value) -> bool {
+/// What the `empty` operator means: null, "", [] or {}.
+pub fn is_empty(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::String(s) => s.is_empty(),
