@@ -15,6 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 use weft_conditions::{combine, compare};
 
+/// A callback that sees each step as soon as it is written.
+pub type StepObserver<'o> = dyn Fn(&StepRecord) + Send + Sync + 'o;
+
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -49,7 +52,8 @@ pub(crate) struct Walk<'a> {
     pub cancel: CancellationToken,
     pub run: RunRecord,
     pub steps: Vec<StepRecord>,
-    pub keep_steps: bool,
+    /// Called with each step as it is written (live progress).
+    pub observer: Option<&'a StepObserver<'a>>,
     outputs: HashMap<String, Value>,
     vars: Map<String, Value>,
     loops: Vec<(String, usize)>,
@@ -114,7 +118,7 @@ impl<'a> Walk<'a> {
         store: &'a dyn RunStore,
         cancel: CancellationToken,
         run: RunRecord,
-        keep_steps: bool,
+        observer: Option<&'a StepObserver<'a>>,
     ) -> Self {
         let deadline = Instant::now()
             + plan
@@ -127,7 +131,7 @@ impl<'a> Walk<'a> {
             store,
             cancel,
             steps: Vec::new(),
-            keep_steps,
+            observer,
             outputs: HashMap::new(),
             vars: plan.variables.clone(),
             loops: Vec::new(),
@@ -572,9 +576,10 @@ impl<'a> Walk<'a> {
         };
         self.seq += 1;
         self.store.append_step(&self.run.id, &step)?;
-        if self.keep_steps {
-            self.steps.push(step);
+        if let Some(observe) = self.observer {
+            observe(&step);
         }
+        self.steps.push(step);
         Ok(status)
     }
 }

@@ -6,6 +6,7 @@ use crate::error::LoadError;
 use crate::manifest::Manifest;
 use crate::runtime::{Connector, Runtime};
 use crate::store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StoreError, Trigger};
+pub use crate::walker::StepObserver;
 use crate::walker::{Walk, now_ms};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -195,7 +196,22 @@ impl Weft {
         trigger: Trigger,
     ) -> Result<RunResult, StoreError> {
         let record = new_record(plan, input, trigger);
-        self.walk(plan, record, CancellationToken::new()).await
+        self.walk(plan, record, CancellationToken::new(), None)
+            .await
+    }
+
+    /// Run to the end, calling `observer` with each block's step as soon
+    /// as it is written (for live progress).
+    pub async fn run_observed(
+        &self,
+        plan: &Plan,
+        input: Value,
+        trigger: Trigger,
+        observer: &StepObserver<'_>,
+    ) -> Result<RunResult, StoreError> {
+        let record = new_record(plan, input, trigger);
+        self.walk(plan, record, CancellationToken::new(), Some(observer))
+            .await
     }
 
     /// Start a run in the background; the handle can stop it.
@@ -205,7 +221,7 @@ impl Weft {
         let cancel = CancellationToken::new();
         let token = cancel.clone();
         let weft = self.clone();
-        let task = tokio::spawn(async move { weft.walk(&plan, record, token).await });
+        let task = tokio::spawn(async move { weft.walk(&plan, record, token, None).await });
         RunHandle {
             run_id,
             cancel,
@@ -218,6 +234,7 @@ impl Weft {
         plan: &Plan,
         record: RunRecord,
         cancel: CancellationToken,
+        observer: Option<&StepObserver<'_>>,
     ) -> Result<RunResult, StoreError> {
         let walk = Walk::new(
             plan,
@@ -225,7 +242,7 @@ impl Weft {
             self.inner.store.as_ref(),
             cancel,
             record,
-            true,
+            observer,
         );
         let (record, steps) = walk.run().await?;
         Ok(RunResult { record, steps })

@@ -624,3 +624,43 @@ async fn after_a_loop_its_count_and_last_item_remain_and_numeric_text_increments
         json!({"count": 3, "last": "2.5", "sum": 152.5, "empty": 0})
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observers_see_each_step_as_it_is_written() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let weft = weft_with(dir.path(), &[]).await;
+    let d = doc(
+        json!([
+            {"id": "Start", "type": "start"},
+            {"id": "Each", "type": "loop", "over": [1, 2, 3]},
+            {"id": "Out", "type": "output", "value": "{item}"}
+        ]),
+        json!([{"from": "Start", "to": "Each"}, {"from": "Each", "to": "Out", "branch": "body"}]),
+        json!({}),
+    );
+    let plan = weft.validate(&d).expect("valid");
+    let seen = std::sync::Mutex::new(Vec::new());
+    let store = weft.store();
+    let observer = |step: &weft_host::StepRecord| {
+        // Already in the store when the observer hears of it.
+        let run_id = store
+            .list_runs(&weft_host::store::RunFilter::default())
+            .ok()
+            .and_then(|runs| runs.first().map(|r| r.id.clone()))
+            .unwrap_or_default();
+        let stored = store.steps(&run_id).map(|s| s.len()).unwrap_or(0);
+        seen.lock()
+            .expect("lock")
+            .push((step.block_id.clone(), stored));
+    };
+    let r = weft
+        .run_observed(&plan, json!({}), trigger(), &observer)
+        .await
+        .expect("run");
+    assert_eq!(r.record.output, json!([1, 2, 3]));
+    let seen = seen.into_inner().expect("lock");
+    let ids: Vec<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["Start", "Each", "Out", "Out", "Out"]);
+    let stored_counts: Vec<usize> = seen.iter().map(|(_, n)| *n).collect();
+    assert_eq!(stored_counts, [1, 2, 3, 4, 5]);
+}

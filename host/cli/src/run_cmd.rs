@@ -103,17 +103,18 @@ pub async fn run(weft: &Weft, file: &Path, input: Value, json_out: bool) -> Resu
         Failure::new(INVALID, format!("{}: {errors}", file.display()))
             .hint(format!("check it with `weft validate {}`", file.display()))
     })?;
-    let result = weft
-        .run(
-            &plan,
-            input,
-            Trigger {
-                kind: "cli".into(),
-                detail: Value::Null,
-            },
-        )
-        .await
-        .map_err(|e| Failure::new(crate::exit::INTERNAL, e.to_string()))?;
+    let trigger = Trigger {
+        kind: "cli".into(),
+        detail: Value::Null,
+    };
+    // Human mode prints each step as it finishes: progress for long runs.
+    let live = |step: &StepRecord| print_step(step);
+    let result = if json_out {
+        weft.run(&plan, input, trigger).await
+    } else {
+        weft.run_observed(&plan, input, trigger, &live).await
+    }
+    .map_err(|e| Failure::new(crate::exit::INTERNAL, e.to_string()))?;
     let ok = !matches!(
         result.record.status,
         weft_host::RunStatus::Failed | weft_host::RunStatus::Stopped
@@ -125,7 +126,6 @@ pub async fn run(weft: &Weft, file: &Path, input: Value, json_out: bool) -> Resu
                 .unwrap_or_default()
         );
     } else {
-        print_trace(&result.steps);
         let r = &result.record;
         eprintln!("run {} {}", r.id, status_text(r));
         for w in &r.warnings {
@@ -154,45 +154,47 @@ fn status_text(r: &weft_host::RunRecord) -> String {
 }
 
 fn print_trace(steps: &[StepRecord]) {
-    for s in steps {
-        let mark = match s.status {
-            weft_host::StepStatus::Succeeded => "✓",
-            weft_host::StepStatus::Failed => "✗",
-            weft_host::StepStatus::Warning => "!",
-            weft_host::StepStatus::Ignored => "~",
-        };
-        let indent = "  ".repeat(s.iteration.len() + 1);
-        let what = s.target.clone().unwrap_or_else(|| s.block_type.clone());
-        let iter = if s.iteration.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " [{}]",
-                s.iteration
-                    .iter()
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )
-        };
-        let mut extra = String::new();
-        if !s.http_calls.is_empty() {
-            extra.push_str(&format!(", {} HTTP call(s)", s.http_calls.len()));
-        }
-        if s.attempts > 1 {
-            extra.push_str(&format!(", {} attempts", s.attempts));
-        }
-        if s.censored {
-            extra.push_str(", censored");
-        }
-        eprintln!(
-            "{indent}{mark} {}{iter}  {what}  {:.2} ms{extra}",
-            s.block_id,
-            s.duration_us as f64 / 1000.0
-        );
-        if let Some(e) = &s.error {
-            eprintln!("{indent}    {e}");
-        }
+    steps.iter().for_each(print_step);
+}
+
+fn print_step(s: &StepRecord) {
+    let mark = match s.status {
+        weft_host::StepStatus::Succeeded => "✓",
+        weft_host::StepStatus::Failed => "✗",
+        weft_host::StepStatus::Warning => "!",
+        weft_host::StepStatus::Ignored => "~",
+    };
+    let indent = "  ".repeat(s.iteration.len() + 1);
+    let what = s.target.clone().unwrap_or_else(|| s.block_type.clone());
+    let iter = if s.iteration.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " [{}]",
+            s.iteration
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    };
+    let mut extra = String::new();
+    if !s.http_calls.is_empty() {
+        extra.push_str(&format!(", {} HTTP call(s)", s.http_calls.len()));
+    }
+    if s.attempts > 1 {
+        extra.push_str(&format!(", {} attempts", s.attempts));
+    }
+    if s.censored {
+        extra.push_str(", censored");
+    }
+    eprintln!(
+        "{indent}{mark} {}{iter}  {what}  {:.2} ms{extra}",
+        s.block_id,
+        s.duration_us as f64 / 1000.0
+    );
+    if let Some(e) = &s.error {
+        eprintln!("{indent}    {e}");
     }
 }
 
