@@ -7,6 +7,7 @@
 mod connector_cmd;
 mod exit;
 mod run_cmd;
+mod serve_cmd;
 mod source;
 
 use clap::{Parser, Subcommand};
@@ -64,6 +65,22 @@ enum Command {
         #[arg(long = "allow", value_name = "GRANT")]
         allow: Vec<String>,
     },
+    /// Run the server: REST API, users and tokens, API-call triggers.
+    Serve {
+        /// Address to listen on (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:8080", env = "WEFT_LISTEN")]
+        listen: String,
+        /// Token for the first admin (created on first start); without it
+        /// one is generated and printed once.
+        #[arg(long, env = "WEFT_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+        /// Grant outbound hosts, as for `weft run`. Repeatable.
+        #[arg(long = "allow", value_name = "GRANT")]
+        allow: Vec<String>,
+        /// Seconds a synchronous execute call waits for the output.
+        #[arg(long, default_value_t = 55)]
+        execute_timeout_secs: u64,
+    },
     /// Check an automation without running it; lists every problem with the block and field.
     Validate { file: PathBuf },
     /// List recent runs, newest first.
@@ -103,6 +120,15 @@ fn main() -> ExitCode {
                 let input = run_cmd::parse_input(&input)?;
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &allow).await?;
                 run_cmd::run(&weft, &file, input, json).await
+            }
+            Command::Serve {
+                listen,
+                admin_token,
+                allow,
+                execute_timeout_secs,
+            } => {
+                let weft = run_cmd::engine(&data_dir, &cache_dir, &allow).await?;
+                serve_cmd::serve(weft, &data_dir, &listen, admin_token, execute_timeout_secs).await
             }
             Command::Validate { file } => {
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &[]).await?;

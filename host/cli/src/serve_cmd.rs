@@ -1,0 +1,68 @@
+//! `weft serve`.
+
+use crate::exit::{Failure, INTERNAL, OK, USAGE};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use weft_host::Weft;
+use weft_server::{AppState, ServerConfig};
+
+pub async fn serve(
+    weft: Weft,
+    data_dir: &Path,
+    listen: &str,
+    admin_token: Option<String>,
+    execute_timeout_secs: u64,
+) -> Result<u8, Failure> {
+    let config = ServerConfig {
+        execute_timeout: Duration::from_secs(execute_timeout_secs),
+        admin_token,
+    };
+    let state = AppState::open(weft, &data_dir.join("server"), config).map_err(|e| {
+        Failure::new(
+            INTERNAL,
+            format!(
+                "cannot open the server store in {}: {e}",
+                data_dir.display()
+            ),
+        )
+        .hint("is another `weft serve` using the same --data-dir?")
+    })?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        Failure::new(USAGE, format!("cannot listen on {listen}: {e}"))
+            .hint("pick another address with --listen, e.g. 127.0.0.1:0")
+    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::new(INTERNAL, e.to_string()))?;
+    if let Some(token) = state
+        .bootstrap_admin()
+        .map_err(|e| Failure::new(INTERNAL, e.to_string()))?
+    {
+        println!("created user admin; its API token (shown once): {token}");
+    }
+    println!("listening on http://{addr}");
+    let shutdown = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => return,
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrl_c.await;
+        }
+    };
+    weft_server::serve(listener, Arc::new(state), shutdown)
+        .await
+        .map_err(|e| Failure::new(INTERNAL, e.to_string()))?;
+    Ok(OK)
+}

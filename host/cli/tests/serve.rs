@@ -1,0 +1,451 @@
+//! `weft serve` as operators run it: a real process on 127.0.0.1, real
+//! HTTP, three users (admin, alice, bob) and the access rules between them.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    base: String,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const ADMIN: &str = "admin-token-for-tests";
+
+fn start_server() -> Server {
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--execute-timeout-secs",
+            "20",
+        ])
+        .env("WEFT_DATA_DIR", data.path())
+        .env("WEFT_CACHE_DIR", data.path().join("cache"))
+        .env("WEFT_ADMIN_TOKEN", ADMIN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start weft serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut base = None;
+    while Instant::now() < deadline {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    base = Some(url.trim().to_string());
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    let base = base.expect("the server printed its address");
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        base,
+        _data: data,
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(
+            method.parse().expect("method"),
+            format!("{}{path}", self.base),
+        );
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+fn automation(id: &str) -> Value {
+    json!({
+        "weft": "automation/v1", "id": id, "name": format!("Double {id}"),
+        "blocks": [
+            {"id": "Start", "type": "start"},
+            {"id": "Doubled", "type": "connector", "connector": "math", "block": "calculate",
+             "inputs": {"operation": "multiply", "a": "{$.Start.n}", "b": 2}},
+            {"id": "Keep", "type": "connector", "connector": "lists", "block": "filter",
+             "inputs": {"list": "{$.Start.items}", "conditions": [{"field": "value", "op": ">", "value": 5}]}},
+            {"id": "Out", "type": "output", "mode": "set", "value": {"doubled": "{$.Doubled.result}", "kept": "{$.Keep.list}"}}
+        ],
+        "edges": [{"from": "Start", "to": "Doubled"}, {"from": "Doubled", "to": "Keep"}, {"from": "Keep", "to": "Out"}]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_matrix_crud_runs_and_api_call_trigger() {
+    let server = start_server();
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+
+    let (s, _) = api.call("GET", "/healthz", None, None).await;
+    assert_eq!(s, 200);
+    let (s, body) = api.call("GET", "/api/v1/automations", None, None).await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+
+    // Admin creates two users; each gets a token once.
+    let (s, alice) = api
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(ADMIN),
+            Some(json!({"name": "alice"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{alice}");
+    let alice = alice["token"].as_str().expect("token").to_string();
+    let (_, bob) = api
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(ADMIN),
+            Some(json!({"name": "bob"})),
+        )
+        .await;
+    let bob = bob["token"].as_str().expect("token").to_string();
+    let (s, body) = api
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(&alice),
+            Some(json!({"name": "eve"})),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+
+    // Each user creates an automation; the owner is the creator.
+    let (s, a) = api
+        .call(
+            "POST",
+            "/api/v1/automations",
+            Some(&alice),
+            Some(automation("alice-double")),
+        )
+        .await;
+    assert_eq!(s, 201, "{a}");
+    assert_eq!(a["owner"], "alice");
+    let exec_token = a["execution_token"]
+        .as_str()
+        .expect("execution token")
+        .to_string();
+    let (s, _) = api
+        .call(
+            "POST",
+            "/api/v1/automations",
+            Some(&bob),
+            Some(automation("bob-double")),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, body) = api
+        .call(
+            "POST",
+            "/api/v1/automations",
+            Some(&bob),
+            Some(automation("bob-double")),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (409, Some("already_exists"))
+    );
+
+    // Invalid automations are refused with every problem.
+    let mut bad = automation("bad");
+    bad["blocks"][1]["connector"] = json!("nope");
+    let (s, body) = api
+        .call("POST", "/api/v1/automations", Some(&bob), Some(bad))
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (422, Some("invalid_automation"))
+    );
+    assert_eq!(body["error"]["details"][0]["block"], "Doubled");
+
+    // Visibility: users see only their own; admins see all.
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| a["id"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids(&api
+            .call("GET", "/api/v1/automations", Some(&alice), None)
+            .await
+            .1),
+        ["alice-double"]
+    );
+    assert_eq!(
+        ids(&api
+            .call("GET", "/api/v1/automations", Some(&bob), None)
+            .await
+            .1),
+        ["bob-double"]
+    );
+    assert_eq!(
+        ids(&api
+            .call("GET", "/api/v1/automations?sort=-name", Some(ADMIN), None)
+            .await
+            .1),
+        ["bob-double", "alice-double"]
+    );
+    assert_eq!(
+        api.call("GET", "/api/v1/automations/alice-double", Some(&bob), None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        api.call("GET", "/api/v1/automations/alice-double", Some(ADMIN), None)
+            .await
+            .0,
+        200
+    );
+
+    // Optimistic versioning.
+    let mut doc = automation("alice-double");
+    doc["name"] = json!("Renamed");
+    let (s, body) = api
+        .call(
+            "PUT",
+            "/api/v1/automations/alice-double",
+            Some(&alice),
+            Some(json!({"version": 7, "document": doc})),
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (409, Some("version_conflict"))
+    );
+    let (s, body) = api
+        .call(
+            "PUT",
+            "/api/v1/automations/alice-double",
+            Some(&alice),
+            Some(json!({"version": 1, "document": doc})),
+        )
+        .await;
+    assert_eq!((s, body["version"].as_u64()), (200, Some(2)));
+    let (s, _) = api
+        .call(
+            "PUT",
+            "/api/v1/automations/alice-double",
+            Some(ADMIN),
+            Some(json!({"version": 2, "document": doc})),
+        )
+        .await;
+    assert_eq!(s, 403, "admins govern but do not edit others' automations");
+
+    // A manual run: the owner reads the full log, the admin only the status, bob nothing.
+    let input = json!({"input": {"n": 7, "items": [{"id": 1, "value": 3}, {"id": 2, "value": 8}]}});
+    let (s, started) = api
+        .call(
+            "POST",
+            "/api/v1/automations/alice-double/runs",
+            Some(&alice),
+            Some(input),
+        )
+        .await;
+    assert_eq!(s, 202, "{started}");
+    let run_id = started["run_id"].as_str().expect("run id").to_string();
+    let path = format!("/api/v1/runs/{run_id}");
+    let mut run = Value::Null;
+    for _ in 0..200 {
+        run = api.call("GET", &path, Some(&alice), None).await.1;
+        if run["run"]["status"] == "finished" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(run["run"]["status"], "finished", "{run}");
+    assert_eq!(run["run"]["output"]["doubled"], 14);
+    assert_eq!(run["steps"].as_array().map(Vec::len), Some(4));
+    let (s, as_admin) = api.call("GET", &path, Some(ADMIN), None).await;
+    assert_eq!(s, 200);
+    assert_eq!(as_admin["run"]["status"], "finished");
+    assert!(
+        as_admin["steps"].is_null() && as_admin["run"]["output"].is_null(),
+        "admins must not read run logs: {as_admin}"
+    );
+    assert_eq!(api.call("GET", &path, Some(&bob), None).await.0, 404);
+    assert_eq!(
+        api.call(
+            "POST",
+            "/api/v1/automations/alice-double/runs",
+            Some(&bob),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+
+    // The API-call trigger: synchronous output, async run id, token checks.
+    let exec = |q: &str| {
+        format!(
+            "{}/api/v1/automations/alice-double/actions/execute{q}",
+            server.base
+        )
+    };
+    let body = json!({"n": 7, "items": [{"id": 1, "value": 3}, {"id": 2, "value": 8}, {"id": 4, "value": 6}]});
+    let resp = api
+        .http
+        .post(exec(""))
+        .header("X-Execution-Token", &exec_token)
+        .json(&body)
+        .send()
+        .await
+        .expect("execute");
+    assert_eq!(resp.status().as_u16(), 200);
+    let out: Value = resp.json().await.expect("json");
+    assert_eq!(
+        out,
+        json!({"doubled": 14, "kept": [{"id": 2, "value": 8}, {"id": 4, "value": 6}]})
+    );
+    let resp = api
+        .http
+        .post(exec(&format!("?async=true&token={exec_token}")))
+        .json(&body)
+        .send()
+        .await
+        .expect("execute");
+    assert_eq!(resp.status().as_u16(), 202);
+    let resp = api
+        .http
+        .post(exec(""))
+        .header("X-Execution-Token", "wrong")
+        .json(&body)
+        .send()
+        .await
+        .expect("execute");
+    assert_eq!(resp.status().as_u16(), 404);
+    let resp = api
+        .http
+        .post(exec(""))
+        .json(&body)
+        .send()
+        .await
+        .expect("execute");
+    assert_eq!(resp.status().as_u16(), 401);
+
+    // Governance: admins disable, reassign and delete; triggers refuse disabled automations.
+    let (s, _) = api
+        .call(
+            "PATCH",
+            "/api/v1/automations/alice-double",
+            Some(ADMIN),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let resp = api
+        .http
+        .post(exec(""))
+        .header("X-Execution-Token", &exec_token)
+        .json(&body)
+        .send()
+        .await
+        .expect("execute");
+    assert_eq!(resp.status().as_u16(), 409);
+    let err: Value = resp.json().await.expect("json");
+    assert_eq!(err["error"]["code"], "automation_disabled");
+    let (s, _) = api
+        .call(
+            "PATCH",
+            "/api/v1/automations/alice-double",
+            Some(&bob),
+            Some(json!({"owner": "bob"})),
+        )
+        .await;
+    assert_eq!(s, 404, "bob cannot even see it");
+    let (s, body) = api
+        .call(
+            "PATCH",
+            "/api/v1/automations/alice-double",
+            Some(ADMIN),
+            Some(json!({"owner": "bob"})),
+        )
+        .await;
+    assert_eq!((s, body["owner"].as_str()), (200, Some("bob")));
+    assert_eq!(
+        api.call(
+            "GET",
+            "/api/v1/automations/alice-double",
+            Some(&alice),
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        api.call("GET", "/api/v1/automations/alice-double", Some(&bob), None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        api.call(
+            "DELETE",
+            "/api/v1/automations/alice-double",
+            Some(ADMIN),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        api.call("GET", "/api/v1/automations/alice-double", Some(&bob), None)
+            .await
+            .0,
+        404
+    );
+}

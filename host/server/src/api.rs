@@ -1,0 +1,451 @@
+//! The REST API under `/api/v1` and the API-call trigger.
+
+use crate::automations::StoredAutomation;
+use crate::error::ApiError;
+use crate::users::{Role, User, new_token, token_hash};
+use crate::{AppState, now_ms};
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use weft_host::automation::Plan;
+use weft_host::{RunStatus, Trigger};
+
+/// The authenticated caller.
+pub struct Caller(pub User);
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthorized)?;
+        match state.users.authenticate(token.trim())? {
+            Some(user) => Ok(Caller(user)),
+            None => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+impl Caller {
+    fn is_admin(&self) -> bool {
+        self.0.role == Role::Admin
+    }
+}
+
+/// Load an automation the caller may see: its owner, or an admin.
+/// Others get 404, so existence does not leak.
+fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<StoredAutomation, ApiError> {
+    match state.automations.get(id)? {
+        Some(a) if a.owner == caller.0.name || caller.is_admin() => Ok(a),
+        _ => Err(ApiError::not_found(&format!("automation {id:?}"))),
+    }
+}
+
+fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<StoredAutomation, ApiError> {
+    let a = visible(state, caller, id)?;
+    if a.owner != caller.0.name {
+        return Err(ApiError::forbidden(
+            "only the owner can change or run an automation; admins can enable, disable, reassign and delete it",
+        ));
+    }
+    Ok(a)
+}
+
+/// Validate a document for `owner` (the owner field is the server's to set).
+fn validate(state: &AppState, mut document: Value, owner: &str) -> Result<(Value, Plan), ApiError> {
+    if !document.is_object() {
+        return Err(ApiError::bad_request(
+            "the body must be an automation document (a JSON object)",
+        ));
+    }
+    document["owner"] = Value::String(owner.to_string());
+    let plan = state.weft.validate(&document).map_err(|errors| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_automation",
+            errors.to_string(),
+        )
+        .details(json!(errors.0))
+    })?;
+    Ok((document, plan))
+}
+
+pub async fn create_user(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !caller.is_admin() {
+        return Err(ApiError::forbidden("only admins create users"));
+    }
+    let name = body["name"].as_str().unwrap_or_default().trim().to_string();
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if !valid {
+        return Err(ApiError::bad_request(
+            "name: 1-64 letters, digits, '.', '-' or '_'",
+        ));
+    }
+    let role = match body["role"].as_str().unwrap_or("user") {
+        "admin" => Role::Admin,
+        "user" => Role::User,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "role: {other:?} is not admin or user"
+            )));
+        }
+    };
+    match state.users.create(&name, role, None)? {
+        Some(token) => Ok((
+            StatusCode::CREATED,
+            Json(json!({"name": name, "role": role, "token": token})),
+        )),
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_exists",
+            format!("user {name:?} exists"),
+        )),
+    }
+}
+
+pub async fn create_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(document): Json<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (document, plan) = validate(&state, document, &caller.0.name)?;
+    let token = new_token();
+    let now = now_ms();
+    let stored = StoredAutomation {
+        id: plan.id.clone(),
+        owner: caller.0.name.clone(),
+        enabled: true,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        execution_token_hash: token_hash(&token),
+        document,
+    };
+    if !state.automations.create(&stored)? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_exists",
+            format!(
+                "an automation with id {:?} exists; choose another id or PUT to update it",
+                stored.id
+            ),
+        ));
+    }
+    let mut view = stored.view();
+    view["execution_token"] = Value::String(token);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    offset: Option<usize>,
+}
+
+pub async fn list_automations(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let mut items: Vec<StoredAutomation> = state
+        .automations
+        .list()?
+        .into_iter()
+        .filter(|a| caller.is_admin() || a.owner == caller.0.name)
+        .filter(|a| q.enabled.is_none_or(|e| a.enabled == e))
+        .filter(|a| q.owner.as_deref().is_none_or(|o| a.owner == o))
+        .collect();
+    let name = |a: &StoredAutomation| {
+        a.document["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase()
+    };
+    match q.sort.as_deref().unwrap_or("name") {
+        "name" => items.sort_by_key(name),
+        "-name" => items.sort_by_key(|a| std::cmp::Reverse(name(a))),
+        "updated_at" => items.sort_by_key(|a| a.updated_at),
+        "-updated_at" => items.sort_by_key(|a| std::cmp::Reverse(a.updated_at)),
+        "owner" => items.sort_by(|a, b| a.owner.cmp(&b.owner)),
+        "enabled" => items.sort_by_key(|a| !a.enabled),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "sort: {other:?} is not one of name, -name, updated_at, -updated_at, owner, enabled"
+            )));
+        }
+    }
+    let total = items.len();
+    let offset = q.offset.unwrap_or(0);
+    let limit = q.limit.unwrap_or(50).min(500);
+    let page: Vec<Value> = items
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(StoredAutomation::view)
+        .collect();
+    Ok(Json(
+        json!({"items": page, "total": total, "offset": offset, "limit": limit}),
+    ))
+}
+
+pub async fn get_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(visible(&state, &caller, &id)?.view()))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateBody {
+    /// The version being replaced (optimistic concurrency).
+    version: u64,
+    document: Value,
+}
+
+pub async fn update_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateBody>,
+) -> Result<Json<Value>, ApiError> {
+    let current = owned(&state, &caller, &id)?;
+    if body.version != current.version {
+        return Err(version_conflict(&current));
+    }
+    let (document, plan) = validate(&state, body.document, &current.owner)?;
+    if plan.id != id {
+        return Err(ApiError::bad_request(format!(
+            "document id {:?} does not match {id:?}",
+            plan.id
+        )));
+    }
+    let next = StoredAutomation {
+        version: current.version + 1,
+        updated_at: now_ms(),
+        document,
+        ..current.clone()
+    };
+    if !state.automations.replace(&current, &next)? {
+        return Err(version_conflict(&current));
+    }
+    Ok(Json(next.view()))
+}
+
+fn version_conflict(current: &StoredAutomation) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "version_conflict",
+        format!("the automation changed (now version {}); fetch it, reapply your change and send that version", current.version),
+    )
+    .details(json!({"current_version": current.version}))
+}
+
+pub async fn patch_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let current = visible(&state, &caller, &id)?;
+    let mut next = current.clone();
+    if let Some(enabled) = body.get("enabled") {
+        next.enabled = enabled
+            .as_bool()
+            .ok_or_else(|| ApiError::bad_request("enabled: true or false"))?;
+    }
+    if let Some(owner) = body.get("owner") {
+        if !caller.is_admin() {
+            return Err(ApiError::forbidden(
+                "only admins change an automation's owner",
+            ));
+        }
+        let owner = owner.as_str().unwrap_or_default();
+        if state.users.get(owner)?.is_none() {
+            return Err(ApiError::bad_request(format!("owner: no user {owner:?}")));
+        }
+        next.owner = owner.to_string();
+        next.document["owner"] = Value::String(owner.to_string());
+    }
+    next.version += 1;
+    next.updated_at = now_ms();
+    if !state.automations.replace(&current, &next)? {
+        return Err(version_conflict(&current));
+    }
+    Ok(Json(next.view()))
+}
+
+pub async fn delete_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    visible(&state, &caller, &id)?;
+    state.automations.delete(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn runnable(a: &StoredAutomation) -> Result<(), ApiError> {
+    if !a.enabled {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "automation_disabled",
+            format!(
+                "automation {:?} is disabled; enable it (PATCH enabled=true) to run it",
+                a.id
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn start_run(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Option<Json<Value>>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let a = owned(&state, &caller, &id)?;
+    runnable(&a)?;
+    let plan = state.plan(&a)?;
+    let input = body.map(|Json(v)| v).unwrap_or(Value::Null);
+    let input = input.get("input").cloned().unwrap_or(json!({}));
+    let handle = state.weft.start(
+        plan,
+        input,
+        Trigger {
+            kind: "manual".into(),
+            detail: json!({"user": caller.0.name}),
+        },
+    );
+    Ok((StatusCode::ACCEPTED, Json(json!({"run_id": handle.run_id}))))
+}
+
+pub async fn get_run(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(record) = state.weft.store().get_run(&id)? else {
+        return Err(ApiError::not_found(&format!("run {id:?}")));
+    };
+    let owner = record.owner.clone().unwrap_or_default();
+    if owner == caller.0.name {
+        let steps = state.weft.store().steps(&id)?;
+        return Ok(Json(json!({"run": record, "steps": steps})));
+    }
+    if caller.is_admin() {
+        // Admins govern every run's status but never read another user's
+        // run log (inputs, outputs, steps).
+        return Ok(Json(json!({"run": {
+            "id": record.id, "automation_id": record.automation_id, "owner": record.owner,
+            "status": record.status, "created_at": record.created_at,
+            "started_at": record.started_at, "finished_at": record.finished_at,
+        }})));
+    }
+    Err(ApiError::not_found(&format!("run {id:?}")))
+}
+
+#[derive(Deserialize)]
+pub struct ExecuteQuery {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default, rename = "async")]
+    run_async: bool,
+}
+
+/// `POST /api/v1/automations/{id}/actions/execute`: the API-call trigger.
+pub async fn execute(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<ExecuteQuery>,
+    headers: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let token = headers
+        .get("x-execution-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(q.token)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "execution_token_required",
+                "send the automation's execution token in X-Execution-Token (or ?token=)",
+            )
+        })?;
+    let a = state
+        .automations
+        .get(&id)?
+        .filter(|a| a.execution_token_hash == token_hash(&token))
+        .ok_or_else(|| {
+            ApiError::not_found(&format!("automation {id:?} (or the token does not match)"))
+        })?;
+    runnable(&a)?;
+    let plan = state.plan(&a)?;
+    let input = body.map(|Json(v)| v).unwrap_or(json!({}));
+    let trigger = Trigger {
+        kind: "api".into(),
+        detail: Value::Null,
+    };
+    let handle = state.weft.start(plan, input, trigger);
+    let run_id = handle.run_id.clone();
+    if q.run_async {
+        return Ok((StatusCode::ACCEPTED, Json(json!({"run_id": run_id}))));
+    }
+    match tokio::time::timeout(state.config.execute_timeout, handle.wait()).await {
+        Err(_) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "run_id": run_id,
+                "message": format!("still running after {} s; poll GET /api/v1/runs/{run_id}", state.config.execute_timeout.as_secs()),
+            })),
+        )),
+        Ok(Err(e)) => Err(ApiError::internal(e)),
+        Ok(Ok(result)) => match result.record.status {
+            RunStatus::Finished | RunStatus::FinishedWithWarnings => {
+                Ok((StatusCode::OK, Json(result.record.output)))
+            }
+            _ => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "run_failed",
+                result
+                    .record
+                    .error
+                    .unwrap_or_else(|| "the run did not finish".into()),
+            )
+            .details(json!({"run_id": run_id}))),
+        },
+    }
+}
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}

@@ -1,0 +1,93 @@
+//! Stored automations: the document plus what the server adds — owner,
+//! enabled flag, optimistic version, timestamps and the hash of the
+//! execution token that API-call triggers present.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredAutomation {
+    pub id: String,
+    pub owner: String,
+    pub enabled: bool,
+    /// Starts at 1; every change must name the version it changes.
+    pub version: u64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[serde(default)]
+    pub execution_token_hash: String,
+    pub document: Value,
+}
+
+impl StoredAutomation {
+    /// The API view: no token hash.
+    pub fn view(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "name": self.document.get("name"),
+            "owner": self.owner,
+            "enabled": self.enabled,
+            "version": self.version,
+            "run_mode": self.document.get("run_mode").cloned().unwrap_or(Value::Null),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "document": self.document,
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct Automations {
+    tree: sled::Tree,
+}
+
+impl Automations {
+    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
+        Ok(Automations {
+            tree: db.open_tree("automations")?,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<StoredAutomation>, sled::Error> {
+        Ok(self
+            .tree
+            .get(id.as_bytes())?
+            .and_then(|v| serde_json::from_slice(&v).ok()))
+    }
+
+    /// Insert if absent; false if the id is taken.
+    pub fn create(&self, a: &StoredAutomation) -> Result<bool, sled::Error> {
+        let bytes = serde_json::to_vec(a).unwrap_or_default();
+        Ok(self
+            .tree
+            .compare_and_swap(a.id.as_bytes(), None as Option<&[u8]>, Some(bytes))?
+            .is_ok())
+    }
+
+    /// Replace `current` with `next` atomically; false if it changed since.
+    pub fn replace(
+        &self,
+        current: &StoredAutomation,
+        next: &StoredAutomation,
+    ) -> Result<bool, sled::Error> {
+        let old = serde_json::to_vec(current).unwrap_or_default();
+        let new = serde_json::to_vec(next).unwrap_or_default();
+        Ok(self
+            .tree
+            .compare_and_swap(current.id.as_bytes(), Some(old), Some(new))?
+            .is_ok())
+    }
+
+    pub fn delete(&self, id: &str) -> Result<bool, sled::Error> {
+        Ok(self.tree.remove(id.as_bytes())?.is_some())
+    }
+
+    pub fn list(&self) -> Result<Vec<StoredAutomation>, sled::Error> {
+        self.tree
+            .iter()
+            .values()
+            .map(|v| v.map(|v| serde_json::from_slice(&v).ok()))
+            .filter_map(|r| r.transpose())
+            .collect()
+    }
+}

@@ -1,0 +1,82 @@
+//! API errors: an HTTP status, a stable machine-readable code, and a
+//! message that says what to do next. Serialized as
+//! `{"error": {"code": "...", "message": "...", "details": ...}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable across releases; clients branch on it.
+    pub code: &'static str,
+    pub message: String,
+    pub details: Value,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: Value::Null,
+        }
+    }
+    pub fn details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send an API token as `Authorization: Bearer <token>`",
+        )
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        tracing::error!("internal error: {message}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "code": self.code, "message": self.message });
+        if !self.details.is_null() {
+            body["details"] = self.details;
+        }
+        (self.status, Json(json!({ "error": body }))).into_response()
+    }
+}
+
+impl From<sled::Error> for ApiError {
+    fn from(e: sled::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<weft_host::store::StoreError> for ApiError {
+    fn from(e: weft_host::store::StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}

@@ -1,0 +1,145 @@
+//! # weft-server — `weft serve`
+//!
+//! Weft as a server operators run: a JSON REST API under `/api/v1` with
+//! users, roles and bearer tokens (owners see their automations and run
+//! logs; admins govern every automation and see every run's status, never
+//! another user's run log), automations CRUD with optimistic versions,
+//! manual runs, and the API-call trigger
+//! (`POST /api/v1/automations/{id}/actions/execute` with
+//! `X-Execution-Token`). Errors are `{"error": {"code", "message"}}` with
+//! stable codes.
+
+mod api;
+pub mod automations;
+pub mod error;
+pub mod users;
+
+use automations::{Automations, StoredAutomation};
+use axum::Router;
+use axum::routing::{get, post};
+use error::ApiError;
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use users::{Role, Users};
+use weft_host::Weft;
+use weft_host::automation::Plan;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// How long a synchronous execute call waits for the output.
+    pub execute_timeout: Duration,
+    /// The first admin's token, if given (else one is generated and printed).
+    pub admin_token: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            execute_timeout: Duration::from_secs(55),
+            admin_token: None,
+        }
+    }
+}
+
+pub struct AppState {
+    pub weft: Weft,
+    pub users: Users,
+    pub automations: Automations,
+    pub config: ServerConfig,
+    /// Validated plans by automation id, valid for one version.
+    plans: RwLock<HashMap<String, (u64, Arc<Plan>)>>,
+}
+
+impl AppState {
+    /// Open the server's store in `dir` (separate from run history).
+    pub fn open(weft: Weft, dir: &Path, config: ServerConfig) -> Result<Self, sled::Error> {
+        let db = sled::open(dir)?;
+        Ok(AppState {
+            weft,
+            users: Users::open(&db)?,
+            automations: Automations::open(&db)?,
+            config,
+            plans: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// On a store with no users, create `admin` and return its token (the
+    /// configured one, or a new one to print once).
+    pub fn bootstrap_admin(&self) -> Result<Option<String>, sled::Error> {
+        if !self.users.is_empty() {
+            return Ok(None);
+        }
+        self.users
+            .create("admin", Role::Admin, self.config.admin_token.clone())
+    }
+
+    /// The plan for the stored automation, validated once per version.
+    fn plan(&self, a: &StoredAutomation) -> Result<Arc<Plan>, ApiError> {
+        if let Ok(plans) = self.plans.read()
+            && let Some((version, plan)) = plans.get(&a.id)
+            && *version == a.version
+        {
+            return Ok(plan.clone());
+        }
+        let plan = Arc::new(self.weft.validate(&a.document).map_err(|errors| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_automation",
+                format!(
+                    "the stored automation no longer validates (a connector changed?): {errors}"
+                ),
+            )
+        })?);
+        if let Ok(mut plans) = self.plans.write() {
+            plans.insert(a.id.clone(), (a.version, plan.clone()));
+        }
+        Ok(plan)
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// All routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/api/v1/users", post(api::create_user))
+        .route(
+            "/api/v1/automations",
+            get(api::list_automations).post(api::create_automation),
+        )
+        .route(
+            "/api/v1/automations/{id}",
+            get(api::get_automation)
+                .put(api::update_automation)
+                .patch(api::patch_automation)
+                .delete(api::delete_automation),
+        )
+        .route("/api/v1/automations/{id}/runs", post(api::start_run))
+        .route(
+            "/api/v1/automations/{id}/actions/execute",
+            post(api::execute),
+        )
+        .route("/api/v1/runs/{id}", get(api::get_run))
+        .with_state(state)
+}
+
+/// Serve until `shutdown` resolves, then finish in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,102 @@
+//! Users, roles and API tokens. Tokens are random (244 bits) and stored
+//! only as their SHA-256: a fast hash is enough for secrets that are not
+//! guessable, and it keeps every authenticated request cheap.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    User,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+}
+
+/// Users and token hashes in two sled trees.
+#[derive(Clone)]
+pub struct Users {
+    users: sled::Tree,
+    tokens: sled::Tree,
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new random token, `wft_` + 64 hex digits.
+pub fn new_token() -> String {
+    format!(
+        "wft_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+impl Users {
+    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
+        Ok(Users {
+            users: db.open_tree("users")?,
+            tokens: db.open_tree("tokens")?,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    pub fn get(&self, name: &str) -> Result<Option<User>, sled::Error> {
+        Ok(self
+            .users
+            .get(name.as_bytes())?
+            .and_then(|v| serde_json::from_slice(&v).ok()))
+    }
+
+    /// Create a user with `token` (give `None` to generate one); returns
+    /// the token, which is not stored and cannot be shown again.
+    pub fn create(
+        &self,
+        name: &str,
+        role: Role,
+        token: Option<String>,
+    ) -> Result<Option<String>, sled::Error> {
+        let user = User {
+            name: name.to_string(),
+            role,
+        };
+        let bytes = serde_json::to_vec(&user).unwrap_or_default();
+        if self
+            .users
+            .compare_and_swap(name.as_bytes(), None as Option<&[u8]>, Some(bytes))?
+            .is_err()
+        {
+            return Ok(None);
+        }
+        let token = token.unwrap_or_else(new_token);
+        self.tokens
+            .insert(token_hash(&token).as_bytes(), name.as_bytes())?;
+        Ok(Some(token))
+    }
+
+    /// The user a bearer token belongs to.
+    pub fn authenticate(&self, token: &str) -> Result<Option<User>, sled::Error> {
+        match self.tokens.get(token_hash(token).as_bytes())? {
+            Some(name) => self.get(&String::from_utf8_lossy(&name)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn list(&self) -> Result<Vec<User>, sled::Error> {
+        self.users
+            .iter()
+            .values()
+            .map(|v| v.map(|v| serde_json::from_slice(&v).ok()))
+            .filter_map(|r| r.transpose())
+            .collect()
+    }
+}
