@@ -58,4 +58,4 @@ pub use manifest::Manifest;
 pub use outbound_http::{HttpCall, HttpLimits};
 pub use runtime::{Connector, InvokeContext, InvokeReport, Runtime, RuntimeBuilder};
 pub use store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StepStatus, Trigger};
-pub use weft::{RunHandle, RunResult, Weft, WeftBuilder, WeftError};
+pub use weft::{RunHandle, RunResult, Weft, WeftBuilder, WeftError, new_record};

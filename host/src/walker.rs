@@ -143,6 +143,12 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// Number steps from `seq` (a resumed run keeps its earlier steps).
+    pub fn starting_at(mut self, seq: u64) -> Self {
+        self.seq = seq;
+        self
+    }
+
     /// Run to the end and write the final record. Returns it.
     pub async fn run(mut self) -> Result<(RunRecord, Vec<StepRecord>), StoreError> {
         self.run.status = RunStatus::Running;

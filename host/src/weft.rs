@@ -214,6 +214,33 @@ impl Weft {
             .await
     }
 
+    /// Run an existing record (queued, or interrupted mid-run): its steps
+    /// continue after any already stored, so the history stays truthful.
+    /// Used by queues that store a run before they start it.
+    pub async fn run_record(
+        &self,
+        plan: &Plan,
+        record: RunRecord,
+    ) -> Result<RunResult, StoreError> {
+        let next_seq = self
+            .inner
+            .store
+            .steps(&record.id)?
+            .last()
+            .map_or(0, |s| s.seq + 1);
+        let walk = Walk::new(
+            plan,
+            &self.inner.connectors,
+            self.inner.store.as_ref(),
+            CancellationToken::new(),
+            record,
+            None,
+        )
+        .starting_at(next_seq);
+        let (record, steps) = walk.run().await?;
+        Ok(RunResult { record, steps })
+    }
+
     /// Start a run in the background; the handle can stop it.
     pub fn start(&self, plan: Arc<Plan>, input: Value, trigger: Trigger) -> RunHandle {
         let record = new_record(&plan, input, trigger);
@@ -249,7 +276,8 @@ impl Weft {
     }
 }
 
-fn new_record(plan: &Plan, input: Value, trigger: Trigger) -> RunRecord {
+/// A queued run record for `plan`, not yet stored (see [`Weft::run_record`]).
+pub fn new_record(plan: &Plan, input: Value, trigger: Trigger) -> RunRecord {
     RunRecord {
         id: uuid::Uuid::now_v7().to_string(),
         automation_id: plan.id.clone(),

@@ -80,6 +80,9 @@ enum Command {
         /// Seconds a synchronous execute call waits for the output.
         #[arg(long, default_value_t = 55)]
         execute_timeout_secs: u64,
+        /// Largest webhook body accepted, in bytes.
+        #[arg(long, default_value_t = 1 << 20)]
+        max_webhook_bytes: usize,
     },
     /// Check an automation without running it; lists every problem with the block and field.
     Validate { file: PathBuf },
@@ -126,9 +129,16 @@ fn main() -> ExitCode {
                 admin_token,
                 allow,
                 execute_timeout_secs,
+                max_webhook_bytes,
             } => {
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &allow).await?;
-                serve_cmd::serve(weft, &data_dir, &listen, admin_token, execute_timeout_secs).await
+                let config = weft_server::ServerConfig {
+                    execute_timeout: std::time::Duration::from_secs(execute_timeout_secs),
+                    admin_token,
+                    max_webhook_bytes,
+                    ..weft_server::ServerConfig::default()
+                };
+                serve_cmd::serve(weft, &data_dir, &listen, config).await
             }
             Command::Validate { file } => {
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &[]).await?;

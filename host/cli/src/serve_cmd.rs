@@ -3,7 +3,6 @@
 use crate::exit::{Failure, INTERNAL, OK, USAGE};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use weft_host::Weft;
 use weft_server::{AppState, ServerConfig};
 
@@ -11,13 +10,8 @@ pub async fn serve(
     weft: Weft,
     data_dir: &Path,
     listen: &str,
-    admin_token: Option<String>,
-    execute_timeout_secs: u64,
+    config: ServerConfig,
 ) -> Result<u8, Failure> {
-    let config = ServerConfig {
-        execute_timeout: Duration::from_secs(execute_timeout_secs),
-        admin_token,
-    };
     let state = AppState::open(weft, &data_dir.join("server"), config).map_err(|e| {
         Failure::new(
             INTERNAL,
@@ -41,6 +35,13 @@ pub async fn serve(
     {
         println!("created user admin; its API token (shown once): {token}");
     }
+    let state = Arc::new(state);
+    let recovered = state
+        .start_queue()
+        .map_err(|e| Failure::new(INTERNAL, format!("cannot recover queued runs: {e}")))?;
+    if recovered > 0 {
+        println!("recovered {recovered} queued or interrupted run(s)");
+    }
     println!("listening on http://{addr}");
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
@@ -61,7 +62,7 @@ pub async fn serve(
             let _ = ctrl_c.await;
         }
     };
-    weft_server::serve(listener, Arc::new(state), shutdown)
+    weft_server::serve(listener, state, shutdown)
         .await
         .map_err(|e| Failure::new(INTERNAL, e.to_string()))?;
     Ok(OK)

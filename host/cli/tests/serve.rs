@@ -449,3 +449,244 @@ async fn access_matrix_crud_runs_and_api_call_trigger() {
         404
     );
 }
+
+fn start_server_in(data: tempfile::TempDir) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-webhook-bytes",
+            "4096",
+        ])
+        .env("WEFT_DATA_DIR", data.path())
+        .env("WEFT_CACHE_DIR", data.path().join("cache"))
+        .env("WEFT_ADMIN_TOKEN", ADMIN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start weft serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut base = None;
+    for line in lines.by_ref() {
+        let Ok(line) = line else { break };
+        if let Some(url) = line.strip_prefix("listening on ") {
+            base = Some(url.trim().to_string());
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        base: base.expect("the server printed its address"),
+        _data: data,
+    }
+}
+
+fn sleepy(id: &str, ms: u64) -> Value {
+    json!({
+        "weft": "automation/v1", "id": id, "name": id,
+        "blocks": [
+            {"id": "Start", "type": "start"},
+            {"id": "Nap", "type": "sleep", "ms": ms},
+            {"id": "Out", "type": "output", "mode": "set", "value": {"got": "{$.Start.order}"}}
+        ],
+        "edges": [{"from": "Start", "to": "Nap"}, {"from": "Nap", "to": "Out"}]
+    })
+}
+
+async fn wait_for_status(api: &Api, token: &str, run_id: &str, status: &str) -> Value {
+    let mut run = Value::Null;
+    for _ in 0..400 {
+        run = api
+            .call("GET", &format!("/api/v1/runs/{run_id}"), Some(token), None)
+            .await
+            .1;
+        if run["run"]["status"] == status {
+            return run;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("run {run_id} never reached {status}: {run}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_runs_survive_a_killed_server_and_complete_once() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let data_path = data.path().to_path_buf();
+    let mut server = start_server_in(data);
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let (s, a) = api
+        .call(
+            "POST",
+            "/api/v1/automations",
+            Some(ADMIN),
+            Some(sleepy("hooked", 400)),
+        )
+        .await;
+    assert_eq!(s, 201, "{a}");
+    let hook = a["webhook_path"]
+        .as_str()
+        .expect("webhook path")
+        .to_string();
+
+    // Wrong secrets and oversized bodies are refused.
+    let resp = api
+        .http
+        .post(format!("{}/hooks/hooked/wrong", server.base))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(resp.status().as_u16(), 404);
+    let big = "x".repeat(8192);
+    let resp = api
+        .http
+        .post(format!("{}{hook}", server.base))
+        .body(big)
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(resp.status().as_u16(), 413);
+
+    let resp = api
+        .http
+        .post(format!("{}{hook}", server.base))
+        .json(&json!({"order": 42}))
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(resp.status().as_u16(), 202);
+    let run_id = resp.json::<Value>().await.expect("json")["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
+
+    // Kill -9 right after the 202, then start again on the same data.
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let data = std::mem::replace(&mut server._data, tempfile::tempdir().expect("tempdir"));
+    drop(server);
+    assert!(data_path.exists());
+    let server = start_server_in(data);
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let run = wait_for_status(&api, ADMIN, &run_id, "finished").await;
+    assert_eq!(run["run"]["output"], json!({"got": 42}));
+    assert_eq!(run["run"]["trigger"]["kind"], "webhook");
+    // Exactly one run exists for the automation, and it finished once.
+    let outputs = run["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["block_id"] == "Out")
+        .count();
+    assert_eq!(outputs, 1, "{run}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_run_per_automation_at_a_time_the_rest_queue() {
+    let server = start_server();
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let (_, a) = api
+        .call(
+            "POST",
+            "/api/v1/automations",
+            Some(ADMIN),
+            Some(sleepy("serial", 150)),
+        )
+        .await;
+    let hook = a["webhook_path"]
+        .as_str()
+        .expect("webhook path")
+        .to_string();
+    let mut ids = Vec::new();
+    for order in 0..3 {
+        let resp = api
+            .http
+            .post(format!("{}{hook}", server.base))
+            .json(&json!({"order": order}))
+            .send()
+            .await
+            .expect("hook");
+        assert_eq!(resp.status().as_u16(), 202);
+        ids.push(
+            resp.json::<Value>().await.expect("json")["run_id"]
+                .as_str()
+                .expect("id")
+                .to_string(),
+        );
+    }
+    let mut spans = Vec::new();
+    for id in &ids {
+        let run = wait_for_status(&api, ADMIN, id, "finished").await;
+        spans.push((
+            run["run"]["started_at"].as_i64().expect("start"),
+            run["run"]["finished_at"].as_i64().expect("end"),
+        ));
+    }
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "runs overlapped: {spans:?}");
+    }
+
+    // Disabled automations refuse triggers with a clear error.
+    api.call(
+        "PATCH",
+        "/api/v1/automations/serial",
+        Some(ADMIN),
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    let resp = api
+        .http
+        .post(format!("{}{hook}", server.base))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(resp.status().as_u16(), 409);
+    // Rotating the secret retires the old URL.
+    api.call(
+        "PATCH",
+        "/api/v1/automations/serial",
+        Some(ADMIN),
+        Some(json!({"enabled": true})),
+    )
+    .await;
+    let (s, rotated) = api
+        .call(
+            "POST",
+            "/api/v1/automations/serial/actions/rotate-webhook-secret",
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let resp = api
+        .http
+        .post(format!("{}{hook}", server.base))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(resp.status().as_u16(), 404);
+    let new_hook = rotated["webhook_path"].as_str().expect("path");
+    let resp = api
+        .http
+        .post(format!("{}{new_hook}", server.base))
+        .json(&json!({"order": 9}))
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(resp.status().as_u16(), 202);
+}

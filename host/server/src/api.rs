@@ -129,6 +129,7 @@ pub async fn create_automation(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (document, plan) = validate(&state, document, &caller.0.name)?;
     let token = new_token();
+    let secret = new_token();
     let now = now_ms();
     let stored = StoredAutomation {
         id: plan.id.clone(),
@@ -138,6 +139,7 @@ pub async fn create_automation(
         created_at: now,
         updated_at: now,
         execution_token_hash: token_hash(&token),
+        webhook_secret_hash: token_hash(&secret),
         document,
     };
     if !state.automations.create(&stored)? {
@@ -151,7 +153,9 @@ pub async fn create_automation(
         ));
     }
     let mut view = stored.view();
+    // Shown once: only their hashes are stored.
     view["execution_token"] = Value::String(token);
+    view["webhook_path"] = Value::String(format!("/hooks/{}/{secret}", stored.id));
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -337,15 +341,78 @@ pub async fn start_run(
     let plan = state.plan(&a)?;
     let input = body.map(|Json(v)| v).unwrap_or(Value::Null);
     let input = input.get("input").cloned().unwrap_or(json!({}));
-    let handle = state.weft.start(
-        plan,
+    let record = weft_host::new_record(
+        &plan,
         input,
         Trigger {
             kind: "manual".into(),
             detail: json!({"user": caller.0.name}),
         },
     );
-    Ok((StatusCode::ACCEPTED, Json(json!({"run_id": handle.run_id}))))
+    state.enqueue(&record)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))))
+}
+
+/// `POST /hooks/{id}/{secret}`: the webhook trigger. The payload is stored
+/// with the queued run before the 202 answer.
+pub async fn webhook(
+    State(state): State<Arc<AppState>>,
+    Path((id, secret)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let a = state
+        .automations
+        .get(&id)?
+        .filter(|a| {
+            !a.webhook_secret_hash.is_empty() && a.webhook_secret_hash == token_hash(&secret)
+        })
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    runnable(&a)?;
+    let plan = state.plan(&a)?;
+    let is_json = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    let payload = if body.is_empty() {
+        json!({})
+    } else if is_json {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?
+    } else {
+        json!({ "body": String::from_utf8_lossy(&body) })
+    };
+    let record = weft_host::new_record(
+        &plan,
+        payload,
+        Trigger {
+            kind: "webhook".into(),
+            detail: Value::Null,
+        },
+    );
+    state.enqueue(&record)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))))
+}
+
+pub async fn rotate_webhook_secret(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let current = owned(&state, &caller, &id)?;
+    let secret = new_token();
+    let next = StoredAutomation {
+        webhook_secret_hash: token_hash(&secret),
+        version: current.version + 1,
+        updated_at: now_ms(),
+        ..current.clone()
+    };
+    if !state.automations.replace(&current, &next)? {
+        return Err(version_conflict(&current));
+    }
+    Ok(Json(
+        json!({"webhook_path": format!("/hooks/{id}/{secret}"), "version": next.version}),
+    ))
 }
 
 pub async fn get_run(

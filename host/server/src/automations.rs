@@ -16,6 +16,9 @@ pub struct StoredAutomation {
     pub updated_at: i64,
     #[serde(default)]
     pub execution_token_hash: String,
+    /// SHA-256 of the secret in the webhook URL.
+    #[serde(default)]
+    pub webhook_secret_hash: String,
     pub document: Value,
 }
 
@@ -55,13 +58,17 @@ impl Automations {
             .and_then(|v| serde_json::from_slice(&v).ok()))
     }
 
-    /// Insert if absent; false if the id is taken.
+    /// Insert if absent; false if the id is taken. Durable on return:
+    /// a trigger acknowledged right after must find the automation after a
+    /// crash.
     pub fn create(&self, a: &StoredAutomation) -> Result<bool, sled::Error> {
         let bytes = serde_json::to_vec(a).unwrap_or_default();
-        Ok(self
+        let created = self
             .tree
             .compare_and_swap(a.id.as_bytes(), None as Option<&[u8]>, Some(bytes))?
-            .is_ok())
+            .is_ok();
+        self.tree.flush()?;
+        Ok(created)
     }
 
     /// Replace `current` with `next` atomically; false if it changed since.
@@ -72,14 +79,18 @@ impl Automations {
     ) -> Result<bool, sled::Error> {
         let old = serde_json::to_vec(current).unwrap_or_default();
         let new = serde_json::to_vec(next).unwrap_or_default();
-        Ok(self
+        let replaced = self
             .tree
             .compare_and_swap(current.id.as_bytes(), Some(old), Some(new))?
-            .is_ok())
+            .is_ok();
+        self.tree.flush()?;
+        Ok(replaced)
     }
 
     pub fn delete(&self, id: &str) -> Result<bool, sled::Error> {
-        Ok(self.tree.remove(id.as_bytes())?.is_some())
+        let existed = self.tree.remove(id.as_bytes())?.is_some();
+        self.tree.flush()?;
+        Ok(existed)
     }
 
     pub fn list(&self) -> Result<Vec<StoredAutomation>, sled::Error> {

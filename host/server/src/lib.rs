@@ -12,6 +12,7 @@
 mod api;
 pub mod automations;
 pub mod error;
+pub mod queue;
 pub mod users;
 
 use automations::{Automations, StoredAutomation};
@@ -34,6 +35,12 @@ pub struct ServerConfig {
     pub execute_timeout: Duration,
     /// The first admin's token, if given (else one is generated and printed).
     pub admin_token: Option<String>,
+    /// Runs of one automation at the same time; more wait in the queue.
+    pub per_automation_concurrency: usize,
+    /// Runs at the same time across all automations.
+    pub global_concurrency: usize,
+    /// Largest webhook body accepted.
+    pub max_webhook_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +48,9 @@ impl Default for ServerConfig {
         ServerConfig {
             execute_timeout: Duration::from_secs(55),
             admin_token: None,
+            per_automation_concurrency: 1,
+            global_concurrency: 16,
+            max_webhook_bytes: 1 << 20,
         }
     }
 }
@@ -50,6 +60,8 @@ pub struct AppState {
     pub users: Users,
     pub automations: Automations,
     pub config: ServerConfig,
+    /// Set by [`AppState::start_queue`].
+    queue: std::sync::OnceLock<queue::Queue>,
     /// Validated plans by automation id, valid for one version.
     plans: RwLock<HashMap<String, (u64, Arc<Plan>)>>,
 }
@@ -63,8 +75,32 @@ impl AppState {
             users: Users::open(&db)?,
             automations: Automations::open(&db)?,
             config,
+            queue: std::sync::OnceLock::new(),
             plans: RwLock::new(HashMap::new()),
         })
+    }
+
+    /// Start the run queue and recover what a previous process left
+    /// queued or running. Returns how many runs were recovered.
+    pub fn start_queue(self: &Arc<Self>) -> Result<usize, weft_host::store::StoreError> {
+        let q = queue::Queue::start(
+            Arc::downgrade(self),
+            self.config.per_automation_concurrency,
+            self.config.global_concurrency,
+        );
+        let recovered = q.recover(self.weft.store())?;
+        let _ = self.queue.set(q);
+        Ok(recovered)
+    }
+
+    /// Store a queued run durably and schedule it.
+    fn enqueue(&self, record: &weft_host::RunRecord) -> Result<(), ApiError> {
+        let q = self
+            .queue
+            .get()
+            .ok_or_else(|| ApiError::internal("the run queue is not started"))?;
+        q.enqueue(self.weft.store(), record)?;
+        Ok(())
     }
 
     /// On a store with no users, create `admin` and return its token (the
@@ -129,7 +165,17 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/automations/{id}/actions/execute",
             post(api::execute),
         )
+        .route(
+            "/api/v1/automations/{id}/actions/rotate-webhook-secret",
+            post(api::rotate_webhook_secret),
+        )
         .route("/api/v1/runs/{id}", get(api::get_run))
+        .route(
+            "/hooks/{id}/{secret}",
+            post(api::webhook).layer(axum::extract::DefaultBodyLimit::max(
+                state.config.max_webhook_bytes,
+            )),
+        )
         .with_state(state)
 }
 

@@ -80,6 +80,8 @@ impl Users {
         let token = token.unwrap_or_else(new_token);
         self.tokens
             .insert(token_hash(&token).as_bytes(), name.as_bytes())?;
+        self.users.flush()?;
+        self.tokens.flush()?;
         Ok(Some(token))
     }
 
