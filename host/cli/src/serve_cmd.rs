@@ -6,12 +6,28 @@ use std::sync::Arc;
 use weft_host::Weft;
 use weft_server::{AppState, ServerConfig};
 
+/// Structured logs on stderr: `RUST_LOG` picks the level (default info),
+/// `WEFT_LOG_FORMAT=json` switches to one JSON object per line.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if std::env::var("WEFT_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
 pub async fn serve(
     weft: Weft,
     data_dir: &Path,
     listen: &str,
     config: ServerConfig,
 ) -> Result<u8, Failure> {
+    init_logging();
     let state = AppState::open(weft, &data_dir.join("server"), config).map_err(|e| {
         Failure::new(
             INTERNAL,
@@ -43,6 +59,7 @@ pub async fn serve(
         println!("recovered {recovered} queued or interrupted run(s)");
     }
     println!("listening on http://{addr}");
+    tracing::info!(%addr, recovered, "weft serve started");
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]

@@ -327,6 +327,36 @@ async fn access_matrix_crud_runs_and_api_call_trigger() {
         404
     );
 
+    // Run lists follow the same rule; exports carry no owner or tokens.
+    let (_, runs) = api.call("GET", "/api/v1/runs", Some(&alice), None).await;
+    assert_eq!(runs["items"][0]["id"], run_id.as_str());
+    let (_, runs) = api.call("GET", "/api/v1/runs", Some(&bob), None).await;
+    assert_eq!(runs["items"], json!([]));
+    let (s, exported) = api
+        .call(
+            "GET",
+            "/api/v1/automations/alice-double/export",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(exported.get("owner").is_none() && !exported.to_string().contains(&exec_token));
+    assert_eq!(exported["name"], "Renamed");
+    let (s, imported) = api
+        .call(
+            "POST",
+            "/api/v1/automations",
+            Some(&bob),
+            Some({
+                let mut e = exported.clone();
+                e["id"] = json!("bob-copy");
+                e
+            }),
+        )
+        .await;
+    assert_eq!((s, imported["owner"].as_str()), (201, Some("bob")));
+
     // The API-call trigger: synchronous output, async run id, token checks.
     let exec = |q: &str| {
         format!(

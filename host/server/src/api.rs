@@ -516,3 +516,55 @@ pub async fn execute(
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
+
+#[derive(Deserialize)]
+pub struct RunsQuery {
+    #[serde(default)]
+    automation: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/runs`: newest first. Owners see their runs in full
+/// summary; admins see every run's status.
+pub async fn list_runs(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<RunsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(50).min(500);
+    let filter = weft_host::store::RunFilter {
+        automation_id: q.automation,
+        limit: None,
+    };
+    let items: Vec<Value> = state
+        .weft
+        .store()
+        .list_runs(&filter)?
+        .into_iter()
+        .filter(|r| caller.is_admin() || r.owner.as_deref() == Some(caller.0.name.as_str()))
+        .take(limit)
+        .map(|r| {
+            json!({
+                "id": r.id, "automation_id": r.automation_id, "owner": r.owner,
+                "status": r.status, "trigger": r.trigger.kind, "created_at": r.created_at,
+                "started_at": r.started_at, "finished_at": r.finished_at,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `GET /api/v1/automations/{id}/export`: the document alone — no owner,
+/// no tokens, no secrets — ready to import elsewhere.
+pub async fn export_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let mut document = visible(&state, &caller, &id)?.document;
+    if let Some(obj) = document.as_object_mut() {
+        obj.remove("owner");
+    }
+    Ok(Json(document))
+}

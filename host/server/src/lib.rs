@@ -169,6 +169,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/automations/{id}/actions/rotate-webhook-secret",
             post(api::rotate_webhook_secret),
         )
+        .route(
+            "/api/v1/automations/{id}/export",
+            get(api::export_automation),
+        )
+        .route("/api/v1/runs", get(api::list_runs))
         .route("/api/v1/runs/{id}", get(api::get_run))
         .route(
             "/hooks/{id}/{secret}",
