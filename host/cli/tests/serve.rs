@@ -236,6 +236,13 @@ async fn access_matrix_crud_runs_and_api_call_trigger() {
             .1),
         ["bob-double", "alice-double"]
     );
+    let (s, body) = api
+        .call("GET", "/api/v1/automations?sort=colour", Some(ADMIN), None)
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (400, Some("bad_request"))
+    );
     assert_eq!(
         api.call("GET", "/api/v1/automations/alice-double", Some(&bob), None)
             .await
