@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Server {
     child: Child,
@@ -22,45 +22,7 @@ impl Drop for Server {
 const ADMIN: &str = "admin-token-for-tests";
 
 fn start_server() -> Server {
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--execute-timeout-secs",
-            "20",
-        ])
-        .env("WEFT_DATA_DIR", data.path())
-        .env("WEFT_CACHE_DIR", data.path().join("cache"))
-        .env("WEFT_ADMIN_TOKEN", ADMIN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start weft serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut base = None;
-    while Instant::now() < deadline {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(url) = line.strip_prefix("listening on ") {
-                    base = Some(url.trim().to_string());
-                    break;
-                }
-            }
-            _ => break,
-        }
-    }
-    let base = base.expect("the server printed its address");
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        base,
-        _data: data,
-    }
+    start_server_in(tempfile::tempdir().expect("tempdir"))
 }
 
 struct Api {
@@ -495,6 +457,8 @@ fn start_server_in(data: tempfile::TempDir) -> Server {
             "127.0.0.1:0",
             "--max-webhook-bytes",
             "4096",
+            "--execute-timeout-secs",
+            "20",
         ])
         .env("WEFT_DATA_DIR", data.path())
         .env("WEFT_CACHE_DIR", data.path().join("cache"))
