@@ -656,6 +656,57 @@ async fn one_run_per_automation_at_a_time_the_rest_queue() {
         .await
         .expect("hook");
     assert_eq!(resp.status().as_u16(), 409);
+    // A per-automation rate limit answers 429 with Retry-After.
+    let (s, _) = api
+        .call(
+            "PATCH",
+            "/api/v1/automations/serial",
+            Some(ADMIN),
+            Some(json!({"rate_limit_per_minute": 1})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    api.call(
+        "PATCH",
+        "/api/v1/automations/serial",
+        Some(ADMIN),
+        Some(json!({"enabled": true})),
+    )
+    .await;
+    let first = api
+        .http
+        .post(format!("{}{hook}", server.base))
+        .json(&json!({"order": 5}))
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(first.status().as_u16(), 202);
+    let limited = api
+        .http
+        .post(format!("{}{hook}", server.base))
+        .json(&json!({"order": 6}))
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(limited.status().as_u16(), 429);
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        limited.json::<Value>().await.expect("json")["error"]["code"],
+        "rate_limited"
+    );
+    api.call(
+        "PATCH",
+        "/api/v1/automations/serial",
+        Some(ADMIN),
+        Some(json!({"rate_limit_per_minute": null})),
+    )
+    .await;
+
     // Rotating the secret retires the old URL.
     api.call(
         "PATCH",

@@ -140,6 +140,7 @@ pub async fn create_automation(
         updated_at: now,
         execution_token_hash: token_hash(&token),
         webhook_secret_hash: token_hash(&secret),
+        rate_limit_per_minute: None,
         document,
     };
     if !state.automations.create(&stored)? {
@@ -285,6 +286,23 @@ pub async fn patch_automation(
             .as_bool()
             .ok_or_else(|| ApiError::bad_request("enabled: true or false"))?;
     }
+    if let Some(limit) = body.get("rate_limit_per_minute") {
+        next.rate_limit_per_minute = match limit {
+            Value::Null => None,
+            v => Some(
+                v.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "rate_limit_per_minute: a whole number, or null for the server default",
+                        )
+                    })?,
+            ),
+        };
+    }
+    if next.rate_limit_per_minute != current.rate_limit_per_minute {
+        state.rate_limits.reset(&id);
+    }
     if let Some(owner) = body.get("owner") {
         if !caller.is_admin() {
             return Err(ApiError::forbidden(
@@ -316,7 +334,8 @@ pub async fn delete_automation(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn runnable(a: &StoredAutomation) -> Result<(), ApiError> {
+/// May this automation be triggered now? Enabled, and within its rate limit.
+fn runnable(state: &AppState, a: &StoredAutomation) -> Result<(), ApiError> {
     if !a.enabled {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -326,6 +345,21 @@ fn runnable(a: &StoredAutomation) -> Result<(), ApiError> {
                 a.id
             ),
         ));
+    }
+    let per_minute = a
+        .rate_limit_per_minute
+        .unwrap_or(state.config.rate_limit_per_minute);
+    if let Err(wait) = state.rate_limits.check(&a.id, per_minute) {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "automation {:?} accepts {per_minute} triggers per minute; retry in {secs} s",
+                a.id
+            ),
+        )
+        .retry_after(secs));
     }
     Ok(())
 }
@@ -337,7 +371,7 @@ pub async fn start_run(
     body: Option<Json<Value>>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let a = owned(&state, &caller, &id)?;
-    runnable(&a)?;
+    runnable(&state, &a)?;
     let plan = state.plan(&a)?;
     let input = body.map(|Json(v)| v).unwrap_or(Value::Null);
     let input = input.get("input").cloned().unwrap_or(json!({}));
@@ -368,7 +402,7 @@ pub async fn webhook(
             !a.webhook_secret_hash.is_empty() && a.webhook_secret_hash == token_hash(&secret)
         })
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    runnable(&a)?;
+    runnable(&state, &a)?;
     let plan = state.plan(&a)?;
     let is_json = headers
         .get("content-type")
@@ -475,7 +509,7 @@ pub async fn execute(
         .ok_or_else(|| {
             ApiError::not_found(&format!("automation {id:?} (or the token does not match)"))
         })?;
-    runnable(&a)?;
+    runnable(&state, &a)?;
     let plan = state.plan(&a)?;
     let input = body.map(|Json(v)| v).unwrap_or(json!({}));
     let trigger = Trigger {

@@ -19,6 +19,9 @@ pub struct StoredAutomation {
     /// SHA-256 of the secret in the webhook URL.
     #[serde(default)]
     pub webhook_secret_hash: String,
+    /// Triggers per minute; `None` uses the server's default.
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u32>,
     pub document: Value,
 }
 
@@ -30,6 +33,7 @@ impl StoredAutomation {
             "name": self.document.get("name"),
             "owner": self.owner,
             "enabled": self.enabled,
+            "rate_limit_per_minute": self.rate_limit_per_minute,
             "version": self.version,
             "run_mode": self.document.get("run_mode").cloned().unwrap_or(Value::Null),
             "created_at": self.created_at,

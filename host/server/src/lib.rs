@@ -13,6 +13,7 @@ mod api;
 pub mod automations;
 pub mod error;
 pub mod queue;
+pub mod rate_limit;
 pub mod users;
 
 use automations::{Automations, StoredAutomation};
@@ -41,6 +42,8 @@ pub struct ServerConfig {
     pub global_concurrency: usize,
     /// Largest webhook body accepted.
     pub max_webhook_bytes: usize,
+    /// Triggers per minute per automation unless the automation sets its own.
+    pub rate_limit_per_minute: u32,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +54,7 @@ impl Default for ServerConfig {
             per_automation_concurrency: 1,
             global_concurrency: 16,
             max_webhook_bytes: 1 << 20,
+            rate_limit_per_minute: 6000,
         }
     }
 }
@@ -60,6 +64,7 @@ pub struct AppState {
     pub users: Users,
     pub automations: Automations,
     pub config: ServerConfig,
+    pub(crate) rate_limits: rate_limit::RateLimiter,
     /// Set by [`AppState::start_queue`].
     queue: std::sync::OnceLock<queue::Queue>,
     /// Validated plans by automation id, valid for one version.
@@ -75,6 +80,7 @@ impl AppState {
             users: Users::open(&db)?,
             automations: Automations::open(&db)?,
             config,
+            rate_limits: rate_limit::RateLimiter::default(),
             queue: std::sync::OnceLock::new(),
             plans: RwLock::new(HashMap::new()),
         })
