@@ -374,6 +374,28 @@ async fn access_matrix_crud_runs_and_api_call_trigger() {
         .expect("execute");
     assert_eq!(resp.status().as_u16(), 401);
 
+    // Metrics count what happened (runs, block invocations, fuel, queue).
+    let metrics = api
+        .http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("weft_runs_total{status=\"finished\"}"),
+        "{metrics}"
+    );
+    let invocations: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("weft_block_invocations_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("invocations line");
+    assert!(invocations >= 4, "{metrics}");
+    assert!(metrics.contains("weft_fuel_used_total") && metrics.contains("weft_queue_depth"));
+
     // Governance: admins disable, reassign and delete; triggers refuse disabled automations.
     let (s, _) = api
         .call(

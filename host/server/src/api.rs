@@ -530,25 +530,47 @@ pub async fn execute(
             })),
         )),
         Ok(Err(e)) => Err(ApiError::internal(e)),
-        Ok(Ok(result)) => match result.record.status {
-            RunStatus::Finished | RunStatus::FinishedWithWarnings => {
-                Ok((StatusCode::OK, Json(result.record.output)))
-            }
-            _ => Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "run_failed",
-                result
-                    .record
-                    .error
-                    .unwrap_or_else(|| "the run did not finish".into()),
-            )
-            .details(json!({"run_id": run_id}))),
-        },
+        Ok(Ok(result)) => {
+            state.metrics.record_run(&result);
+            execute_answer(result, run_id)
+        }
+    }
+}
+
+fn execute_answer(
+    result: weft_host::RunResult,
+    run_id: String,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    match result.record.status {
+        RunStatus::Finished | RunStatus::FinishedWithWarnings => {
+            Ok((StatusCode::OK, Json(result.record.output)))
+        }
+        _ => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "run_failed",
+            result
+                .record
+                .error
+                .unwrap_or_else(|| "the run did not finish".into()),
+        )
+        .details(json!({"run_id": run_id}))),
     }
 }
 
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
+}
+
+pub async fn metrics(
+    State(state): State<Arc<AppState>>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(),
+    )
 }
 
 #[derive(Deserialize)]

@@ -12,6 +12,7 @@
 mod api;
 pub mod automations;
 pub mod error;
+pub mod metrics;
 pub mod queue;
 pub mod rate_limit;
 pub mod users;
@@ -65,6 +66,7 @@ pub struct AppState {
     pub automations: Automations,
     pub config: ServerConfig,
     pub(crate) rate_limits: rate_limit::RateLimiter,
+    pub metrics: metrics::Metrics,
     /// Set by [`AppState::start_queue`].
     queue: std::sync::OnceLock<queue::Queue>,
     /// Validated plans by automation id, valid for one version.
@@ -81,6 +83,7 @@ impl AppState {
             automations: Automations::open(&db)?,
             config,
             rate_limits: rate_limit::RateLimiter::default(),
+            metrics: metrics::Metrics::default(),
             queue: std::sync::OnceLock::new(),
             plans: RwLock::new(HashMap::new()),
         })
@@ -95,6 +98,10 @@ impl AppState {
             self.config.global_concurrency,
         );
         let recovered = q.recover(self.weft.store())?;
+        self.metrics.queue_depth.fetch_add(
+            i64::try_from(recovered).unwrap_or(i64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let _ = self.queue.set(q);
         Ok(recovered)
     }
@@ -106,6 +113,9 @@ impl AppState {
             .get()
             .ok_or_else(|| ApiError::internal("the run queue is not started"))?;
         q.enqueue(self.weft.store(), record)?;
+        self.metrics
+            .queue_depth
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
@@ -154,6 +164,7 @@ pub(crate) fn now_ms() -> i64 {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
         .route("/api/v1/users", post(api::create_user))
         .route(
             "/api/v1/automations",

@@ -83,6 +83,10 @@ impl Queue {
                             && let Some(state) = state.upgrade()
                         {
                             execute(&state, &run_id).await;
+                            state
+                                .metrics
+                                .queue_depth
+                                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                         }
                         let _ = tx.send(Event::Finished { automation_id });
                     });
@@ -166,7 +170,8 @@ async fn execute(state: &AppState, run_id: &str) {
         Ok(p) => p,
         Err(e) => return fail(record, e.message),
     };
-    if let Err(e) = state.weft.run_record(&plan, record).await {
-        tracing::error!(run_id, "run could not be recorded: {e}");
+    match state.weft.run_record(&plan, record).await {
+        Ok(result) => state.metrics.record_run(&result),
+        Err(e) => tracing::error!(run_id, "run could not be recorded: {e}"),
     }
 }
