@@ -66,24 +66,7 @@ enum Command {
         allow: Vec<String>,
     },
     /// Run the server: REST API, users and tokens, API-call triggers.
-    Serve {
-        /// Address to listen on (port 0 picks a free one).
-        #[arg(long, default_value = "127.0.0.1:8080", env = "WEFT_LISTEN")]
-        listen: String,
-        /// Token for the first admin (created on first start); without it
-        /// one is generated and printed once.
-        #[arg(long, env = "WEFT_ADMIN_TOKEN", hide_env_values = true)]
-        admin_token: Option<String>,
-        /// Grant outbound hosts, as for `weft run`. Repeatable.
-        #[arg(long = "allow", value_name = "GRANT")]
-        allow: Vec<String>,
-        /// Seconds a synchronous execute call waits for the output.
-        #[arg(long, default_value_t = 55)]
-        execute_timeout_secs: u64,
-        /// Largest webhook body accepted, in bytes.
-        #[arg(long, default_value_t = 1 << 20)]
-        max_webhook_bytes: usize,
-    },
+    Serve(serve_cmd::ServeArgs),
     /// Check an automation without running it; lists every problem with the block and field.
     Validate { file: PathBuf },
     /// List recent runs, newest first.
@@ -124,22 +107,7 @@ fn main() -> ExitCode {
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &allow).await?;
                 run_cmd::run(&weft, &file, input, json).await
             }
-            Command::Serve {
-                listen,
-                admin_token,
-                allow,
-                execute_timeout_secs,
-                max_webhook_bytes,
-            } => {
-                let weft = run_cmd::engine(&data_dir, &cache_dir, &allow).await?;
-                let config = weft_server::ServerConfig {
-                    execute_timeout: std::time::Duration::from_secs(execute_timeout_secs),
-                    admin_token,
-                    max_webhook_bytes,
-                    ..weft_server::ServerConfig::default()
-                };
-                serve_cmd::serve(weft, &data_dir, &listen, config).await
-            }
+            Command::Serve(args) => serve_cmd::run(args, &data_dir, &cache_dir).await,
             Command::Validate { file } => {
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &[]).await?;
                 run_cmd::validate(&weft, &file, json).await

@@ -1,10 +1,109 @@
-//! `weft serve`.
+//! `weft serve`: settings from flags, environment and a TOML file (in that
+//! order of precedence), then the server.
 
 use crate::exit::{Failure, INTERNAL, OK, USAGE};
-use std::path::Path;
+use crate::run_cmd;
+use clap::Args;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use weft_host::Weft;
+use std::time::Duration;
 use weft_server::{AppState, ServerConfig};
+
+#[derive(Args)]
+#[command(
+    after_help = "Settings may also come from a TOML file (--config); flags and environment win.\n\
+    Example weft.toml:\n  listen = \"0.0.0.0:8080\"\n  allow = [\"https://api.example.com\"]\n  rate_limit_per_minute = 600\n  per_automation_concurrency = 1"
+)]
+pub struct ServeArgs {
+    /// A TOML file with any of the settings below.
+    #[arg(long, env = "WEFT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (port 0 picks a free one) [default: 127.0.0.1:8080].
+    #[arg(long, env = "WEFT_LISTEN")]
+    listen: Option<String>,
+    /// Token for the first admin (created on first start); without it one
+    /// is generated and printed once.
+    #[arg(long, env = "WEFT_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Grant outbound hosts, as for `weft run`. Repeatable; adds to the file's list.
+    #[arg(long = "allow", value_name = "GRANT")]
+    allow: Vec<String>,
+    /// Seconds a synchronous execute call waits for the output [default: 55].
+    #[arg(long)]
+    execute_timeout_secs: Option<u64>,
+    /// Largest webhook body accepted, in bytes [default: 1048576].
+    #[arg(long)]
+    max_webhook_bytes: Option<usize>,
+    /// Triggers per minute per automation unless it sets its own [default: 6000].
+    #[arg(long)]
+    rate_limit_per_minute: Option<u32>,
+    /// Runs of one automation at the same time [default: 1].
+    #[arg(long)]
+    per_automation_concurrency: Option<usize>,
+    /// Runs at the same time overall [default: 16].
+    #[arg(long)]
+    global_concurrency: Option<usize>,
+}
+
+/// The TOML file's shape; every key optional, unknown keys refused.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    admin_token: Option<String>,
+    #[serde(default)]
+    allow: Vec<String>,
+    execute_timeout_secs: Option<u64>,
+    max_webhook_bytes: Option<usize>,
+    rate_limit_per_minute: Option<u32>,
+    per_automation_concurrency: Option<usize>,
+    global_concurrency: Option<usize>,
+}
+
+pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u8, Failure> {
+    let file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::new(USAGE, format!("cannot read {}: {e}", path.display())))?;
+            toml::from_str::<FileConfig>(&text)
+                .map_err(|e| Failure::new(USAGE, format!("{}: {e}", path.display())))?
+        }
+        None => FileConfig::default(),
+    };
+    let defaults = ServerConfig::default();
+    let config = ServerConfig {
+        execute_timeout: args
+            .execute_timeout_secs
+            .or(file.execute_timeout_secs)
+            .map_or(defaults.execute_timeout, Duration::from_secs),
+        admin_token: args.admin_token.or(file.admin_token),
+        per_automation_concurrency: args
+            .per_automation_concurrency
+            .or(file.per_automation_concurrency)
+            .unwrap_or(defaults.per_automation_concurrency),
+        global_concurrency: args
+            .global_concurrency
+            .or(file.global_concurrency)
+            .unwrap_or(defaults.global_concurrency),
+        max_webhook_bytes: args
+            .max_webhook_bytes
+            .or(file.max_webhook_bytes)
+            .unwrap_or(defaults.max_webhook_bytes),
+        rate_limit_per_minute: args
+            .rate_limit_per_minute
+            .or(file.rate_limit_per_minute)
+            .unwrap_or(defaults.rate_limit_per_minute),
+    };
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let mut allow = file.allow;
+    allow.extend(args.allow);
+    let weft = run_cmd::engine(data_dir, cache_dir, &allow).await?;
+    serve(weft, data_dir, &listen, config).await
+}
 
 /// Structured logs on stderr: `RUST_LOG` picks the level (default info),
 /// `WEFT_LOG_FORMAT=json` switches to one JSON object per line.
@@ -21,8 +120,8 @@ fn init_logging() {
     };
 }
 
-pub async fn serve(
-    weft: Weft,
+async fn serve(
+    weft: weft_host::Weft,
     data_dir: &Path,
     listen: &str,
     config: ServerConfig,

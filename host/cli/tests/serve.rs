@@ -25,6 +25,10 @@ fn start_server() -> Server {
     start_server_in(tempfile::tempdir().expect("tempdir"))
 }
 
+fn start_server_in(data: tempfile::TempDir) -> Server {
+    start_server_with(data, &[])
+}
+
 struct Api {
     http: reqwest::Client,
     base: String,
@@ -471,7 +475,7 @@ async fn access_matrix_crud_runs_and_api_call_trigger() {
     );
 }
 
-fn start_server_in(data: tempfile::TempDir) -> Server {
+fn start_server_with(data: tempfile::TempDir, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
         .args([
             "serve",
@@ -482,6 +486,7 @@ fn start_server_in(data: tempfile::TempDir) -> Server {
             "--execute-timeout-secs",
             "20",
         ])
+        .args(extra)
         .env("WEFT_DATA_DIR", data.path())
         .env("WEFT_CACHE_DIR", data.path().join("cache"))
         .env("WEFT_ADMIN_TOKEN", ADMIN)
@@ -763,4 +768,69 @@ async fn one_run_per_automation_at_a_time_the_rest_queue() {
         .await
         .expect("hook");
     assert_eq!(resp.status().as_u16(), 202);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_come_from_a_toml_file_and_unknown_keys_are_refused() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = data.path().join("weft.toml");
+    std::fs::write(
+        &config,
+        "rate_limit_per_minute = 1\nper_automation_concurrency = 2\n",
+    )
+    .expect("write");
+    let config_arg = config.to_str().expect("utf-8").to_string();
+    let server = start_server_with(data, &["--config", &config_arg]);
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let (_, a) = api
+        .call(
+            "POST",
+            "/api/v1/automations",
+            Some(ADMIN),
+            Some(sleepy("limited", 1)),
+        )
+        .await;
+    let hook = a["webhook_path"]
+        .as_str()
+        .expect("webhook path")
+        .to_string();
+    let first = api
+        .http
+        .post(format!("{}{hook}", server.base))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(first.status().as_u16(), 202);
+    let second = api
+        .http
+        .post(format!("{}{hook}", server.base))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(
+        second.status().as_u16(),
+        429,
+        "the file's rate limit applies"
+    );
+
+    let bad = tempfile::tempdir().expect("tempdir");
+    let bad_config = bad.path().join("weft.toml");
+    std::fs::write(&bad_config, "listen = \"127.0.0.1:0\"\nlisten_port = 9\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["serve", "--config", bad_config.to_str().expect("utf-8")])
+        .env("WEFT_DATA_DIR", bad.path())
+        .env("WEFT_CACHE_DIR", bad.path().join("cache"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("listen_port"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
