@@ -44,6 +44,9 @@ pub struct ServeArgs {
     /// Runs at the same time overall [default: 16].
     #[arg(long)]
     global_concurrency: Option<usize>,
+    /// Shortest allowed gap between a schedule's runs, in seconds [default: 30].
+    #[arg(long)]
+    min_schedule_interval_secs: Option<u64>,
 }
 
 /// The TOML file's shape; every key optional, unknown keys refused.
@@ -59,6 +62,7 @@ struct FileConfig {
     rate_limit_per_minute: Option<u32>,
     per_automation_concurrency: Option<usize>,
     global_concurrency: Option<usize>,
+    min_schedule_interval_secs: Option<u64>,
 }
 
 pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u8, Failure> {
@@ -94,6 +98,10 @@ pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u
             .rate_limit_per_minute
             .or(file.rate_limit_per_minute)
             .unwrap_or(defaults.rate_limit_per_minute),
+        min_schedule_interval: args
+            .min_schedule_interval_secs
+            .or(file.min_schedule_interval_secs)
+            .map_or(defaults.min_schedule_interval, Duration::from_secs),
     };
     let listen = args
         .listen

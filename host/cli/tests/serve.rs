@@ -817,6 +817,29 @@ async fn settings_come_from_a_toml_file_and_unknown_keys_are_refused() {
         429,
         "the file's rate limit applies"
     );
+    // The default shortest schedule interval is 30 s; every second is refused.
+    let mut fast = sleepy("too-fast", 1);
+    fast["run_mode"] = json!({"type": "schedule", "schedule": "* * * * * *"});
+    let (s, body) = api
+        .call("POST", "/api/v1/automations", Some(ADMIN), Some(fast))
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (422, Some("invalid_automation"))
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("run_mode.schedule")),
+        "{body}"
+    );
+    let mut bad = sleepy("bad-cron", 1);
+    bad["run_mode"] = json!({"type": "schedule", "schedule": "every tuesday"});
+    let (s, body) = api
+        .call("POST", "/api/v1/automations", Some(ADMIN), Some(bad))
+        .await;
+    assert_eq!(s, 422);
+    assert_eq!(body["error"]["details"][0]["field"], "run_mode.schedule");
 
     let bad = tempfile::tempdir().expect("tempdir");
     let bad_config = bad.path().join("weft.toml");
@@ -833,4 +856,82 @@ async fn settings_come_from_a_toml_file_and_unknown_keys_are_refused() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_fire_once_per_tick_and_stop_when_disabled() {
+    let server = start_server_with(
+        tempfile::tempdir().expect("tempdir"),
+        &["--min-schedule-interval-secs", "1"],
+    );
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let mut doc = sleepy("ticker", 1);
+    doc["run_mode"] =
+        json!({"type": "schedule", "schedule": "* * * * * *", "timezone": "Europe/Berlin"});
+    doc["blocks"][2]["value"] = json!({"tick": "{$.Start.scheduled_for}"});
+    let (s, body) = api
+        .call("POST", "/api/v1/automations", Some(ADMIN), Some(doc))
+        .await;
+    assert_eq!(s, 201, "{body}");
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+
+    let runs = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r["id"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let listed = api
+        .call("GET", "/api/v1/runs?automation=ticker", Some(ADMIN), None)
+        .await
+        .1;
+    let ids = runs(&listed);
+    assert!(ids.len() >= 2, "expected a run per second: {listed}");
+    let mut fired_for = Vec::new();
+    for id in &ids {
+        let run = wait_for_status(&api, ADMIN, id, "finished").await;
+        assert_eq!(run["run"]["trigger"]["kind"], "schedule");
+        fired_for.push(
+            run["run"]["trigger"]["detail"]["scheduled_for"]
+                .as_str()
+                .expect("tick")
+                .to_string(),
+        );
+    }
+    let mut unique = fired_for.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        fired_for.len(),
+        "a tick fired twice: {fired_for:?}"
+    );
+
+    api.call(
+        "PATCH",
+        "/api/v1/automations/ticker",
+        Some(ADMIN),
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let before = runs(
+        &api.call("GET", "/api/v1/runs?automation=ticker", Some(ADMIN), None)
+            .await
+            .1,
+    )
+    .len();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = runs(
+        &api.call("GET", "/api/v1/runs?automation=ticker", Some(ADMIN), None)
+            .await
+            .1,
+    )
+    .len();
+    assert_eq!(before, after, "a disabled schedule kept firing");
 }

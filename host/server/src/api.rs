@@ -70,6 +70,24 @@ fn validate(state: &AppState, mut document: Value, owner: &str) -> Result<(Value
         ));
     }
     document["owner"] = Value::String(owner.to_string());
+    if let Ok(weft_host::automation::document::RunMode::Schedule {
+        schedule, timezone, ..
+    }) = serde_json::from_value(document["run_mode"].clone())
+        && let Ok(parsed) =
+            weft_host::automation::schedule::Schedule::parse(&schedule, timezone.as_deref())
+        && parsed
+            .min_interval()
+            .is_some_and(|gap| gap < state.config.min_schedule_interval)
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_automation",
+            format!(
+                "run_mode.schedule: {schedule:?} fires more often than every {} s, the shortest interval this server allows",
+                state.config.min_schedule_interval.as_secs()
+            ),
+        ));
+    }
     let plan = state.weft.validate(&document).map_err(|errors| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

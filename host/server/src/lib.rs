@@ -15,6 +15,7 @@ pub mod error;
 pub mod metrics;
 pub mod queue;
 pub mod rate_limit;
+pub mod scheduler;
 pub mod users;
 
 use automations::{Automations, StoredAutomation};
@@ -45,6 +46,8 @@ pub struct ServerConfig {
     pub max_webhook_bytes: usize,
     /// Triggers per minute per automation unless the automation sets its own.
     pub rate_limit_per_minute: u32,
+    /// Shortest allowed gap between a schedule's runs.
+    pub min_schedule_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +59,7 @@ impl Default for ServerConfig {
             global_concurrency: 16,
             max_webhook_bytes: 1 << 20,
             rate_limit_per_minute: 6000,
+            min_schedule_interval: Duration::from_secs(30),
         }
     }
 }
@@ -66,6 +70,8 @@ pub struct AppState {
     pub automations: Automations,
     pub config: ServerConfig,
     pub(crate) rate_limits: rate_limit::RateLimiter,
+    /// Last fire time per scheduled automation (ms, big-endian).
+    pub(crate) schedule_marks: sled::Tree,
     pub metrics: metrics::Metrics,
     /// Set by [`AppState::start_queue`].
     queue: std::sync::OnceLock<queue::Queue>,
@@ -81,6 +87,7 @@ impl AppState {
             weft,
             users: Users::open(&db)?,
             automations: Automations::open(&db)?,
+            schedule_marks: db.open_tree("schedule_marks")?,
             config,
             rate_limits: rate_limit::RateLimiter::default(),
             metrics: metrics::Metrics::default(),
@@ -98,6 +105,7 @@ impl AppState {
             self.config.global_concurrency,
         );
         let recovered = q.recover(self.weft.store())?;
+        scheduler::start(Arc::downgrade(self));
         self.metrics.queue_depth.fetch_add(
             i64::try_from(recovered).unwrap_or(i64::MAX),
             std::sync::atomic::Ordering::Relaxed,
@@ -107,7 +115,7 @@ impl AppState {
     }
 
     /// Store a queued run durably and schedule it.
-    fn enqueue(&self, record: &weft_host::RunRecord) -> Result<(), ApiError> {
+    pub(crate) fn enqueue(&self, record: &weft_host::RunRecord) -> Result<(), ApiError> {
         let q = self
             .queue
             .get()
@@ -130,7 +138,7 @@ impl AppState {
     }
 
     /// The plan for the stored automation, validated once per version.
-    fn plan(&self, a: &StoredAutomation) -> Result<Arc<Plan>, ApiError> {
+    pub(crate) fn plan(&self, a: &StoredAutomation) -> Result<Arc<Plan>, ApiError> {
         if let Ok(plans) = self.plans.read()
             && let Some((version, plan)) = plans.get(&a.id)
             && *version == a.version

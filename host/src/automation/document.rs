@@ -45,9 +45,23 @@ pub enum RunMode {
         schedule: String,
         #[serde(default)]
         timezone: Option<String>,
+        /// What to do with ticks missed while the server was down.
+        #[serde(default)]
+        missed: MissedTicks,
     },
     Webhook,
     Api,
+}
+
+/// Ticks of a schedule that passed while the server was down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MissedTicks {
+    /// Forget them; fire at the next tick.
+    #[default]
+    Skip,
+    /// Run once for all of them, right after start.
+    RunOnce,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]

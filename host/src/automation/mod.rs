@@ -5,6 +5,7 @@
 pub mod document;
 pub mod formula;
 pub mod plan;
+pub mod schedule;
 pub mod template;
 
 pub use document::Automation;

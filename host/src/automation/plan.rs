@@ -236,6 +236,13 @@ pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, Va
     if automation.id.trim().is_empty() {
         errors.push(None, "id", "must not be empty");
     }
+    if let super::document::RunMode::Schedule {
+        schedule, timezone, ..
+    } = &automation.run_mode
+        && let Err(e) = super::schedule::Schedule::parse(schedule, timezone.as_deref())
+    {
+        errors.push(None, "run_mode.schedule", e);
+    }
 
     // Ids.
     let mut index: HashMap<&str, NodeId> = HashMap::new();
