@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::users::{Role, User, new_token, token_hash};
 use crate::{AppState, now_ms};
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
@@ -13,6 +13,56 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use weft_host::automation::Plan;
 use weft_host::{RunStatus, Trigger};
+
+/// A JSON request body, read whatever the Content-Type says (so
+/// `curl -d @file.json` works), with errors in the API's own format.
+pub struct JsonBody<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut de)
+            .map(JsonBody)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let at = if path == "." || path == "?" {
+                    String::new()
+                } else {
+                    format!(" (at {path})")
+                };
+                ApiError::bad_request(format!(
+                    "the body is not the expected JSON: {}{at}",
+                    e.inner()
+                ))
+            })
+    }
+}
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::OptionalFromRequest<S>
+    for JsonBody<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &S,
+    ) -> Result<Option<Self>, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&bytes)
+            .map(|v| Some(JsonBody(v)))
+            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+    }
+}
 
 /// The authenticated caller.
 pub struct Caller(pub User);
@@ -102,7 +152,7 @@ fn validate(state: &AppState, mut document: Value, owner: &str) -> Result<(Value
 pub async fn create_user(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     if !caller.is_admin() {
         return Err(ApiError::forbidden("only admins create users"));
@@ -143,7 +193,7 @@ pub async fn create_user(
 pub async fn create_automation(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Json(document): Json<Value>,
+    JsonBody(document): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (document, plan) = validate(&state, document, &caller.0.name)?;
     let token = new_token();
@@ -257,7 +307,7 @@ pub async fn update_automation(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(body): Json<UpdateBody>,
+    JsonBody(body): JsonBody<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
     let current = owned(&state, &caller, &id)?;
     if body.version != current.version {
@@ -295,7 +345,7 @@ pub async fn patch_automation(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(body): Json<Value>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let current = visible(&state, &caller, &id)?;
     let mut next = current.clone();
@@ -386,12 +436,12 @@ pub async fn start_run(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Option<Json<Value>>,
+    body: Option<JsonBody<Value>>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let a = owned(&state, &caller, &id)?;
     runnable(&state, &a)?;
     let plan = state.plan(&a)?;
-    let input = body.map(|Json(v)| v).unwrap_or(Value::Null);
+    let input = body.map(|JsonBody(v)| v).unwrap_or(Value::Null);
     let input = input.get("input").cloned().unwrap_or(json!({}));
     let record = weft_host::new_record(
         &plan,
@@ -506,7 +556,7 @@ pub async fn execute(
     Path(id): Path<String>,
     Query(q): Query<ExecuteQuery>,
     headers: HeaderMap,
-    body: Option<Json<Value>>,
+    body: Option<JsonBody<Value>>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let token = headers
         .get("x-execution-token")
@@ -529,7 +579,7 @@ pub async fn execute(
         })?;
     runnable(&state, &a)?;
     let plan = state.plan(&a)?;
-    let input = body.map(|Json(v)| v).unwrap_or(json!({}));
+    let input = body.map(|JsonBody(v)| v).unwrap_or(json!({}));
     let trigger = Trigger {
         kind: "api".into(),
         detail: Value::Null,
