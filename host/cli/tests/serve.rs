@@ -35,6 +35,16 @@ struct Api {
 }
 
 impl Api {
+    /// POST a JSON body to a webhook path.
+    async fn hook(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("webhook request")
+    }
+
     async fn call(
         &self,
         method: &str,
@@ -581,13 +591,7 @@ async fn webhook_runs_survive_a_killed_server_and_complete_once() {
         .expect("hook");
     assert_eq!(resp.status().as_u16(), 413);
 
-    let resp = api
-        .http
-        .post(format!("{}{hook}", server.base))
-        .json(&json!({"order": 42}))
-        .send()
-        .await
-        .expect("hook");
+    let resp = api.hook(&hook, json!({"order": 42})).await;
     assert_eq!(resp.status().as_u16(), 202);
     let run_id = resp.json::<Value>().await.expect("json")["run_id"]
         .as_str()
@@ -639,13 +643,7 @@ async fn one_run_per_automation_at_a_time_the_rest_queue() {
         .to_string();
     let mut ids = Vec::new();
     for order in 0..3 {
-        let resp = api
-            .http
-            .post(format!("{}{hook}", server.base))
-            .json(&json!({"order": order}))
-            .send()
-            .await
-            .expect("hook");
+        let resp = api.hook(&hook, json!({"order": order})).await;
         assert_eq!(resp.status().as_u16(), 202);
         ids.push(
             resp.json::<Value>().await.expect("json")["run_id"]
@@ -675,13 +673,7 @@ async fn one_run_per_automation_at_a_time_the_rest_queue() {
         Some(json!({"enabled": false})),
     )
     .await;
-    let resp = api
-        .http
-        .post(format!("{}{hook}", server.base))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("hook");
+    let resp = api.hook(&hook, json!({})).await;
     assert_eq!(resp.status().as_u16(), 409);
     // A per-automation rate limit answers 429 with Retry-After.
     let (s, _) = api
@@ -700,21 +692,9 @@ async fn one_run_per_automation_at_a_time_the_rest_queue() {
         Some(json!({"enabled": true})),
     )
     .await;
-    let first = api
-        .http
-        .post(format!("{}{hook}", server.base))
-        .json(&json!({"order": 5}))
-        .send()
-        .await
-        .expect("hook");
+    let first = api.hook(&hook, json!({"order": 5})).await;
     assert_eq!(first.status().as_u16(), 202);
-    let limited = api
-        .http
-        .post(format!("{}{hook}", server.base))
-        .json(&json!({"order": 6}))
-        .send()
-        .await
-        .expect("hook");
+    let limited = api.hook(&hook, json!({"order": 6})).await;
     assert_eq!(limited.status().as_u16(), 429);
     let retry_after: u64 = limited.headers()["retry-after"]
         .to_str()
@@ -751,22 +731,10 @@ async fn one_run_per_automation_at_a_time_the_rest_queue() {
         )
         .await;
     assert_eq!(s, 200);
-    let resp = api
-        .http
-        .post(format!("{}{hook}", server.base))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("hook");
+    let resp = api.hook(&hook, json!({})).await;
     assert_eq!(resp.status().as_u16(), 404);
     let new_hook = rotated["webhook_path"].as_str().expect("path");
-    let resp = api
-        .http
-        .post(format!("{}{new_hook}", server.base))
-        .json(&json!({"order": 9}))
-        .send()
-        .await
-        .expect("hook");
+    let resp = api.hook(&new_hook, json!({"order": 9})).await;
     assert_eq!(resp.status().as_u16(), 202);
 }
 
@@ -797,21 +765,9 @@ async fn settings_come_from_a_toml_file_and_unknown_keys_are_refused() {
         .as_str()
         .expect("webhook path")
         .to_string();
-    let first = api
-        .http
-        .post(format!("{}{hook}", server.base))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("hook");
+    let first = api.hook(&hook, json!({})).await;
     assert_eq!(first.status().as_u16(), 202);
-    let second = api
-        .http
-        .post(format!("{}{hook}", server.base))
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("hook");
+    let second = api.hook(&hook, json!({})).await;
     assert_eq!(
         second.status().as_u16(),
         429,
