@@ -734,7 +734,7 @@ async fn one_run_per_automation_at_a_time_the_rest_queue() {
     let resp = api.hook(&hook, json!({})).await;
     assert_eq!(resp.status().as_u16(), 404);
     let new_hook = rotated["webhook_path"].as_str().expect("path");
-    let resp = api.hook(&new_hook, json!({"order": 9})).await;
+    let resp = api.hook(new_hook, json!({"order": 9})).await;
     assert_eq!(resp.status().as_u16(), 202);
 }
 
