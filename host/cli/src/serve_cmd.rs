@@ -47,6 +47,12 @@ pub struct ServeArgs {
     /// Shortest allowed gap between a schedule's runs, in seconds [default: 30].
     #[arg(long)]
     min_schedule_interval_secs: Option<u64>,
+    /// Days of run history kept [default: 30].
+    #[arg(long)]
+    retention_days: Option<u64>,
+    /// Runs kept per automation, newest first [default: 5000].
+    #[arg(long)]
+    max_runs_per_automation: Option<usize>,
 }
 
 /// The TOML file's shape; every key optional, unknown keys refused.
@@ -63,6 +69,8 @@ struct FileConfig {
     per_automation_concurrency: Option<usize>,
     global_concurrency: Option<usize>,
     min_schedule_interval_secs: Option<u64>,
+    retention_days: Option<u64>,
+    max_runs_per_automation: Option<usize>,
 }
 
 pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u8, Failure> {
@@ -102,6 +110,18 @@ pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u
             .min_schedule_interval_secs
             .or(file.min_schedule_interval_secs)
             .map_or(defaults.min_schedule_interval, Duration::from_secs),
+        retention: weft_server::retention::Retention {
+            max_age: args
+                .retention_days
+                .or(file.retention_days)
+                .map_or(defaults.retention.max_age, |d| {
+                    Duration::from_secs(d * 24 * 3600)
+                }),
+            max_runs_per_automation: args
+                .max_runs_per_automation
+                .or(file.max_runs_per_automation)
+                .unwrap_or(defaults.retention.max_runs_per_automation),
+        },
     };
     let listen = args
         .listen

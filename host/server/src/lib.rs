@@ -15,6 +15,7 @@ pub mod error;
 pub mod metrics;
 pub mod queue;
 pub mod rate_limit;
+pub mod retention;
 pub mod scheduler;
 pub mod users;
 
@@ -48,6 +49,8 @@ pub struct ServerConfig {
     pub rate_limit_per_minute: u32,
     /// Shortest allowed gap between a schedule's runs.
     pub min_schedule_interval: Duration,
+    /// What run history is kept.
+    pub retention: retention::Retention,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             max_webhook_bytes: 1 << 20,
             rate_limit_per_minute: 6000,
             min_schedule_interval: Duration::from_secs(30),
+            retention: retention::Retention::default(),
         }
     }
 }
@@ -106,6 +110,11 @@ impl AppState {
         );
         let recovered = q.recover(self.weft.store())?;
         scheduler::start(Arc::downgrade(self));
+        retention::start(
+            Arc::downgrade(self),
+            self.config.retention,
+            Duration::from_secs(3600),
+        );
         self.metrics.queue_depth.fetch_add(
             i64::try_from(recovered).unwrap_or(i64::MAX),
             std::sync::atomic::Ordering::Relaxed,
