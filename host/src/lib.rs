@@ -58,4 +58,6 @@ pub use manifest::Manifest;
 pub use outbound_http::{HttpCall, HttpLimits};
 pub use runtime::{Connector, InvokeContext, InvokeReport, Runtime, RuntimeBuilder};
 pub use store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StepStatus, Trigger};
+/// Cancels a run started with [`Weft::run_record`].
+pub use tokio_util::sync::CancellationToken;
 pub use weft::{RunHandle, RunResult, Weft, WeftBuilder, WeftError, new_record};

@@ -217,10 +217,12 @@ impl Weft {
     /// Run an existing record (queued, or interrupted mid-run): its steps
     /// continue after any already stored, so the history stays truthful.
     /// Used by queues that store a run before they start it.
+    /// `cancel` stops the run as [`RunHandle::stop`] does.
     pub async fn run_record(
         &self,
         plan: &Plan,
         record: RunRecord,
+        cancel: CancellationToken,
     ) -> Result<RunResult, StoreError> {
         let next_seq = self
             .inner
@@ -232,7 +234,7 @@ impl Weft {
             plan,
             &self.inner.connectors,
             self.inner.store.as_ref(),
-            CancellationToken::new(),
+            cancel,
             record,
             None,
         )

@@ -891,3 +891,90 @@ async fn schedules_fire_once_per_tick_and_stop_when_disabled() {
     .len();
     assert_eq!(before, after, "a disabled schedule kept firing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_can_be_stopped_while_running_or_queued() {
+    let server = start_server();
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let (_, a) = api
+        .call(
+            "POST",
+            "/api/v1/automations",
+            Some(ADMIN),
+            Some(sleepy("long", 60_000)),
+        )
+        .await;
+    let hook = a["webhook_path"]
+        .as_str()
+        .expect("webhook path")
+        .to_string();
+    let id_of = |v: Value| v["run_id"].as_str().expect("run id").to_string();
+    let first = id_of(
+        api.hook(&hook, json!({"order": 1}))
+            .await
+            .json()
+            .await
+            .expect("json"),
+    );
+    let second = id_of(
+        api.hook(&hook, json!({"order": 2}))
+            .await
+            .json()
+            .await
+            .expect("json"),
+    );
+    wait_for_status(&api, ADMIN, &first, "running").await;
+
+    // The second waits behind the first (one run per automation): stopping
+    // it means it never starts.
+    let (s, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{second}/stop"),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (200, Some("stopped")),
+        "{body}"
+    );
+    let (s, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{first}/stop"),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (202, Some("stopping")),
+        "{body}"
+    );
+    let run = wait_for_status(&api, ADMIN, &first, "stopped").await;
+    assert_eq!(
+        run["steps"].as_array().map(Vec::len),
+        Some(1),
+        "stopped inside the sleep, before Nap finished: {run}"
+    );
+    let run = wait_for_status(&api, ADMIN, &second, "stopped").await;
+    assert_eq!(run["steps"], json!([]));
+    assert!(run["run"]["started_at"].is_null());
+    let (s, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/runs/{first}/stop"),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (409, Some("run_finished"))
+    );
+}

@@ -692,3 +692,32 @@ pub async fn export_automation(
     }
     Ok(Json(document))
 }
+
+/// `POST /api/v1/runs/{id}/stop`: the owner or an admin stops a run.
+pub async fn stop_run(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let record = state
+        .weft
+        .store()
+        .get_run(&id)?
+        .filter(|r| caller.is_admin() || r.owner.as_deref() == Some(caller.0.name.as_str()))
+        .ok_or_else(|| ApiError::not_found(&format!("run {id:?}")))?;
+    match state.queue()?.stop(state.weft.store(), &record.id)? {
+        crate::queue::StopOutcome::Stopping => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"run_id": id, "status": "stopping"})),
+        )),
+        crate::queue::StopOutcome::StoppedBeforeStart => Ok((
+            StatusCode::OK,
+            Json(json!({"run_id": id, "status": "stopped"})),
+        )),
+        crate::queue::StopOutcome::AlreadyFinished => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "run_finished",
+            format!("run {id:?} has already ended; nothing to stop"),
+        )),
+    }
+}

@@ -123,6 +123,12 @@ impl AppState {
         Ok(recovered)
     }
 
+    pub(crate) fn queue(&self) -> Result<&queue::Queue, ApiError> {
+        self.queue
+            .get()
+            .ok_or_else(|| ApiError::internal("the run queue is not started"))
+    }
+
     /// Store a queued run durably and schedule it.
     pub(crate) fn enqueue(&self, record: &weft_host::RunRecord) -> Result<(), ApiError> {
         let q = self
@@ -209,6 +215,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/v1/runs", get(api::list_runs))
         .route("/api/v1/runs/{id}", get(api::get_run))
+        .route("/api/v1/runs/{id}/stop", post(api::stop_run))
         .route(
             "/hooks/{id}/{secret}",
             post(api::webhook).layer(axum::extract::DefaultBodyLimit::max(

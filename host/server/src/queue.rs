@@ -11,10 +11,14 @@
 
 use crate::AppState;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::{Semaphore, mpsc};
 use weft_host::store::{RunFilter, RunStatus, StoreError};
-use weft_host::{RunRecord, RunStore};
+use weft_host::{CancellationToken, RunRecord, RunStore};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 enum Event {
     Enqueued {
@@ -30,6 +34,19 @@ enum Event {
 #[derive(Clone)]
 pub struct Queue {
     tx: mpsc::UnboundedSender<Event>,
+    /// Cancellation for each run in progress.
+    running: Arc<Mutex<HashMap<String, CancellationToken>>>,
+}
+
+/// What [`Queue::stop`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StopOutcome {
+    /// The run was in progress and is stopping at its next block boundary.
+    Stopping,
+    /// The run had not started; it is marked stopped and will not start.
+    StoppedBeforeStart,
+    /// The run had already ended.
+    AlreadyFinished,
 }
 
 #[derive(Default)]
@@ -43,7 +60,11 @@ impl Queue {
     /// so it ends with the server.
     pub fn start(state: Weak<AppState>, per_automation: usize, global: usize) -> Queue {
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-        let queue = Queue { tx: tx.clone() };
+        let running = Arc::new(Mutex::new(HashMap::new()));
+        let queue = Queue {
+            tx: tx.clone(),
+            running: running.clone(),
+        };
         let slots = Arc::new(Semaphore::new(global.max(1)));
         tokio::spawn(async move {
             let mut lanes: HashMap<String, Lane> = HashMap::new();
@@ -72,17 +93,21 @@ impl Queue {
                         break;
                     };
                     lane.running += 1;
-                    let (state, slots, tx, automation_id) = (
+                    let (state, slots, tx, automation_id, running) = (
                         state.clone(),
                         slots.clone(),
                         tx.clone(),
                         automation_id.clone(),
+                        running.clone(),
                     );
                     tokio::spawn(async move {
                         if let Ok(_permit) = slots.acquire_owned().await
                             && let Some(state) = state.upgrade()
                         {
-                            execute(&state, &run_id).await;
+                            let cancel = CancellationToken::new();
+                            lock(&running).insert(run_id.clone(), cancel.clone());
+                            execute(&state, &run_id, cancel).await;
+                            lock(&running).remove(&run_id);
                             state
                                 .metrics
                                 .queue_depth
@@ -110,6 +135,25 @@ impl Queue {
         Ok(())
     }
 
+    /// Stop a run: cancel it if it is in progress, or mark it stopped if it
+    /// is still waiting.
+    pub fn stop(&self, store: &dyn RunStore, run_id: &str) -> Result<StopOutcome, StoreError> {
+        if let Some(cancel) = lock(&self.running).get(run_id) {
+            cancel.cancel();
+            return Ok(StopOutcome::Stopping);
+        }
+        match store.get_run(run_id)? {
+            Some(mut record) if record.status == RunStatus::Queued => {
+                record.status = RunStatus::Stopped;
+                record.error = Some("stopped on request before it started".into());
+                record.finished_at = Some(crate::now_ms());
+                store.put_run(&record)?;
+                Ok(StopOutcome::StoppedBeforeStart)
+            }
+            _ => Ok(StopOutcome::AlreadyFinished),
+        }
+    }
+
     /// Re-queue queued runs and resume interrupted ones, oldest first.
     pub fn recover(&self, store: &dyn RunStore) -> Result<usize, StoreError> {
         let mut pending: Vec<RunRecord> = store
@@ -132,7 +176,7 @@ impl Queue {
 }
 
 /// Run one queued record to the end (or fail it with a reason).
-async fn execute(state: &AppState, run_id: &str) {
+async fn execute(state: &AppState, run_id: &str, cancel: CancellationToken) {
     let store = state.weft.store();
     let record = match store.get_run(run_id) {
         Ok(Some(r)) if r.status == RunStatus::Queued => r,
@@ -170,7 +214,7 @@ async fn execute(state: &AppState, run_id: &str) {
         Ok(p) => p,
         Err(e) => return fail(record, e.message),
     };
-    match state.weft.run_record(&plan, record).await {
+    match state.weft.run_record(&plan, record, cancel).await {
         Ok(result) => state.metrics.record_run(&result),
         Err(e) => tracing::error!(run_id, "run could not be recorded: {e}"),
     }
