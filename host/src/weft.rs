@@ -196,7 +196,7 @@ impl Weft {
         trigger: Trigger,
     ) -> Result<RunResult, StoreError> {
         let record = new_record(plan, input, trigger);
-        self.walk(plan, record, CancellationToken::new(), None)
+        self.walk(plan, record, CancellationToken::new(), None, 0)
             .await
     }
 
@@ -210,7 +210,7 @@ impl Weft {
         observer: &StepObserver<'_>,
     ) -> Result<RunResult, StoreError> {
         let record = new_record(plan, input, trigger);
-        self.walk(plan, record, CancellationToken::new(), Some(observer))
+        self.walk(plan, record, CancellationToken::new(), Some(observer), 0)
             .await
     }
 
@@ -230,17 +230,7 @@ impl Weft {
             .steps(&record.id)?
             .last()
             .map_or(0, |s| s.seq + 1);
-        let walk = Walk::new(
-            plan,
-            &self.inner.connectors,
-            self.inner.store.as_ref(),
-            cancel,
-            record,
-            None,
-        )
-        .starting_at(next_seq);
-        let (record, steps) = walk.run().await?;
-        Ok(RunResult { record, steps })
+        self.walk(plan, record, cancel, None, next_seq).await
     }
 
     /// Start a run in the background; the handle can stop it.
@@ -250,7 +240,7 @@ impl Weft {
         let cancel = CancellationToken::new();
         let token = cancel.clone();
         let weft = self.clone();
-        let task = tokio::spawn(async move { weft.walk(&plan, record, token, None).await });
+        let task = tokio::spawn(async move { weft.walk(&plan, record, token, None, 0).await });
         RunHandle {
             run_id,
             cancel,
@@ -264,6 +254,7 @@ impl Weft {
         record: RunRecord,
         cancel: CancellationToken,
         observer: Option<&StepObserver<'_>>,
+        first_seq: u64,
     ) -> Result<RunResult, StoreError> {
         let walk = Walk::new(
             plan,
@@ -272,7 +263,8 @@ impl Weft {
             cancel,
             record,
             observer,
-        );
+        )
+        .starting_at(first_seq);
         let (record, steps) = walk.run().await?;
         Ok(RunResult { record, steps })
     }
