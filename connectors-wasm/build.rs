@@ -21,6 +21,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("weft-std-json", "JSON"),
     ("weft-std-datetime", "DATETIME"),
     ("weft-std-math", "MATH"),
+    ("weft-connector-slack", "SLACK"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

@@ -1,6 +1,7 @@
-//! Weft's bundled WASM components — the generic `http` connector, the
-//! standard blocks and the test components — compiled for `wasm32-wasip2`
-//! by this crate's build script and embedded as bytes.
+//! Weft's bundled WASM components — the generic `http` connector, service
+//! connectors such as `slack`, the standard blocks and the test
+//! components — compiled for `wasm32-wasip2` by this crate's build script
+//! and embedded as bytes.
 //!
 //! The component crates themselves live in the sub-directories; each is an
 //! ordinary connector written with the public `weft-sdk`.
@@ -13,7 +14,9 @@ pub fn by_name(name: &str) -> Option<&'static [u8]> {
 }
 
 /// What a Weft installation ships with: the generic `http` connector and
-/// the standard blocks (not the test fixtures `echo` and `hostile`).
+/// the standard blocks (not the test fixtures `echo` and `hostile`, nor
+/// service connectors such as [`SLACK`], which an embedder adds on purpose
+/// from [`ALL`] or [`by_name`]).
 pub fn standard() -> impl Iterator<Item = (&'static str, &'static [u8])> {
     ALL.iter()
         .filter(|(name, _)| name.starts_with("weft-std-") || *name == "weft-connector-http")

@@ -29,6 +29,8 @@ pub enum LoadError {
     Manifest { field: String, reason: String },
     #[error("compilation cache: {0}")]
     Cache(String),
+    #[error("invalid runtime setting: {0}")]
+    Config(String),
 }
 
 /// Error kinds a block may return, from the contract's `block-error`.
@@ -152,6 +154,28 @@ pub enum InvokeError {
         block: String,
         message: String,
     },
+    /// The connection's credential source failed (see
+    /// [`crate::credentials`]); this replaces whatever the block returned.
+    /// Not retryable: with `needs_authorization` a person must reconnect
+    /// the account first.
+    #[error(
+        "connector {connector} block {block}: {}: {message}",
+        connection_problem(*needs_authorization)
+    )]
+    Connection {
+        connector: String,
+        block: String,
+        needs_authorization: bool,
+        message: String,
+    },
+}
+
+fn connection_problem(needs_authorization: bool) -> &'static str {
+    if needs_authorization {
+        "the connection needs authorization"
+    } else {
+        "the connection's credentials are not available"
+    }
 }
 
 impl InvokeError {

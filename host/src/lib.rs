@@ -29,16 +29,22 @@
 //!
 //! Modules, one concept each: [`runtime`] (loading and invoking),
 //! [`limits`], [`outbound_http`] (the HTTP capability: allow-lists, address
-//! policy, redaction), [`guest_log`] (the log capability), [`contract`]
-//! (the supported WIT versions), [`component_cache`], [`engine`],
+//! policy, redaction, operator routes), [`credentials`] (secrets the host
+//! injects into requests; never in the sandbox), [`guest_log`] (the log
+//! capability), [`contract`] (the supported WIT versions),
+//! [`component_cache`], [`engine`],
 //! [`sandbox`] (per-invocation store state), [`manifest`], [`error`],
 //! [`testing`] (helpers for connector authors' tests), [`automation`]
 //! (document, references and formulas, validation), [`store`] (run
-//! history), and [`weft`] (the engine facade; the walker is private).
+//! history), [`chaining`] (automations calling automations), and [`weft`]
+//! (the engine facade; the walker is private).
 
 pub mod automation;
+pub mod chaining;
 pub mod component_cache;
+pub mod connections;
 pub mod contract;
+pub mod credentials;
 pub mod engine;
 pub mod error;
 pub mod guest_log;
@@ -52,6 +58,10 @@ pub mod testing;
 mod walker;
 pub mod weft;
 
+pub use chaining::{
+    AutomationCaller, ChainCall, ChainError, ChainOutcome, LocalAutomations, call_stack,
+    chained_trigger,
+};
 pub use error::{BlockErrorKind, BlockFailure, InvokeError, LimitExceeded, LoadError};
 pub use limits::Limits;
 pub use manifest::Manifest;
@@ -60,4 +70,4 @@ pub use runtime::{Connector, InvokeContext, InvokeReport, Runtime, RuntimeBuilde
 pub use store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StepStatus, Trigger};
 /// Cancels a run started with [`Weft::run_record`].
 pub use tokio_util::sync::CancellationToken;
-pub use weft::{RunHandle, RunResult, Weft, WeftBuilder, WeftError, new_record};
+pub use weft::{RunHandle, RunResult, WeakWeft, Weft, WeftBuilder, WeftError, new_record};

@@ -2,12 +2,14 @@
 
 use crate::component_cache;
 use crate::contract::{self, Bindings};
+use crate::credentials::CredentialSource;
 use crate::engine::{self, EngineSettings, EpochTicker};
 use crate::error::{InvokeError, LimitExceeded, LoadError};
 use crate::guest_log::LogLine;
 use crate::limits::Limits;
 use crate::manifest::Manifest;
 use crate::outbound_http::allow_list::{AllowList, HostMatch, HostPattern, PatternError};
+use crate::outbound_http::routes::OriginRoutes;
 use crate::outbound_http::{ClientPool, HttpCall, OutboundHttp};
 use crate::sandbox::SandboxState;
 use std::collections::HashMap;
@@ -25,6 +27,7 @@ pub struct RuntimeBuilder {
     cache_dir: Option<PathBuf>,
     default_limits: Limits,
     dns_overrides: HashMap<String, Vec<IpAddr>>,
+    routes: Vec<(String, String)>,
 }
 
 impl RuntimeBuilder {
@@ -68,7 +71,28 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Connect requests for origin `from` (`scheme://host[:port]`, e.g.
+    /// `https://slack.com`) to origin `to` instead (e.g.
+    /// `http://127.0.0.1:4567`), for staging and tests. An operator
+    /// setting, never reachable by a connector: declaration, grant,
+    /// credential injection and the recorded calls all use the URL the
+    /// connector asked for; only the connection goes to `to`. A `to` given
+    /// as an IP literal is connected to as is; a name is resolved under the
+    /// address policy like any other. Invalid origins fail [`build`].
+    ///
+    /// [`build`]: RuntimeBuilder::build
+    pub fn route_origin(mut self, from: &str, to: &str) -> Self {
+        self.routes.push((from.to_string(), to.to_string()));
+        self
+    }
+
     pub fn build(self) -> Result<Runtime, LoadError> {
+        let mut routes = OriginRoutes::default();
+        for (from, to) in &self.routes {
+            routes
+                .add(from, to)
+                .map_err(|e| LoadError::Config(format!("route_origin: {e}")))?;
+        }
         let engine = engine::build(&self.settings)
             .map_err(|e| LoadError::Compile(format!("engine: {e:#}")))?;
         let mut linker = Linker::new(&engine);
@@ -83,7 +107,7 @@ impl RuntimeBuilder {
                 default_limits: self.default_limits,
                 max_memory_bytes: self.settings.max_memory_bytes,
                 fuel_metering: self.settings.fuel_metering,
-                http: Arc::new(ClientPool::new(self.dns_overrides)),
+                http: Arc::new(ClientPool::new(self.dns_overrides).with_routes(routes)),
                 cache_dir: self.cache_dir,
                 linker,
                 engine,
@@ -120,6 +144,14 @@ impl Runtime {
         &self.inner.engine
     }
 
+    /// Where a request for `url` is really sent under the operator's
+    /// routes ([`RuntimeBuilder::route_origin`]); `url` itself when no
+    /// route applies. The server sends its own OAuth2 token requests
+    /// through this so they follow the same routes as connector calls.
+    pub fn routed_url(&self, url: &url::Url) -> url::Url {
+        self.inner.http.connect_url(url)
+    }
+
     /// Load a component from a file.
     pub async fn load_file(&self, path: impl AsRef<Path>) -> Result<Connector, LoadError> {
         let path = path.as_ref();
@@ -148,6 +180,7 @@ impl Runtime {
         let mut store = self.new_store(
             "(loading)",
             Arc::new(HttpPolicy::empty("(loading)")),
+            None,
             &limits,
             Instant::now() + limits.wall_clock,
         );
@@ -185,6 +218,7 @@ impl Runtime {
         &self,
         connector: &str,
         policy: Arc<HttpPolicy>,
+        credentials: Option<Arc<dyn CredentialSource>>,
         limits: &Limits,
         deadline: Instant,
     ) -> Store<SandboxState> {
@@ -195,7 +229,8 @@ impl Runtime {
             policy.grant.clone(),
             limits.http.clone(),
             deadline,
-        );
+        )
+        .with_credentials(credentials);
         let memory = limits.memory_bytes.min(self.inner.max_memory_bytes);
         let mut store = Store::new(&self.inner.engine, SandboxState::new(http, memory));
         store.limiter(|s| &mut s.memory);
@@ -277,7 +312,7 @@ struct ConnectorInner {
 }
 
 /// Who is invoking, for the block's context and the history.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct InvokeContext {
     pub run_id: String,
     pub step_id: String,
@@ -290,6 +325,27 @@ pub struct InvokeContext {
     /// A run-level fuel budget; the invocation gets the lesser of this and
     /// its own fuel limit.
     pub fuel_budget: Option<u64>,
+    /// The connection's secrets: the host adds them to requests that pass
+    /// the declared ∩ granted check; the block never sees them (see
+    /// [`crate::credentials`]).
+    pub credentials: Option<Arc<dyn CredentialSource>>,
+}
+
+impl std::fmt::Debug for InvokeContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvokeContext")
+            .field("run_id", &self.run_id)
+            .field("step_id", &self.step_id)
+            .field("attempt", &self.attempt)
+            .field("connection", &self.connection)
+            .field("deadline", &self.deadline)
+            .field("fuel_budget", &self.fuel_budget)
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|_| "[credential source]"),
+            )
+            .finish()
+    }
 }
 
 impl Default for InvokeContext {
@@ -301,6 +357,7 @@ impl Default for InvokeContext {
             connection: serde_json::Value::Object(Default::default()),
             deadline: None,
             fuel_budget: None,
+            credentials: None,
         }
     }
 }
@@ -413,7 +470,13 @@ impl Connector {
             self.inner.policy.clone()
         };
         let runtime = &self.inner.runtime;
-        let mut store = runtime.new_store(connector, policy, &limits, deadline);
+        let mut store = runtime.new_store(
+            connector,
+            policy,
+            ctx.credentials.clone(),
+            &limits,
+            deadline,
+        );
         let input_text = input.to_string();
 
         // The epoch callback ends a busy guest at the deadline; this outer
@@ -438,7 +501,7 @@ impl Connector {
             None
         };
         let err = |e: InvokeErrorKind| e.into_error(connector, block);
-        let output = match result {
+        let mut output = match result {
             Err(_elapsed) => Err(err(InvokeErrorKind::Limit(LimitExceeded::WallClock {
                 limit_ms: millis(deadline.saturating_duration_since(started)),
             }))),
@@ -457,7 +520,17 @@ impl Connector {
             Ok(Ok(Ok(text))) => serde_json::from_str(&text)
                 .map_err(|e| err(InvokeErrorKind::InvalidOutput(e.to_string()))),
         };
-        let state = store.into_data();
+        let mut state = store.into_data();
+        // A connection that could not authenticate explains whatever the
+        // block made of it (typically an "unauthorized" error).
+        if let Some(e) = state.http.take_credential_error() {
+            output = Err(InvokeError::Connection {
+                connector: connector.to_string(),
+                block: block.to_string(),
+                needs_authorization: e.needs_authorization,
+                message: e.message,
+            });
+        }
         let at = state.elapsed_us();
         InvokeReport {
             output,

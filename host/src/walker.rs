@@ -2,15 +2,20 @@
 //! retry policies, the run's deadline and fuel budget, and writing each
 //! step to the history store as it completes.
 
-use crate::automation::document::{ErrorMode, OnError, OutputMode, Retry, VariableAction};
+use crate::automation::document::{
+    CallMode, ErrorMode, OnError, OutputMode, Retry, VariableAction,
+};
 use crate::automation::formula::json_number;
 use crate::automation::plan::{NodeId, NodeKind, Plan};
 use crate::automation::template::{Scope, Template};
+use crate::chaining::{AutomationCaller, ChainCall, ChainOutcome, call_stack, check_call};
+use crate::connections::{ConnectionRequest, ConnectionResolver};
 use crate::error::InvokeError;
 use crate::runtime::{Connector, InvokeContext};
 use crate::store::{RunRecord, RunStatus, RunStore, StepRecord, StepStatus, StoreError};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 use weft_conditions::{combine, compare};
@@ -51,17 +56,86 @@ pub(crate) struct Walk<'a> {
     pub store: &'a dyn RunStore,
     pub cancel: CancellationToken,
     pub run: RunRecord,
-    pub steps: Vec<StepRecord>,
-    /// Called with each step as it is written (live progress).
+    steps: Arc<Journal>,
+    /// Called with each step as it finishes (live progress).
     pub observer: Option<&'a StepObserver<'a>>,
     outputs: HashMap<String, Value>,
     vars: Map<String, Value>,
     loops: Vec<(String, usize)>,
     output: Value,
     deadline: Instant,
+    /// The deadline is the calling run's (earlier than this run's own).
+    deadline_inherited: bool,
     fuel_left: Option<u64>,
     seq: u64,
+    caller: Option<&'a dyn AutomationCaller>,
+    max_chain_depth: usize,
+    connections: Option<&'a dyn ConnectionResolver>,
 }
+
+/// The run's steps, shared between the walk and the timer that makes a
+/// longer run visible: written behind until then, as they finish after.
+#[derive(Default)]
+struct Journal {
+    inner: std::sync::Mutex<JournalInner>,
+}
+
+#[derive(Default)]
+struct JournalInner {
+    steps: Vec<StepRecord>,
+    /// Steps before this index are in the store.
+    written: usize,
+    /// Past [`WRITE_BEHIND`]: write each step as it comes.
+    live: bool,
+}
+
+impl Journal {
+    fn lock(&self) -> std::sync::MutexGuard<'_, JournalInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, store: &dyn RunStore, run_id: &str, step: StepRecord) -> Result<(), StoreError> {
+        let mut j = self.lock();
+        j.steps.push(step);
+        if j.live {
+            Self::write(&mut j, store, run_id)?;
+        }
+        Ok(())
+    }
+
+    /// Write what is pending, and from now on each step as it comes.
+    fn go_live(&self, store: &dyn RunStore, run_id: &str) -> Result<(), StoreError> {
+        let mut j = self.lock();
+        j.live = true;
+        Self::write(&mut j, store, run_id)
+    }
+
+    fn write(j: &mut JournalInner, store: &dyn RunStore, run_id: &str) -> Result<(), StoreError> {
+        if j.written < j.steps.len() {
+            store.append_steps(run_id, &j.steps[j.written..])?;
+            j.written = j.steps.len();
+        }
+        Ok(())
+    }
+
+    /// Write the rest; hand over all steps.
+    fn finish(
+        &self,
+        store: &dyn RunStore,
+        run_id: &str,
+    ) -> (Vec<StepRecord>, Result<(), StoreError>) {
+        let mut j = self.lock();
+        let written = Self::write(&mut j, store, run_id);
+        (std::mem::take(&mut j.steps), written)
+    }
+}
+
+/// A run's record and steps are written together when it ends; a run
+/// still going after this long is written as running and its steps as
+/// they finish. Short runs (most API calls) then cost two store writes
+/// instead of two plus one per block, and a run of any length is visible
+/// in the history within this time.
+const WRITE_BEHIND: Duration = Duration::from_millis(100);
 
 impl Scope for Walk<'_> {
     fn named(&self, name: &str) -> Result<&Value, String> {
@@ -95,6 +169,8 @@ struct Outcome {
     http_calls: Vec<crate::outbound_http::HttpCall>,
     logs: Vec<crate::guest_log::LogLine>,
     flow: Flow,
+    /// The run a `call_automation` block started.
+    child_run: Option<String>,
 }
 
 impl Outcome {
@@ -107,6 +183,7 @@ impl Outcome {
             http_calls: Vec::new(),
             logs: Vec::new(),
             flow: Flow::Continue,
+            child_run: None,
         }
     }
 }
@@ -130,17 +207,27 @@ impl<'a> Walk<'a> {
             connectors,
             store,
             cancel,
-            steps: Vec::new(),
+            steps: Arc::default(),
             observer,
             outputs: HashMap::new(),
             vars: plan.variables.clone(),
             loops: Vec::new(),
             output: Value::Null,
             deadline,
+            deadline_inherited: false,
             fuel_left: plan.settings.fuel_budget,
             seq: 0,
+            caller: None,
+            max_chain_depth: 0,
+            connections: None,
             run,
         }
+    }
+
+    /// Who resolves connector blocks' `connection` references.
+    pub fn connections(mut self, resolver: Option<&'a dyn ConnectionResolver>) -> Self {
+        self.connections = resolver;
+        self
     }
 
     /// Number steps from `seq` (a resumed run keeps its earlier steps).
@@ -149,13 +236,70 @@ impl<'a> Walk<'a> {
         self
     }
 
+    /// End by `deadline` at the latest (a called run, by its caller's).
+    pub fn deadline_at_most(mut self, deadline: Option<Instant>) -> Self {
+        if let Some(d) = deadline
+            && d < self.deadline
+        {
+            self.deadline = d;
+            self.deadline_inherited = true;
+        }
+        self
+    }
+
+    /// Who runs the automations `call_automation` blocks name, and how
+    /// many automations a chain of calls may hold.
+    pub fn chaining(mut self, caller: Option<&'a dyn AutomationCaller>, max_depth: usize) -> Self {
+        self.caller = caller;
+        self.max_chain_depth = max_depth;
+        self
+    }
+
+    /// The deadline, as error messages name it.
+    fn deadline_name(&self) -> String {
+        match self.deadline_inherited {
+            true => "the deadline of the run that called it".to_string(),
+            false => format!(
+                "its deadline of {} ms",
+                self.plan.settings.deadline_ms.unwrap_or_default()
+            ),
+        }
+    }
+
     /// Run to the end and write the final record. Returns it.
     pub async fn run(mut self) -> Result<(RunRecord, Vec<StepRecord>), StoreError> {
         self.run.status = RunStatus::Running;
         self.run.started_at = Some(now_ms());
-        self.store.put_run(&self.run)?;
+        let store = self.store;
+        let running = self.run.clone();
+        let journal = self.steps.clone();
         let root = self.plan.root.clone();
-        let result = self.chain(&root).await;
+        let result = {
+            let chain = self.chain(&root);
+            tokio::pin!(chain);
+            let visible = tokio::time::sleep(WRITE_BEHIND);
+            tokio::pin!(visible);
+            let mut shown = false;
+            loop {
+                tokio::select! {
+                    r = &mut chain => break r,
+                    _ = &mut visible, if !shown => {
+                        shown = true;
+                        if let Err(e) = store
+                            .put_run(&running)
+                            .and_then(|()| journal.go_live(store, &running.id))
+                        {
+                            break Err(Halt::Store(e));
+                        }
+                    }
+                }
+            }
+        };
+        let (steps, written) = self.steps.finish(store, &self.run.id);
+        let result = match (result, written) {
+            (Ok(_), Err(e)) => Err(Halt::Store(e)),
+            (result, _) => result,
+        };
         self.run.finished_at = Some(now_ms());
         self.run.output = std::mem::take(&mut self.output);
         match result {
@@ -180,7 +324,7 @@ impl<'a> Walk<'a> {
             }
         }
         self.store.put_run(&self.run)?;
-        Ok((self.run, self.steps))
+        Ok((self.run, steps))
     }
 
     fn chain<'s>(
@@ -197,8 +341,8 @@ impl<'a> Walk<'a> {
                 }
                 if Instant::now() >= self.deadline {
                     return Err(Halt::Failed(format!(
-                        "the run passed its deadline of {} ms before block {:?}",
-                        self.plan.settings.deadline_ms.unwrap_or_default(),
+                        "the run passed {} before block {:?}",
+                        self.deadline_name(),
                         self.plan.nodes[n].id
                     )));
                 }
@@ -383,8 +527,8 @@ impl<'a> Walk<'a> {
                         }
                         if wanted > left {
                             return Err(Halt::Failed(format!(
-                                "the run reached its deadline of {} ms while block {:?} slept",
-                                self.plan.settings.deadline_ms.unwrap_or_default(),
+                                "the run reached {} while block {:?} slept",
+                                self.deadline_name(),
                                 node.id
                             )));
                         }
@@ -400,9 +544,24 @@ impl<'a> Walk<'a> {
                 connector,
                 block,
                 inputs,
-                ..
+                connection,
             } => {
-                self.connector(&node.id, connector, block, inputs, node.retry.as_ref())
+                self.connector(
+                    &node.id,
+                    connector,
+                    block,
+                    inputs,
+                    connection.as_deref(),
+                    node.retry.as_ref(),
+                )
+                .await?
+            }
+            NodeKind::CallAutomation {
+                automation,
+                mode,
+                inputs,
+            } => {
+                self.call_automation(&node.id, automation, *mode, inputs)
                     .await?
             }
         };
@@ -450,6 +609,7 @@ impl<'a> Walk<'a> {
         connector: &str,
         block: &str,
         inputs: &Template,
+        connection: Option<&str>,
         retry: Option<&Retry>,
     ) -> Result<Outcome, Halt> {
         let input = match inputs.eval(self) {
@@ -462,6 +622,33 @@ impl<'a> Walk<'a> {
                 Some(input),
             ));
         };
+        let (fields, credentials) = match connection {
+            None => (json!({}), None),
+            Some(id) => {
+                let Some(resolver) = self.connections else {
+                    return Ok(Outcome::plain(
+                        Err(format!(
+                            "connection: {id:?} cannot be used: this engine has no connections configured"
+                        )),
+                        Some(input),
+                    ));
+                };
+                match resolver.resolve(ConnectionRequest {
+                    connection_id: id,
+                    connector,
+                    owner: self.plan.owner.as_deref(),
+                    automation_id: &self.plan.id,
+                }) {
+                    Ok(r) => (r.fields, Some(r.credentials)),
+                    Err(e) => {
+                        return Ok(Outcome::plain(
+                            Err(format!("connection: {}", e.message)),
+                            Some(input),
+                        ));
+                    }
+                }
+            }
+        };
         let max_attempts = retry.map_or(1, |r| r.max_attempts.max(1));
         let mut attempt = 1;
         let mut fuel_total = None::<u64>;
@@ -472,9 +659,10 @@ impl<'a> Walk<'a> {
                 run_id: self.run.id.clone(),
                 step_id: step.to_string(),
                 attempt,
-                connection: json!({}),
+                connection: fields.clone(),
                 deadline: Some(self.deadline),
                 fuel_budget: self.fuel_left,
+                credentials: credentials.clone(),
             };
             let report = tokio::select! {
                 r = c.invoke(block, &input, &ctx) => r,
@@ -516,8 +704,96 @@ impl<'a> Walk<'a> {
                 http_calls,
                 logs,
                 flow: Flow::Continue,
+                child_run: None,
             });
         }
+    }
+
+    /// Run another automation through the configured caller. Not retried:
+    /// a called run that failed has already had its own retries.
+    async fn call_automation(
+        &mut self,
+        step: &str,
+        target: &str,
+        mode: CallMode,
+        inputs: &Template,
+    ) -> Result<Outcome, Halt> {
+        let input = match inputs.eval(self) {
+            Ok(v) => v,
+            Err(e) => return Ok(Outcome::plain(Err(format!("inputs: {e}")), None)),
+        };
+        let Some(caller) = self.caller else {
+            return Ok(Outcome::plain(
+                Err(format!(
+                    "cannot call automation {target:?}: chaining is not configured \
+                     (this engine has no automation caller; see WeftBuilder::automation_caller)"
+                )),
+                Some(input),
+            ));
+        };
+        let mut stack = call_stack(&self.run.trigger);
+        stack.push(self.plan.id.clone());
+        if let Err(e) = check_call(&stack, target, self.max_chain_depth) {
+            return Ok(Outcome::plain(Err(e.to_string()), Some(input)));
+        }
+        let call = ChainCall {
+            parent_run_id: self.run.id.clone(),
+            parent_block: step.to_string(),
+            caller_automation: self.plan.id.clone(),
+            call_stack: stack,
+            automation: target.to_string(),
+            input: input.clone(),
+            wait: mode == CallMode::Sync,
+            cancel: self.cancel.clone(),
+            deadline: Some(self.deadline),
+        };
+        // Not raced against cancellation: the caller stops a waited-for run
+        // itself, and dropping the call midway would leave that run
+        // recorded as running forever.
+        let answer = caller.call(call).await;
+        if self.cancel.is_cancelled() {
+            return Err(Halt::Stopped);
+        }
+        let (result, child_run) = match (mode, answer) {
+            (_, Err(e)) => (Err(e.to_string()), None),
+            (CallMode::Async, Ok(outcome)) => {
+                let run_id = outcome.run_id().to_string();
+                (Ok(json!({ "run_id": run_id })), Some(run_id))
+            }
+            (CallMode::Sync, Ok(ChainOutcome::Queued { run_id })) => (
+                Err(format!(
+                    "automation {target:?} was only queued (run {run_id}), not run to the end"
+                )),
+                Some(run_id),
+            ),
+            (
+                CallMode::Sync,
+                Ok(ChainOutcome::Finished {
+                    run_id,
+                    status,
+                    output,
+                    error,
+                }),
+            ) => {
+                let ended = match status {
+                    RunStatus::Finished | RunStatus::FinishedWithWarnings => None,
+                    RunStatus::Failed => Some("failed"),
+                    RunStatus::Stopped => Some("was stopped"),
+                    RunStatus::Queued | RunStatus::Running => Some("did not finish"),
+                };
+                let result = match ended {
+                    None => Ok(output),
+                    Some(ended) => Err(format!(
+                        "automation {target:?} {ended} (run {run_id}): {}",
+                        error.as_deref().unwrap_or("no error given")
+                    )),
+                };
+                (result, Some(run_id))
+            }
+        };
+        let mut outcome = Outcome::plain(result, Some(input));
+        outcome.child_run = child_run;
+        Ok(outcome)
     }
 
     /// Write the step; returns the status it was given.
@@ -558,6 +834,7 @@ impl<'a> Walk<'a> {
             NodeKind::Connector {
                 connector, block, ..
             } => Some(format!("{connector}/{block}")),
+            NodeKind::CallAutomation { automation, .. } => Some(automation.clone()),
             _ => None,
         };
         let step = StepRecord {
@@ -579,13 +856,13 @@ impl<'a> Walk<'a> {
             censored: node.censor,
             input_bytes,
             output_bytes,
+            child_run_id: o.child_run,
         };
         self.seq += 1;
-        self.store.append_step(&self.run.id, &step)?;
         if let Some(observe) = self.observer {
             observe(&step);
         }
-        self.steps.push(step);
+        self.steps.push(self.store, &self.run.id, step)?;
         Ok(status)
     }
 }

@@ -2,6 +2,8 @@
 //! loaded and granted, a history store, and runs of validated automations.
 
 use crate::automation::plan::{self, Catalog, Plan, ValidationErrors};
+use crate::chaining::{AutomationCaller, ChainCall, chained_trigger};
+use crate::connections::ConnectionResolver;
 use crate::error::LoadError;
 use crate::manifest::Manifest;
 use crate::runtime::{Connector, Runtime};
@@ -11,7 +13,8 @@ use crate::walker::{Walk, now_ms};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Instant;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
@@ -29,14 +32,34 @@ pub enum WeftError {
     Invalid(#[from] ValidationErrors),
 }
 
+/// How deep chains of `call_automation` blocks may go by default.
+pub const DEFAULT_MAX_CHAIN_DEPTH: usize = 8;
+
 /// Configures a [`Weft`].
-#[derive(Default)]
 pub struct WeftBuilder {
     runtime: Option<Runtime>,
     store: Option<Arc<dyn RunStore>>,
     sled_dir: Option<PathBuf>,
     components: Vec<Vec<u8>>,
     grants: HashMap<String, Vec<String>>,
+    caller: Option<Arc<dyn AutomationCaller>>,
+    max_chain_depth: usize,
+    connections: Option<Arc<dyn ConnectionResolver>>,
+}
+
+impl Default for WeftBuilder {
+    fn default() -> Self {
+        WeftBuilder {
+            runtime: None,
+            store: None,
+            sled_dir: None,
+            components: Vec::new(),
+            grants: HashMap::new(),
+            caller: None,
+            max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
+            connections: None,
+        }
+    }
 }
 
 impl WeftBuilder {
@@ -66,6 +89,27 @@ impl WeftBuilder {
             .entry(connector.to_string())
             .or_default()
             .extend(entries.iter().map(|e| e.as_ref().to_string()));
+        self
+    }
+
+    /// Run the automations that `call_automation` blocks name with this
+    /// caller (see [`crate::chaining`]); without one such blocks fail.
+    pub fn automation_caller(mut self, caller: Arc<dyn AutomationCaller>) -> Self {
+        self.caller = Some(caller);
+        self
+    }
+    /// How many automations a chain of calls may hold, the root run's
+    /// included (default [`DEFAULT_MAX_CHAIN_DEPTH`]): a run whose chain is
+    /// already this long cannot call another.
+    /// Who resolves connector blocks' `connection` references (see
+    /// [`crate::connections`]); without one such blocks fail.
+    pub fn connections(mut self, resolver: Arc<dyn ConnectionResolver>) -> Self {
+        self.connections = Some(resolver);
+        self
+    }
+
+    pub fn max_chain_depth(mut self, depth: usize) -> Self {
+        self.max_chain_depth = depth;
         self
     }
 
@@ -107,6 +151,9 @@ impl WeftBuilder {
                 runtime,
                 store,
                 connectors,
+                caller: self.caller,
+                max_chain_depth: self.max_chain_depth,
+                connections: self.connections,
             }),
         })
     }
@@ -123,6 +170,21 @@ struct Inner {
     runtime: Runtime,
     store: Arc<dyn RunStore>,
     connectors: HashMap<String, Connector>,
+    caller: Option<Arc<dyn AutomationCaller>>,
+    max_chain_depth: usize,
+    connections: Option<Arc<dyn ConnectionResolver>>,
+}
+
+/// A [`Weft`] held without keeping it alive (for callers the Weft itself
+/// holds, such as [`crate::chaining::LocalAutomations`]).
+#[derive(Clone)]
+pub struct WeakWeft(Weak<Inner>);
+
+impl WeakWeft {
+    /// The Weft, unless it has been dropped.
+    pub fn upgrade(&self) -> Option<Weft> {
+        self.0.upgrade().map(|inner| Weft { inner })
+    }
 }
 
 impl Catalog for Inner {
@@ -183,6 +245,11 @@ impl Weft {
         self.inner.connectors.values()
     }
 
+    /// A handle that does not keep this Weft alive.
+    pub fn downgrade(&self) -> WeakWeft {
+        WeakWeft(Arc::downgrade(&self.inner))
+    }
+
     /// Validate an automation document (JSON) against the loaded connectors.
     pub fn validate(&self, document: &Value) -> Result<Plan, ValidationErrors> {
         plan::compile_json(document, self.inner.as_ref())
@@ -196,7 +263,7 @@ impl Weft {
         trigger: Trigger,
     ) -> Result<RunResult, StoreError> {
         let record = new_record(plan, input, trigger);
-        self.walk(plan, record, CancellationToken::new(), None, 0)
+        self.walk(plan, record, CancellationToken::new(), None, 0, None)
             .await
     }
 
@@ -210,8 +277,15 @@ impl Weft {
         observer: &StepObserver<'_>,
     ) -> Result<RunResult, StoreError> {
         let record = new_record(plan, input, trigger);
-        self.walk(plan, record, CancellationToken::new(), Some(observer), 0)
-            .await
+        self.walk(
+            plan,
+            record,
+            CancellationToken::new(),
+            Some(observer),
+            0,
+            None,
+        )
+        .await
     }
 
     /// Run an existing record (queued, or interrupted mid-run): its steps
@@ -230,7 +304,7 @@ impl Weft {
             .steps(&record.id)?
             .last()
             .map_or(0, |s| s.seq + 1);
-        self.walk(plan, record, cancel, None, next_seq).await
+        self.walk(plan, record, cancel, None, next_seq, None).await
     }
 
     /// Start a run in the background; the handle can stop it.
@@ -240,12 +314,60 @@ impl Weft {
         let cancel = CancellationToken::new();
         let token = cancel.clone();
         let weft = self.clone();
-        let task = tokio::spawn(async move { weft.walk(&plan, record, token, None, 0).await });
+        let task =
+            tokio::spawn(async move { weft.walk(&plan, record, token, None, 0, None).await });
         RunHandle {
             run_id,
             cancel,
             task,
         }
+    }
+
+    /// Run `plan` to the end as the run `call` asks for (for
+    /// [`AutomationCaller`]s): trigger [`chained_trigger`], input
+    /// `call.input`, stopped when `call.cancel` fires and failed at
+    /// `call.deadline` if its own deadline is later.
+    pub async fn run_chained(
+        &self,
+        plan: &Plan,
+        call: &ChainCall,
+    ) -> Result<RunResult, StoreError> {
+        let trigger = chained_trigger(&call.parent_run_id, &call.parent_block, &call.call_stack);
+        let record = new_record(plan, call.input.clone(), trigger);
+        self.walk(
+            plan,
+            record,
+            call.cancel.child_token(),
+            None,
+            0,
+            call.deadline,
+        )
+        .await
+    }
+
+    /// Start `plan` in the background as the run `call` asks for, detached
+    /// from the caller (its cancellation and deadline do not apply). The
+    /// run is stored (`queued`) before this returns, so its id can be
+    /// looked up at once.
+    pub fn start_chained(
+        &self,
+        plan: Arc<Plan>,
+        call: &ChainCall,
+    ) -> Result<RunHandle, StoreError> {
+        let trigger = chained_trigger(&call.parent_run_id, &call.parent_block, &call.call_stack);
+        let record = new_record(&plan, call.input.clone(), trigger);
+        self.inner.store.put_run(&record)?;
+        let run_id = record.id.clone();
+        let cancel = CancellationToken::new();
+        let token = cancel.clone();
+        let weft = self.clone();
+        let task =
+            tokio::spawn(async move { weft.walk(&plan, record, token, None, 0, None).await });
+        Ok(RunHandle {
+            run_id,
+            cancel,
+            task,
+        })
     }
 
     async fn walk(
@@ -255,6 +377,7 @@ impl Weft {
         cancel: CancellationToken,
         observer: Option<&StepObserver<'_>>,
         first_seq: u64,
+        deadline: Option<Instant>,
     ) -> Result<RunResult, StoreError> {
         let walk = Walk::new(
             plan,
@@ -264,7 +387,10 @@ impl Weft {
             record,
             observer,
         )
-        .starting_at(first_seq);
+        .starting_at(first_seq)
+        .deadline_at_most(deadline)
+        .chaining(self.inner.caller.as_deref(), self.inner.max_chain_depth)
+        .connections(self.inner.connections.as_deref());
         let (record, steps) = walk.run().await?;
         Ok(RunResult { record, steps })
     }

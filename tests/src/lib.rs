@@ -2,6 +2,8 @@
 //! 127.0.0.1 (random port) that plays the third-party API, and a runtime
 //! wired the way the tests need it.
 
+pub mod fake_slack;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query};

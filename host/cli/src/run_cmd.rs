@@ -29,15 +29,33 @@ fn parse_grant(arg: &str) -> (String, String) {
 }
 
 pub async fn engine(data_dir: &Path, cache_dir: &Path, grants: &[String]) -> Result<Weft, Failure> {
-    let runtime = Runtime::builder()
-        .cache_dir(cache_dir)
-        .build()
-        .map_err(|e| {
-            Failure::new(
-                crate::exit::INTERNAL,
-                format!("could not start the engine: {e}"),
-            )
-        })?;
+    build(engine_builder(data_dir, cache_dir, grants, &[])?).await
+}
+
+/// The engine's builder: the standard components, the grants and the
+/// operator routes (`FROM=TO` origins), history under `data_dir`.
+pub fn engine_builder(
+    data_dir: &Path,
+    cache_dir: &Path,
+    grants: &[String],
+    routes: &[String],
+) -> Result<weft_host::WeftBuilder, Failure> {
+    let mut runtime = Runtime::builder().cache_dir(cache_dir);
+    for route in routes {
+        let Some((from, to)) = route.split_once('=') else {
+            return Err(
+                Failure::new(USAGE, format!("route {route:?}: expected FROM=TO"))
+                    .hint("e.g. --route https://slack.com=http://127.0.0.1:4567"),
+            );
+        };
+        runtime = runtime.route_origin(from, to);
+    }
+    let runtime = runtime.build().map_err(|e| {
+        Failure::new(
+            crate::exit::INTERNAL,
+            format!("could not start the engine: {e}"),
+        )
+    })?;
     let mut builder = Weft::builder()
         .runtime(runtime)
         .sled(data_dir.join("history"));
@@ -48,9 +66,17 @@ pub async fn engine(data_dir: &Path, cache_dir: &Path, grants: &[String]) -> Res
         let (connector, entry) = parse_grant(g);
         builder = builder.grant(&connector, &[entry]);
     }
+    Ok(builder)
+}
+
+pub async fn build(builder: weft_host::WeftBuilder) -> Result<Weft, Failure> {
     builder.build().await.map_err(|e| {
         let text = e.to_string();
-        let code = if text.contains("grant") { USAGE } else { LOAD };
+        let code = if text.contains("grant") || text.contains("route") {
+            USAGE
+        } else {
+            LOAD
+        };
         Failure::new(code, text).hint("grants look like --allow http://127.0.0.1:8080 or --allow CONNECTOR=https://api.example.com")
     })
 }

@@ -53,6 +53,21 @@ pub struct ServeArgs {
     /// Runs kept per automation, newest first [default: 5000].
     #[arg(long)]
     max_runs_per_automation: Option<usize>,
+    /// Automation files (or directories of `*.json`) to load at start,
+    /// owned by the admin: new ones are created and their execution token
+    /// and webhook URL printed once; changed ones get a new version.
+    /// Repeatable.
+    #[arg(long = "load", value_name = "PATH")]
+    load: Vec<PathBuf>,
+    /// Send requests for one origin to another: `FROM=TO`, e.g.
+    /// `https://slack.com=http://127.0.0.1:4567` for a staging mock. Checks,
+    /// grants and credentials still use FROM. Repeatable.
+    #[arg(long = "route", value_name = "FROM=TO")]
+    route: Vec<String>,
+    /// The server's URL as browsers reach it, for OAuth2 redirects
+    /// [default: http://LISTEN-ADDRESS].
+    #[arg(long, env = "WEFT_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 /// The TOML file's shape; every key optional, unknown keys refused.
@@ -71,6 +86,11 @@ struct FileConfig {
     min_schedule_interval_secs: Option<u64>,
     retention_days: Option<u64>,
     max_runs_per_automation: Option<usize>,
+    #[serde(default)]
+    load: Vec<PathBuf>,
+    #[serde(default)]
+    routes: Vec<String>,
+    public_url: Option<String>,
 }
 
 pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u8, Failure> {
@@ -122,6 +142,7 @@ pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u
                 .or(file.max_runs_per_automation)
                 .unwrap_or(defaults.retention.max_runs_per_automation),
         },
+        public_url: args.public_url.or(file.public_url),
     };
     let listen = args
         .listen
@@ -129,8 +150,99 @@ pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u
         .unwrap_or_else(|| "127.0.0.1:8080".to_string());
     let mut allow = file.allow;
     allow.extend(args.allow);
-    let weft = run_cmd::engine(data_dir, cache_dir, &allow).await?;
-    serve(weft, data_dir, &listen, config).await
+    let mut load = file.load;
+    load.extend(args.load);
+    let documents = automation_files(&load)?;
+    let mut routes = file.routes;
+    routes.extend(args.route);
+    let store =
+        weft_server::ServerStore::open(&data_dir.join("server"), data_dir).map_err(|e| {
+            Failure::new(
+                INTERNAL,
+                format!(
+                    "cannot open the server store in {}: {e}",
+                    data_dir.display()
+                ),
+            )
+            .hint("is another `weft serve` using the same --data-dir?")
+        })?;
+    let mut builder = run_cmd::engine_builder(data_dir, cache_dir, &allow, &routes)?
+        .connections(store.connections.resolver())
+        .automation_caller(store.caller.clone());
+    // Third-party-style connectors bundled with Weft.
+    for (_, bytes) in weft_components::ALL
+        .iter()
+        .filter(|(name, _)| *name == "weft-connector-slack")
+    {
+        builder = builder.component(*bytes);
+    }
+    let weft = run_cmd::build(builder).await?;
+    serve(weft, store, &listen, config, documents).await
+}
+
+/// The automation documents named by `--load`, read and parsed before the
+/// server starts so a typo stops it with a clear message.
+fn automation_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, serde_json::Value)>, Failure> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path)
+                .map_err(|e| Failure::new(USAGE, format!("--load {}: {e}", path.display())))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Failure::new(USAGE, format!("--load {}: {e}", path.display())))?;
+            let doc = serde_json::from_str(&text).map_err(|e| {
+                Failure::new(USAGE, format!("--load {}: not JSON: {e}", path.display()))
+            })?;
+            Ok((path, doc))
+        })
+        .collect()
+}
+
+/// Load the documents for the admin and say how to trigger the new ones.
+fn load_automations(
+    state: &AppState,
+    documents: Vec<(PathBuf, serde_json::Value)>,
+    addr: std::net::SocketAddr,
+) -> Result<(), Failure> {
+    use weft_server::preload::{Loaded, load};
+    for (path, document) in documents {
+        match load(state, document, "admin") {
+            Ok(Loaded::Created(created)) => {
+                let id = &created.stored.id;
+                println!(
+                    "loaded {id} from {}\n  run it:  curl -X POST -H 'X-Execution-Token: {}' http://{addr}/api/v1/automations/{id}/actions/execute\n  webhook: curl -X POST -H 'Content-Type: application/json' -d '{{}}' http://{addr}{}",
+                    path.display(),
+                    created.execution_token,
+                    created.webhook_path()
+                );
+            }
+            Ok(Loaded::Unchanged { id }) => println!("{id} is loaded already (unchanged)"),
+            Ok(Loaded::Updated { id, version }) => {
+                println!("updated {id} from {} to version {version}", path.display())
+            }
+            Err(e) => {
+                return Err(Failure::new(
+                    crate::run_cmd::INVALID,
+                    format!("--load {}: {}", path.display(), e.message),
+                )
+                .hint("fix the file (`weft validate FILE` lists every problem) or drop it from --load"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Structured logs on stderr: `RUST_LOG` picks the level (default info),
@@ -151,21 +263,12 @@ fn init_logging() {
 
 async fn serve(
     weft: weft_host::Weft,
-    data_dir: &Path,
+    store: weft_server::ServerStore,
     listen: &str,
     config: ServerConfig,
+    documents: Vec<(PathBuf, serde_json::Value)>,
 ) -> Result<u8, Failure> {
     init_logging();
-    let state = AppState::open(weft, &data_dir.join("server"), config).map_err(|e| {
-        Failure::new(
-            INTERNAL,
-            format!(
-                "cannot open the server store in {}: {e}",
-                data_dir.display()
-            ),
-        )
-        .hint("is another `weft serve` using the same --data-dir?")
-    })?;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         Failure::new(USAGE, format!("cannot listen on {listen}: {e}"))
             .hint("pick another address with --listen, e.g. 127.0.0.1:0")
@@ -173,12 +276,19 @@ async fn serve(
     let addr = listener
         .local_addr()
         .map_err(|e| Failure::new(INTERNAL, e.to_string()))?;
+    let mut config = config;
+    if config.public_url.is_none() {
+        config.public_url = Some(format!("http://{addr}"));
+    }
+    let state = AppState::with_store(weft, store, config)
+        .map_err(|e| Failure::new(INTERNAL, format!("cannot open the server store: {e}")))?;
     if let Some(token) = state
         .bootstrap_admin()
         .map_err(|e| Failure::new(INTERNAL, e.to_string()))?
     {
         println!("created user admin; its API token (shown once): {token}");
     }
+    load_automations(&state, documents, addr)?;
     let state = Arc::new(state);
     let recovered = state
         .start_queue()

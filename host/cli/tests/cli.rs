@@ -50,7 +50,7 @@ fn list_and_describe_bundled_connectors() {
     assert_eq!(
         ids,
         [
-            "http", "echo", "hostile", "lists", "text", "json", "datetime", "math"
+            "http", "echo", "hostile", "lists", "text", "json", "datetime", "math", "slack"
         ]
     );
 

@@ -88,7 +88,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
 }
 
 impl Caller {
-    fn is_admin(&self) -> bool {
+    pub(crate) fn is_admin(&self) -> bool {
         self.0.role == Role::Admin
     }
 }
@@ -195,13 +195,41 @@ pub async fn create_automation(
     caller: Caller,
     JsonBody(document): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (document, plan) = validate(&state, document, &caller.0.name)?;
+    let created = create(&state, document, &caller.0.name)?;
+    Ok((StatusCode::CREATED, Json(created.view())))
+}
+
+/// A newly created automation with its one-time secrets.
+pub struct Created {
+    pub stored: StoredAutomation,
+    pub execution_token: String,
+    pub webhook_secret: String,
+}
+
+impl Created {
+    /// The API view plus the secrets, shown this once: only their hashes
+    /// are stored.
+    pub fn view(&self) -> Value {
+        let mut view = self.stored.view();
+        view["execution_token"] = Value::String(self.execution_token.clone());
+        view["webhook_path"] = Value::String(self.webhook_path());
+        view
+    }
+
+    pub fn webhook_path(&self) -> String {
+        format!("/hooks/{}/{}", self.stored.id, self.webhook_secret)
+    }
+}
+
+/// Validate and store a new automation owned by `owner`.
+pub(crate) fn create(state: &AppState, document: Value, owner: &str) -> Result<Created, ApiError> {
+    let (document, plan) = validate(state, document, owner)?;
     let token = new_token();
     let secret = new_token();
     let now = now_ms();
     let stored = StoredAutomation {
         id: plan.id.clone(),
-        owner: caller.0.name.clone(),
+        owner: owner.to_string(),
         enabled: true,
         version: 1,
         created_at: now,
@@ -209,6 +237,7 @@ pub async fn create_automation(
         execution_token_hash: token_hash(&token),
         webhook_secret_hash: token_hash(&secret),
         rate_limit_per_minute: None,
+        concurrency: None,
         document,
     };
     if !state.automations.create(&stored)? {
@@ -221,11 +250,27 @@ pub async fn create_automation(
             ),
         ));
     }
-    let mut view = stored.view();
-    // Shown once: only their hashes are stored.
-    view["execution_token"] = Value::String(token);
-    view["webhook_path"] = Value::String(format!("/hooks/{}/{secret}", stored.id));
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok(Created {
+        stored,
+        execution_token: token,
+        webhook_secret: secret,
+    })
+}
+
+/// Replace the document of a stored automation (validated), keeping its
+/// tokens and settings. Returns the new version, or `None` if another
+/// change got there first.
+pub(crate) fn replace_document(
+    state: &AppState,
+    current: &StoredAutomation,
+    document: Value,
+) -> Result<Option<StoredAutomation>, ApiError> {
+    let (document, _) = validate(state, document, &current.owner)?;
+    let mut next = current.clone();
+    next.document = document;
+    next.version += 1;
+    next.updated_at = now_ms();
+    Ok(state.automations.replace(current, &next)?.then_some(next))
 }
 
 #[derive(Deserialize)]
@@ -368,6 +413,21 @@ pub async fn patch_automation(
             ),
         };
     }
+    if let Some(limit) = body.get("concurrency") {
+        next.concurrency = match limit {
+            Value::Null => None,
+            v => Some(
+                v.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "concurrency: a whole number from 1 to 1024, or null for the server default",
+                        )
+                    })?,
+            ),
+        };
+    }
     if next.rate_limit_per_minute != current.rate_limit_per_minute {
         state.rate_limits.reset(&id);
     }
@@ -451,7 +511,7 @@ pub async fn start_run(
             detail: json!({"user": caller.0.name}),
         },
     );
-    state.enqueue(&record)?;
+    state.enqueue(&record, &a)?;
     Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))))
 }
 
@@ -492,7 +552,7 @@ pub async fn webhook(
             detail: Value::Null,
         },
     );
-    state.enqueue(&record)?;
+    state.enqueue(&record, &a)?;
     Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))))
 }
 
@@ -580,16 +640,22 @@ pub async fn execute(
     runnable(&state, &a)?;
     let plan = state.plan(&a)?;
     let input = body.map(|JsonBody(v)| v).unwrap_or(json!({}));
-    let trigger = Trigger {
-        kind: "api".into(),
-        detail: Value::Null,
-    };
-    let handle = state.weft.start(plan, input, trigger);
-    let run_id = handle.run_id.clone();
     if q.run_async {
-        return Ok((StatusCode::ACCEPTED, Json(json!({"run_id": run_id}))));
+        let record = weft_host::new_record(
+            &plan,
+            input,
+            Trigger {
+                kind: "api".into(),
+                detail: json!({"sync": false}),
+            },
+        );
+        state.enqueue(&record, &a)?;
+        return Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))));
     }
-    match tokio::time::timeout(state.config.execute_timeout, handle.wait()).await {
+    let record = weft_host::new_record(&plan, input, crate::queue::sync_call_trigger());
+    let run_id = record.id.clone();
+    let waiter = state.enqueue_sync(record, plan, &a)?;
+    match tokio::time::timeout(state.config.execute_timeout, waiter).await {
         Err(_) => Ok((
             StatusCode::ACCEPTED,
             Json(json!({
@@ -597,11 +663,10 @@ pub async fn execute(
                 "message": format!("still running after {} s; poll GET /api/v1/runs/{run_id}", state.config.execute_timeout.as_secs()),
             })),
         )),
-        Ok(Err(e)) => Err(ApiError::internal(e)),
-        Ok(Ok(result)) => {
-            state.metrics.record_run(&result);
-            execute_answer(result, run_id)
-        }
+        Ok(Err(_)) => Err(ApiError::internal(format!(
+            "run {run_id} ended without a result; see GET /api/v1/runs/{run_id}"
+        ))),
+        Ok(Ok(result)) => execute_answer(result, run_id),
     }
 }
 

@@ -22,10 +22,18 @@ pub struct StoredAutomation {
     /// Triggers per minute; `None` uses the server's default.
     #[serde(default)]
     pub rate_limit_per_minute: Option<u32>,
+    /// Runs at the same time; `None` uses the server's default.
+    #[serde(default)]
+    pub concurrency: Option<u32>,
     pub document: Value,
 }
 
 impl StoredAutomation {
+    /// The automation's own concurrency limit, if it sets one.
+    pub fn concurrency_limit(&self) -> Option<usize> {
+        self.concurrency.map(|n| n as usize)
+    }
+
     /// The API view: no token hash.
     pub fn view(&self) -> Value {
         serde_json::json!({
@@ -34,6 +42,7 @@ impl StoredAutomation {
             "owner": self.owner,
             "enabled": self.enabled,
             "rate_limit_per_minute": self.rate_limit_per_minute,
+            "concurrency": self.concurrency,
             "version": self.version,
             "run_mode": self.document.get("run_mode").cloned().unwrap_or(Value::Null),
             "created_at": self.created_at,

@@ -10,9 +10,15 @@
 //! stable codes.
 
 mod api;
+mod openapi;
+pub use api::Created;
 pub mod automations;
+pub mod chaining;
+pub mod connections;
+mod connections_api;
 pub mod error;
 pub mod metrics;
+pub mod preload;
 pub mod queue;
 pub mod rate_limit;
 pub mod retention;
@@ -51,6 +57,9 @@ pub struct ServerConfig {
     pub min_schedule_interval: Duration,
     /// What run history is kept.
     pub retention: retention::Retention,
+    /// The server's address as browsers reach it (for the OAuth2 redirect
+    /// URI), e.g. `https://weft.example.com`; without it, the listen address.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -64,12 +73,52 @@ impl Default for ServerConfig {
             rate_limit_per_minute: 6000,
             min_schedule_interval: Duration::from_secs(30),
             retention: retention::Retention::default(),
+            public_url: None,
         }
+    }
+}
+
+/// The server's own store (users, automations, connections, schedule
+/// marks), opened before the engine because the engine needs the
+/// connections to resolve connector blocks' `connection` references.
+pub struct ServerStore {
+    db: sled::Db,
+    pub connections: Arc<connections::source::ConnectionService>,
+    /// Give to the engine with `WeftBuilder::automation_caller`; the state
+    /// attaches itself when the queue starts.
+    pub caller: Arc<chaining::ServerCaller>,
+}
+
+/// Why the server store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}")]
+    Store(#[from] sled::Error),
+    #[error("secret key: {0}")]
+    Key(#[from] connections::keyring::KeyError),
+}
+
+impl ServerStore {
+    /// Open the store in `dir`; the secret key comes from the environment
+    /// or `key_dir/secret.key` (created on first start).
+    pub fn open(dir: &Path, key_dir: &Path) -> Result<Self, OpenError> {
+        let keyring = connections::keyring::Keyring::load(key_dir)?;
+        let db = sled::open(dir)?;
+        let connections = connections::Connections::open(&db, Arc::new(keyring))?;
+        Ok(ServerStore {
+            db,
+            connections: connections::source::ConnectionService::new(connections),
+            caller: Arc::default(),
+        })
     }
 }
 
 pub struct AppState {
     pub weft: Weft,
+    caller: Arc<chaining::ServerCaller>,
+    pub connections: Arc<connections::source::ConnectionService>,
+    /// OAuth2 authorizations waiting for their callback, by state.
+    pub(crate) oauth_pending: sled::Tree,
     pub users: Users,
     pub automations: Automations,
     pub config: ServerConfig,
@@ -84,10 +133,27 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Open the server's store in `dir` (separate from run history).
-    pub fn open(weft: Weft, dir: &Path, config: ServerConfig) -> Result<Self, sled::Error> {
-        let db = sled::open(dir)?;
+    /// Open the server's store in `dir` (separate from run history), with
+    /// the secret key from the environment or `dir/secret.key`. An engine
+    /// that should resolve connections needs [`ServerStore`] first and
+    /// [`AppState::with_store`].
+    pub fn open(weft: Weft, dir: &Path, config: ServerConfig) -> Result<Self, OpenError> {
+        let store = ServerStore::open(dir, dir)?;
+        Ok(Self::with_store(weft, store, config)?)
+    }
+
+    /// The state over an opened [`ServerStore`].
+    pub fn with_store(
+        weft: Weft,
+        store: ServerStore,
+        config: ServerConfig,
+    ) -> Result<Self, sled::Error> {
+        let db = store.db;
+        store.connections.set_runtime(weft.runtime().clone());
         Ok(AppState {
+            caller: store.caller,
+            connections: store.connections,
+            oauth_pending: db.open_tree("oauth_pending")?,
             weft,
             users: Users::open(&db)?,
             automations: Automations::open(&db)?,
@@ -103,6 +169,7 @@ impl AppState {
     /// Start the run queue and recover what a previous process left
     /// queued or running. Returns how many runs were recovered.
     pub fn start_queue(self: &Arc<Self>) -> Result<usize, weft_host::store::StoreError> {
+        self.caller.attach(Arc::downgrade(self));
         let q = queue::Queue::start(
             Arc::downgrade(self),
             self.config.per_automation_concurrency,
@@ -123,23 +190,51 @@ impl AppState {
         Ok(recovered)
     }
 
+    /// Base URL for links the server hands out (no trailing slash).
+    pub fn public_url(&self) -> String {
+        self.config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+            .trim_end_matches('/')
+            .to_string()
+    }
+
     pub(crate) fn queue(&self) -> Result<&queue::Queue, ApiError> {
         self.queue
             .get()
             .ok_or_else(|| ApiError::internal("the run queue is not started"))
     }
 
-    /// Store a queued run durably and schedule it.
-    pub(crate) fn enqueue(&self, record: &weft_host::RunRecord) -> Result<(), ApiError> {
-        let q = self
-            .queue
-            .get()
-            .ok_or_else(|| ApiError::internal("the run queue is not started"))?;
-        q.enqueue(self.weft.store(), record)?;
+    /// Store a queued run of `automation` durably and schedule it.
+    pub(crate) fn enqueue(
+        &self,
+        record: &weft_host::RunRecord,
+        automation: &StoredAutomation,
+    ) -> Result<(), ApiError> {
+        self.queue()?
+            .enqueue(self.weft.store(), record, automation.concurrency_limit())?;
         self.metrics
             .queue_depth
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Queue a synchronous run of `automation` and return where its result
+    /// will arrive.
+    pub(crate) fn enqueue_sync(
+        &self,
+        record: weft_host::RunRecord,
+        plan: Arc<Plan>,
+        automation: &StoredAutomation,
+    ) -> Result<queue::Waiter, ApiError> {
+        let waiter = self
+            .queue()?
+            .enqueue_sync(record, plan, automation.concurrency_limit());
+        self.metrics
+            .queue_depth
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(waiter)
     }
 
     /// On a store with no users, create `admin` and return its token (the
@@ -188,6 +283,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
+        .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/users", post(api::create_user))
         .route(
             "/api/v1/automations",
@@ -213,6 +309,21 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/automations/{id}/export",
             get(api::export_automation),
         )
+        .route(
+            "/api/v1/connections",
+            get(connections_api::list).post(connections_api::create),
+        )
+        .route(
+            "/api/v1/connections/{id}",
+            get(connections_api::get)
+                .patch(connections_api::update)
+                .delete(connections_api::delete),
+        )
+        .route(
+            "/api/v1/connections/{id}/actions/authorize",
+            post(connections_api::authorize),
+        )
+        .route("/oauth/callback", get(connections_api::callback))
         .route("/api/v1/runs", get(api::list_runs))
         .route("/api/v1/runs/{id}", get(api::get_run))
         .route("/api/v1/runs/{id}/stop", post(api::stop_run))

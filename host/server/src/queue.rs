@@ -3,18 +3,29 @@
 //! and a dispatcher starts it when its automation is below its concurrency
 //! limit (default 1; the rest wait in order) and a global slot is free.
 //!
+//! Synchronous API calls go through the same lanes, so they share the
+//! automation's concurrency limit, but their record is not flushed before
+//! they start and a waiter gets the result in memory: the caller holds the
+//! connection, and an fsync per call would cap the API at the disk's pace.
+//!
 //! On start the server re-queues what it finds `queued` and resumes what
 //! it finds `running` (the server stopped mid-run): the resumed run starts
 //! over, keeps the earlier steps in its history and records a warning,
-//! since blocks before the stop may run twice. A finished run is never
-//! touched again.
+//! since blocks before the stop may run twice. Synchronous calls are the
+//! exception: their caller got no answer and may have retried, so they are
+//! marked failed with that reason rather than run again. A finished run is
+//! never touched again.
 
 use crate::AppState;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use tokio::sync::oneshot;
 use tokio::sync::{Semaphore, mpsc};
 use weft_host::store::{RunFilter, RunStatus, StoreError};
-use weft_host::{CancellationToken, RunRecord, RunStore};
+use weft_host::{CancellationToken, RunRecord, RunResult, RunStore};
+
+/// Receives the result of a synchronous run.
+pub type Waiter = oneshot::Receiver<RunResult>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -24,6 +35,11 @@ enum Event {
     Enqueued {
         run_id: String,
         automation_id: String,
+        /// The automation's own concurrency limit, if it sets one.
+        limit: Option<usize>,
+        /// For synchronous calls: the record (not read back from the
+        /// store) and where to send the result.
+        waiter: Option<SyncJob>,
     },
     Finished {
         automation_id: String,
@@ -49,10 +65,22 @@ pub enum StopOutcome {
     AlreadyFinished,
 }
 
+/// A synchronous call: the record and plan in memory, and where the result goes.
+struct SyncJob {
+    record: Box<RunRecord>,
+    /// Written to the store as queued: only once it has to wait.
+    stored: bool,
+    plan: std::sync::Arc<weft_host::automation::Plan>,
+    reply: oneshot::Sender<RunResult>,
+}
+
+type Job = (String, Option<SyncJob>);
+
 #[derive(Default)]
 struct Lane {
     running: usize,
-    waiting: VecDeque<String>,
+    limit: Option<usize>,
+    waiting: VecDeque<Job>,
 }
 
 impl Queue {
@@ -73,9 +101,14 @@ impl Queue {
                     Event::Enqueued {
                         run_id,
                         automation_id,
+                        limit,
+                        waiter,
                     } => {
                         let lane = lanes.entry(automation_id.clone()).or_default();
-                        lane.waiting.push_back(run_id);
+                        if limit.is_some() {
+                            lane.limit = limit;
+                        }
+                        lane.waiting.push_back((run_id, waiter));
                         automation_id
                     }
                     Event::Finished { automation_id } => {
@@ -88,8 +121,8 @@ impl Queue {
                 let Some(lane) = lanes.get_mut(&automation_id) else {
                     continue;
                 };
-                while lane.running < per_automation.max(1) {
-                    let Some(run_id) = lane.waiting.pop_front() else {
+                while lane.running < lane.limit.unwrap_or(per_automation).max(1) {
+                    let Some((run_id, waiter)) = lane.waiting.pop_front() else {
                         break;
                     };
                     lane.running += 1;
@@ -106,7 +139,7 @@ impl Queue {
                         {
                             let cancel = CancellationToken::new();
                             lock(&running).insert(run_id.clone(), cancel.clone());
-                            execute(&state, &run_id, cancel).await;
+                            execute(&state, &run_id, waiter, cancel).await;
                             lock(&running).remove(&run_id);
                             state
                                 .metrics
@@ -115,6 +148,21 @@ impl Queue {
                         }
                         let _ = tx.send(Event::Finished { automation_id });
                     });
+                }
+                // Synchronous calls that must wait become visible as queued.
+                if let Some(state) = state.upgrade() {
+                    for (_, job) in lane.waiting.iter_mut().rev() {
+                        match job {
+                            Some(job) if !job.stored => {
+                                job.stored = true;
+                                if let Err(e) = state.weft.store().put_run(&job.record) {
+                                    tracing::error!(run_id = %job.record.id, "cannot record queued run: {e}");
+                                }
+                            }
+                            Some(_) => break,
+                            None => {}
+                        }
+                    }
                 }
                 if lane.running == 0 && lane.waiting.is_empty() {
                     lanes.remove(&automation_id);
@@ -125,14 +173,46 @@ impl Queue {
     }
 
     /// Store `record` as queued, durably, then hand it to the dispatcher.
-    pub fn enqueue(&self, store: &dyn RunStore, record: &RunRecord) -> Result<(), StoreError> {
+    /// `limit` is the automation's own concurrency limit, if it has one.
+    pub fn enqueue(
+        &self,
+        store: &dyn RunStore,
+        record: &RunRecord,
+        limit: Option<usize>,
+    ) -> Result<(), StoreError> {
         store.put_run(record)?;
         store.flush()?;
         let _ = self.tx.send(Event::Enqueued {
             run_id: record.id.clone(),
             automation_id: record.automation_id.clone(),
+            limit,
+            waiter: None,
         });
         Ok(())
+    }
+
+    /// Queue a synchronous run. If it has to wait for a free slot it is
+    /// recorded as queued (so it can be looked up and stopped), never
+    /// flushed; the result comes back through the returned waiter.
+    pub fn enqueue_sync(
+        &self,
+        record: RunRecord,
+        plan: std::sync::Arc<weft_host::automation::Plan>,
+        limit: Option<usize>,
+    ) -> Waiter {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.tx.send(Event::Enqueued {
+            run_id: record.id.clone(),
+            automation_id: record.automation_id.clone(),
+            limit,
+            waiter: Some(SyncJob {
+                record: Box::new(record),
+                stored: false,
+                plan,
+                reply: tx,
+            }),
+        });
+        rx
     }
 
     /// Stop a run: cancel it if it is in progress, or mark it stopped if it
@@ -162,60 +242,122 @@ impl Queue {
             .filter(|r| matches!(r.status, RunStatus::Queued | RunStatus::Running))
             .collect();
         pending.sort_by_key(|r| r.created_at);
+        let mut requeued = 0;
         for record in &mut pending {
+            if is_sync_call(record) {
+                record.status = RunStatus::Failed;
+                record.error = Some("the server stopped before this synchronous API call finished; its caller got no answer, so it was not run again".into());
+                record.finished_at = Some(crate::now_ms());
+                store.put_run(record)?;
+                continue;
+            }
             if record.status == RunStatus::Running {
                 record.status = RunStatus::Queued;
                 record.warnings.push(
                     "resumed after the server stopped during this run; it started over, so blocks before the stop may have run twice".into(),
                 );
             }
-            self.enqueue(store, record)?;
+            self.enqueue(store, record, None)?;
+            requeued += 1;
         }
-        Ok(pending.len())
+        Ok(requeued)
     }
 }
 
+/// Marks the trigger of a synchronous API call.
+pub fn sync_call_trigger() -> weft_host::Trigger {
+    weft_host::Trigger {
+        kind: "api".into(),
+        detail: serde_json::json!({"sync": true}),
+    }
+}
+
+fn is_sync_call(record: &RunRecord) -> bool {
+    record.trigger.kind == "api" && record.trigger.detail["sync"] == serde_json::Value::Bool(true)
+}
+
+/// The current plan of an automation, or why its queued run cannot start.
+fn load_plan(
+    state: &AppState,
+    automation_id: &str,
+) -> Result<std::sync::Arc<weft_host::automation::Plan>, String> {
+    let automation = match state.automations.get(automation_id) {
+        Ok(Some(a)) => a,
+        _ => return Err("the automation was deleted before this run started".into()),
+    };
+    if !automation.enabled {
+        return Err("the automation was disabled before this run started".into());
+    }
+    state.plan(&automation).map_err(|e| e.message)
+}
+
 /// Run one queued record to the end (or fail it with a reason).
-async fn execute(state: &AppState, run_id: &str, cancel: CancellationToken) {
+async fn execute(
+    state: &AppState,
+    run_id: &str,
+    waiter: Option<SyncJob>,
+    cancel: CancellationToken,
+) {
     let store = state.weft.store();
-    let record = match store.get_run(run_id) {
-        Ok(Some(r)) if r.status == RunStatus::Queued => r,
-        // Gone, or already finished: never run a finished run again.
-        Ok(_) => return,
-        Err(e) => {
-            tracing::error!(run_id, "cannot load queued run: {e}");
+    let (record, plan, reply) = match waiter {
+        Some(SyncJob {
+            record,
+            stored,
+            plan,
+            reply,
+        }) => {
+            // A stop request may have landed while it waited.
+            match stored.then(|| store.get_run(run_id)) {
+                Some(Ok(Some(r))) if r.status != RunStatus::Queued => {
+                    let _ = reply.send(RunResult {
+                        record: r,
+                        steps: Vec::new(),
+                    });
+                    return;
+                }
+                _ => (*record, Some(plan), Some(reply)),
+            }
+        }
+        None => match store.get_run(run_id) {
+            Ok(Some(r)) if r.status == RunStatus::Queued => (r, None, None),
+            // Gone, or already finished: never run a finished run again.
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!(run_id, "cannot load queued run: {e}");
+                return;
+            }
+        },
+    };
+    let plan = match plan {
+        Some(plan) => Ok(plan),
+        None => load_plan(state, &record.automation_id),
+    };
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(reason) => {
+            let mut record = record;
+            record.status = RunStatus::Failed;
+            record.error = Some(reason);
+            record.finished_at = Some(crate::now_ms());
+            if let Err(e) = store.put_run(&record) {
+                tracing::error!(run_id = %record.id, "cannot record failure: {e}");
+            }
+            if let Some(reply) = reply {
+                let _ = reply.send(RunResult {
+                    record,
+                    steps: Vec::new(),
+                });
+            }
             return;
         }
     };
-    let fail = |mut record: RunRecord, reason: String| {
-        record.status = RunStatus::Failed;
-        record.error = Some(reason);
-        record.finished_at = Some(crate::now_ms());
-        if let Err(e) = store.put_run(&record) {
-            tracing::error!(run_id = %record.id, "cannot record failure: {e}");
-        }
-    };
-    let automation = match state.automations.get(&record.automation_id) {
-        Ok(Some(a)) => a,
-        _ => {
-            return fail(
-                record,
-                "the automation was deleted before this run started".into(),
-            );
-        }
-    };
-    if !automation.enabled {
-        return fail(
-            record,
-            "the automation was disabled before this run started".into(),
-        );
-    }
-    let plan = match state.plan(&automation) {
-        Ok(p) => p,
-        Err(e) => return fail(record, e.message),
-    };
     match state.weft.run_record(&plan, record, cancel).await {
-        Ok(result) => state.metrics.record_run(&result),
+        Ok(result) => {
+            state.metrics.record_run(&result);
+            if let Some(reply) = reply {
+                let _ = reply.send(result);
+            }
+        }
         Err(e) => tracing::error!(run_id, "run could not be recorded: {e}"),
     }
 }

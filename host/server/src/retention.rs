@@ -117,6 +117,7 @@ mod tests {
             censored: false,
             input_bytes: 0,
             output_bytes: 0,
+            child_run_id: None,
         }
     }
 

@@ -99,7 +99,7 @@ fn tick(state: &AppState, now: DateTime<Utc>) -> Result<(), String> {
             serde_json::json!({ "scheduled_for": due.to_rfc3339() }),
             trigger,
         );
-        if let Err(e) = state.enqueue(&record) {
+        if let Err(e) = state.enqueue(&record, &a) {
             tracing::error!(automation = %a.id, "cannot queue scheduled run: {}", e.message);
         }
     }

@@ -137,6 +137,31 @@ pub enum BlockKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         connection: Option<String>,
     },
+    /// Run another automation. Synchronously (the default) its output
+    /// becomes this block's output; asynchronously the block's output is
+    /// `{"run_id": "…"}` and the called run goes on by itself.
+    #[serde(rename = "call_automation")]
+    CallAutomation {
+        /// The id of the automation to run (never this one).
+        automation: String,
+        #[serde(default)]
+        mode: CallMode,
+        /// The called run's `$.Start`; `{…}` templates are resolved first,
+        /// as for connector inputs. Omitted: an empty object.
+        #[serde(default)]
+        inputs: Value,
+    },
+}
+
+/// How a `call_automation` block waits for the run it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallMode {
+    /// Wait for the called run; its output is the block's output.
+    #[default]
+    Sync,
+    /// Start the called run and go on; the output is its run id.
+    Async,
 }
 
 impl BlockKind {
@@ -152,6 +177,7 @@ impl BlockKind {
             BlockKind::Error { .. } => "error",
             BlockKind::Sleep { .. } => "sleep",
             BlockKind::Connector { .. } => "connector",
+            BlockKind::CallAutomation { .. } => "call_automation",
         }
     }
 
@@ -167,6 +193,7 @@ impl BlockKind {
             "error" => &["mode", "message"],
             "sleep" => &["ms"],
             "connector" => &["connector", "block", "inputs", "connection"],
+            "call_automation" => &["automation", "mode", "inputs"],
             _ => return None,
         })
     }
@@ -328,6 +355,7 @@ mod tests {
             "\"body\"",
             "\"does not contain\"",
             "\"max_attempts\"",
+            "\"call_automation\"",
         ] {
             assert!(schema.contains(needle), "{needle} missing");
         }

@@ -10,8 +10,8 @@
 //! satisfy the block's input schema.
 
 use super::document::{
-    Automation, Block, BlockKind, Branch, COMMON_FIELDS, ErrorMode, FORMAT, OnError, OutputMode,
-    Retry, RunSettings, VariableAction,
+    Automation, Block, BlockKind, Branch, COMMON_FIELDS, CallMode, ErrorMode, FORMAT, OnError,
+    OutputMode, Retry, RunSettings, VariableAction,
 };
 use super::formula;
 use super::template::{RefRoot, Template};
@@ -131,6 +131,11 @@ pub enum NodeKind {
         inputs: Template,
         connection: Option<String>,
     },
+    CallAutomation {
+        automation: String,
+        mode: CallMode,
+        inputs: Template,
+    },
 }
 
 impl NodeKind {
@@ -146,6 +151,7 @@ impl NodeKind {
             NodeKind::Error { .. } => "error",
             NodeKind::Sleep { .. } => "sleep",
             NodeKind::Connector { .. } => "connector",
+            NodeKind::CallAutomation { .. } => "call_automation",
         }
     }
 }
@@ -200,7 +206,7 @@ fn check_block_fields(raw: &Value, errors: &mut Errors) {
                 id.as_deref(),
                 format!("blocks[{i}].type"),
                 format!(
-                    "unknown block type {ty:?} (one of start, condition, loop, exit-loop, variable, output, stop, error, sleep, connector)"
+                    "unknown block type {ty:?} (one of start, condition, loop, exit-loop, variable, output, stop, error, sleep, connector, call_automation)"
                 ),
             );
             continue;
@@ -506,6 +512,21 @@ impl<'a> Checker<'a> {
         t
     }
 
+    /// Inputs (of a connector or a called automation): checked field by
+    /// field so errors name `inputs.url`, not just `inputs`; then the whole
+    /// value is compiled once.
+    fn inputs(&mut self, block: &str, inputs: &Value) -> Template {
+        match inputs.as_object() {
+            Some(fields) => {
+                for (key, value) in fields {
+                    self.template(block, &format!("inputs.{key}"), value);
+                }
+                Template::parse(inputs).unwrap_or(Template::Literal(Value::Null))
+            }
+            None => self.template(block, "inputs", inputs),
+        }
+    }
+
     fn node(&mut self, n: NodeId) {
         let block: &'a Block = &self.automation.blocks[n];
         let id = block.id.as_str();
@@ -608,23 +629,36 @@ impl<'a> Checker<'a> {
                 // Omitted inputs are an empty object, as the block sees them.
                 let empty = Value::Object(Map::new());
                 let inputs = if inputs.is_null() { &empty } else { inputs };
-                // Check field by field so errors name `inputs.url`, not
-                // just `inputs`; then compile the whole object once.
-                let inputs_t = match inputs.as_object() {
-                    Some(fields) => {
-                        for (key, value) in fields {
-                            self.template(id, &format!("inputs.{key}"), value);
-                        }
-                        Template::parse(inputs).unwrap_or(Template::Literal(Value::Null))
-                    }
-                    None => self.template(id, "inputs", inputs),
-                };
+                let inputs_t = self.inputs(id, inputs);
                 self.check_connector(id, connector, block_name, inputs, &inputs_t);
                 NodeKind::Connector {
                     connector: connector.clone(),
                     block: block_name.clone(),
                     inputs: inputs_t,
                     connection: connection.clone(),
+                }
+            }
+            BlockKind::CallAutomation {
+                automation,
+                mode,
+                inputs,
+            } => {
+                if automation.trim().is_empty() {
+                    self.errors
+                        .push(Some(id), "automation", "must name the automation to call");
+                } else if *automation == self.automation.id {
+                    self.errors
+                        .push(Some(id), "automation", "an automation cannot call itself");
+                }
+                // Omitted inputs are an empty `$.Start` for the called run.
+                let inputs = match inputs {
+                    Value::Null => Template::Literal(Value::Object(Map::new())),
+                    given => self.inputs(id, given),
+                };
+                NodeKind::CallAutomation {
+                    automation: automation.clone(),
+                    mode: *mode,
+                    inputs,
                 }
             }
         };

@@ -9,13 +9,24 @@
 //!    own deadline; redirects are followed by hand so each hop goes through
 //!    1 and 2 again,
 //! 4. recorded for the run's history with credentials redacted ([`redact`]).
+//!
+//! A request that passes 1 carries the connection's credential, injected
+//! by the host ([`crate::credentials`]): the guest never sees it, and every
+//! value injected is scrubbed from the responses and errors handed back to
+//! the guest and from the recorded calls. An operator may route an origin
+//! to another address for staging or tests ([`routes`]); every check above
+//! still applies to the URL the connector asked for.
 
 pub mod address_policy;
 pub mod allow_list;
 pub mod redact;
+pub mod routes;
 
+use crate::credentials::{Credential, CredentialError, CredentialSource};
 use address_policy::{AddressDenied, CheckedResolver, DnsOverrides, PermittedPrivate};
 use allow_list::{AllowList, HostPattern};
+use redact::{SecretValues, scrub_secrets, scrub_secrets_text};
+use routes::OriginRoutes;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -116,9 +127,11 @@ pub struct HttpCall {
 
 /// Shared across invocations: one reqwest client per distinct set of
 /// explicitly granted private addresses (usually just one client), so
-/// connection pools are reused but never shared across policies.
+/// connection pools are reused but never shared across policies. Also
+/// holds the operator's origin routes.
 pub struct ClientPool {
     overrides: DnsOverrides,
+    routes: OriginRoutes,
     clients: Mutex<HashMap<PermittedPrivate, reqwest::Client>>,
 }
 
@@ -126,6 +139,11 @@ pub struct ClientPool {
 const MAX_CLIENTS: usize = 64;
 
 impl ClientPool {
+    /// The URL a request for `url` connects to under the operator routes.
+    pub fn connect_url(&self, url: &Url) -> Url {
+        self.routes.connect_url(url).unwrap_or_else(|| url.clone())
+    }
+
     pub fn new(overrides: HashMap<String, Vec<std::net::IpAddr>>) -> Self {
         ClientPool {
             overrides: Arc::new(
@@ -134,8 +152,16 @@ impl ClientPool {
                     .map(|(k, v)| (k.to_ascii_lowercase(), v))
                     .collect(),
             ),
+            routes: OriginRoutes::default(),
             clients: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Connect to routed origins' targets (an operator setting; see
+    /// [`routes`]).
+    pub fn with_routes(mut self, routes: OriginRoutes) -> Self {
+        self.routes = routes;
+        self
     }
 
     fn client(&self, permitted: &PermittedPrivate) -> Result<reqwest::Client, HttpFailure> {
@@ -173,6 +199,17 @@ pub struct OutboundHttp {
     calls_made: u32,
     /// Every request and hop, in order.
     pub calls: Vec<HttpCall>,
+    /// Where the connection's credential comes from, if it has one.
+    credentials: Option<Arc<dyn CredentialSource>>,
+    /// The credential obtained for this invocation (or why there is none),
+    /// asked for at the first request that passes the check.
+    credential: Option<Result<Credential, CredentialError>>,
+    /// Whether the one refresh per invocation after a 401 was used.
+    refreshed: bool,
+    /// Every secret value put on the wire so far.
+    secrets: SecretValues,
+    /// The first credential problem, reported as the invocation's error.
+    credential_error: Option<CredentialError>,
 }
 
 impl OutboundHttp {
@@ -197,6 +234,58 @@ impl OutboundHttp {
             deadline,
             calls_made: 0,
             calls: Vec::new(),
+            credentials: None,
+            credential: None,
+            refreshed: false,
+            secrets: SecretValues::default(),
+            credential_error: None,
+        }
+    }
+
+    /// Inject the credential from `source` into every request that passes
+    /// the check.
+    pub fn with_credentials(mut self, source: Option<Arc<dyn CredentialSource>>) -> Self {
+        self.credentials = source;
+        self
+    }
+
+    /// The first credential problem of the invocation (a failed
+    /// `current()`, or a failed refresh after a 401), with any injected
+    /// secret scrubbed from its message.
+    pub fn take_credential_error(&mut self) -> Option<CredentialError> {
+        let mut error = self.credential_error.take()?;
+        error.message = scrub_secrets_text(&error.message, &self.secrets);
+        Some(error)
+    }
+
+    fn remember(&mut self, error: CredentialError) {
+        if self.credential_error.is_none() {
+            self.credential_error = Some(error);
+        }
+    }
+
+    /// Make `credential` the one to send, and learn its secret values.
+    fn adopt(&mut self, credential: Result<Credential, CredentialError>) {
+        if let Ok(c) = &credential {
+            for value in c.secret_values() {
+                self.secrets.add(&value);
+            }
+        }
+        self.credential = Some(credential);
+    }
+
+    /// The credential for this invocation, asked for once.
+    async fn credential(&mut self) -> Result<Credential, CredentialError> {
+        let Some(source) = self.credentials.clone() else {
+            return Ok(Credential::None);
+        };
+        match &self.credential {
+            Some(known) => known.clone(),
+            None => {
+                let fetched = source.current().await;
+                self.adopt(fetched.clone());
+                fetched
+            }
         }
     }
 
@@ -250,7 +339,21 @@ impl OutboundHttp {
     }
 
     /// Perform a request for the guest, following redirects hop by hop.
+    /// What comes back holds no injected secret.
     pub async fn send(&mut self, req: OutboundRequest) -> Result<InboundResponse, HttpFailure> {
+        // Responses are scrubbed hop by hop; failures here.
+        self.send_hops(req).await.map_err(|failure| {
+            let scrub = |m: String| scrub_secrets_text(&m, &self.secrets);
+            match failure {
+                HttpFailure::Denied(m) => HttpFailure::Denied(scrub(m)),
+                HttpFailure::TooLarge(m) => HttpFailure::TooLarge(scrub(m)),
+                HttpFailure::Network(m) => HttpFailure::Network(scrub(m)),
+                HttpFailure::Timeout => HttpFailure::Timeout,
+            }
+        })
+    }
+
+    async fn send_hops(&mut self, req: OutboundRequest) -> Result<InboundResponse, HttpFailure> {
         let mut url = Url::parse(&req.url)
             .map_err(|e| HttpFailure::Denied(format!("{:?} is not a valid URL: {e}", req.url)))?;
         let mut method = reqwest::Method::from_bytes(req.method.as_bytes())
@@ -298,42 +401,45 @@ impl OutboundHttp {
                 );
                 return Err(failure);
             }
-            if self.calls_made >= self.limits.max_calls {
-                return Err(HttpFailure::Denied(format!(
-                    "this block already made {} HTTP requests, its limit",
-                    self.limits.max_calls
-                )));
-            }
-            self.calls_made += 1;
-            let remaining = self.deadline.saturating_duration_since(Instant::now());
-            let timeout = requested.min(remaining);
-            let started = Instant::now();
-            let result =
-                tokio::time::timeout(timeout, self.one_hop(&method, &url, &headers, body.clone()))
-                    .await
-                    .unwrap_or(Err(HttpFailure::Timeout));
-            let elapsed = started.elapsed();
-            let resp = match result {
-                Ok(resp) => resp,
-                Err(failure) => {
+            let credential = match self.credential().await {
+                Ok(c) => c,
+                Err(e) => {
+                    let failure = HttpFailure::Denied(format!(
+                        "the connection's credentials are not available: {}",
+                        e.message
+                    ));
+                    self.remember(e);
                     self.record(
                         &method,
                         &url,
                         &headers,
                         body.as_deref(),
-                        elapsed,
+                        Duration::ZERO,
                         Err(&failure),
                     );
                     return Err(failure);
                 }
             };
-            self.record(&method, &url, &headers, body.as_deref(), elapsed, Ok(&resp));
+            let (mut resp, mut location) = self
+                .attempt(&method, &url, &headers, &body, &credential, requested)
+                .await?;
+            if resp.status == 401 && !credential.is_none() && !self.refreshed {
+                self.refreshed = true;
+                if let Some(source) = self.credentials.clone() {
+                    match source.refresh_after_unauthorized().await {
+                        Ok(Some(fresh)) => {
+                            self.adopt(Ok(fresh.clone()));
+                            (resp, location) = self
+                                .attempt(&method, &url, &headers, &body, &fresh, requested)
+                                .await?;
+                        }
+                        Ok(None) => {}
+                        // The guest gets the 401; the invocation reports this.
+                        Err(e) => self.remember(e),
+                    }
+                }
+            }
 
-            let location = resp
-                .headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("location"))
-                .map(|(_, v)| v.clone());
             match (resp.status, location) {
                 (301 | 302 | 303 | 307 | 308, Some(location))
                     if hop < self.limits.max_redirects =>
@@ -364,6 +470,86 @@ impl OutboundHttp {
         Err(HttpFailure::Network("redirect loop".into()))
     }
 
+    /// Send one hop (already checked) with `credential` applied, counting
+    /// it against `max_calls` and recording it. Returns the response with
+    /// injected secrets scrubbed, and its unscrubbed `Location`.
+    async fn attempt(
+        &mut self,
+        method: &reqwest::Method,
+        url: &Url,
+        headers: &[(String, String)],
+        body: &Option<Vec<u8>>,
+        credential: &Credential,
+        requested: Duration,
+    ) -> Result<(InboundResponse, Option<String>), HttpFailure> {
+        if self.calls_made >= self.limits.max_calls {
+            return Err(HttpFailure::Denied(format!(
+                "this block already made {} HTTP requests, its limit",
+                self.limits.max_calls
+            )));
+        }
+        self.calls_made += 1;
+        let mut url = url.clone();
+        let mut headers = headers.to_vec();
+        if !credential.is_none() {
+            credential.apply(&mut url, &mut headers);
+            // A compressed echo could not be scrubbed.
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case("accept-encoding"));
+            headers.push(("Accept-Encoding".into(), "identity".into()));
+        }
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let timeout = requested.min(remaining);
+        let started = Instant::now();
+        let result =
+            tokio::time::timeout(timeout, self.one_hop(method, &url, &headers, body.clone()))
+                .await
+                .unwrap_or(Err(HttpFailure::Timeout));
+        let elapsed = started.elapsed();
+        match result {
+            Ok(resp) => {
+                let location = resp
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case("location"))
+                    .map(|(_, v)| v.clone());
+                let resp = self.scrub_response(resp);
+                self.record(method, &url, &headers, body.as_deref(), elapsed, Ok(&resp));
+                Ok((resp, location))
+            }
+            Err(failure) => {
+                self.record(
+                    method,
+                    &url,
+                    &headers,
+                    body.as_deref(),
+                    elapsed,
+                    Err(&failure),
+                );
+                Err(failure)
+            }
+        }
+    }
+
+    /// The response with every injected secret replaced, in headers and
+    /// body (an echoing or hostile server may send the credential back).
+    fn scrub_response(&self, mut resp: InboundResponse) -> InboundResponse {
+        if self.secrets.is_empty() {
+            return resp;
+        }
+        if let std::borrow::Cow::Owned(body) = scrub_secrets(&resp.body, &self.secrets) {
+            resp.body = body;
+            for (name, value) in &mut resp.headers {
+                if name.eq_ignore_ascii_case("content-length") {
+                    *value = resp.body.len().to_string();
+                }
+            }
+        }
+        for (_, value) in &mut resp.headers {
+            *value = scrub_secrets_text(value, &self.secrets);
+        }
+        resp
+    }
+
     async fn one_hop(
         &self,
         method: &reqwest::Method,
@@ -372,7 +558,10 @@ impl OutboundHttp {
         body: Option<Vec<u8>>,
     ) -> Result<InboundResponse, HttpFailure> {
         let client = self.pool.client(&self.permitted)?;
-        let mut builder = client.request(method.clone(), url.clone());
+        // Everything was checked against `url`; an operator's route only
+        // changes where the connection goes.
+        let target = self.pool.routes.connect_url(url);
+        let mut builder = client.request(method.clone(), target.as_ref().unwrap_or(url).clone());
         for (name, value) in headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -418,7 +607,9 @@ impl OutboundHttp {
         })
     }
 
-    /// Add one hop to the history, answered or not.
+    /// Add one hop to the history, answered or not. Injected secrets are
+    /// scrubbed from the request side and the error here; a response comes
+    /// already scrubbed.
     fn record(
         &mut self,
         method: &reqwest::Method,
@@ -436,19 +627,29 @@ impl OutboundHttp {
                 redact::headers(&resp.headers),
                 Some(preview(&resp.body)),
             ),
-            Err(failure) => (None, Some(failure.to_string()), 0, Vec::new(), None),
+            Err(failure) => (
+                None,
+                Some(scrub_secrets_text(&failure.to_string(), &self.secrets)),
+                0,
+                Vec::new(),
+                None,
+            ),
         };
+        let mut request_headers = redact::headers(headers);
+        for (_, value) in &mut request_headers {
+            *value = scrub_secrets_text(value, &self.secrets);
+        }
         self.calls.push(HttpCall {
             method: method.to_string(),
-            url: redact::url(url),
+            url: scrub_secrets_text(&redact::url(url), &self.secrets),
             status,
             error,
             duration_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             request_bytes: body.map_or(0, <[u8]>::len),
             response_bytes,
-            request_headers: redact::headers(headers),
+            request_headers,
             response_headers,
-            request_body: body.map(preview),
+            request_body: body.map(|b| preview(&scrub_secrets(b, &self.secrets))),
             response_body,
         });
     }

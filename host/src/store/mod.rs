@@ -91,7 +91,8 @@ pub struct StepRecord {
     pub block_id: String,
     /// `connector`, `condition`, `loop`, `variable`, …
     pub block_type: String,
-    /// `connector/block` for connector blocks.
+    /// `connector/block` for connector blocks, the called automation's id
+    /// for `call_automation` blocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     pub status: StepStatus,
@@ -116,6 +117,10 @@ pub struct StepRecord {
     pub censored: bool,
     pub input_bytes: usize,
     pub output_bytes: usize,
+    /// The run a `call_automation` block started (absent in records
+    /// written before chaining existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_run_id: Option<String>,
 }
 
 /// Which runs to list.
@@ -131,6 +136,12 @@ pub trait RunStore: Send + Sync + 'static {
     /// Insert or replace a run record.
     fn put_run(&self, run: &RunRecord) -> Result<(), StoreError>;
     fn append_step(&self, run_id: &str, step: &StepRecord) -> Result<(), StoreError>;
+    /// Append several steps at once, in order. Stores should write them as
+    /// one record: a short run's whole history is then one write, which is
+    /// what keeps the API-call trigger fast.
+    fn append_steps(&self, run_id: &str, steps: &[StepRecord]) -> Result<(), StoreError> {
+        steps.iter().try_for_each(|s| self.append_step(run_id, s))
+    }
     fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError>;
     /// Steps in order.
     fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError>;

@@ -1,0 +1,419 @@
+//! `/api/v1/connections` and `/oauth/callback`. Owners create, change,
+//! authorize and delete their connections; admins list every connection
+//! and may delete any, but see no one else's settings beyond name,
+//! connector, kind and status — and nobody, owner included, ever gets a
+//! secret back.
+
+use crate::AppState;
+use crate::api::{Caller, JsonBody};
+use crate::connections::oauth::{self, PENDING_TTL_MS, Pending};
+use crate::connections::{
+    AuthSettings, Connection, ConnectionError, ConnectionStatus, SecretMaterial, declared,
+};
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use weft_host::manifest::{AuthKind, KeyLocation};
+
+impl From<ConnectionError> for ApiError {
+    fn from(e: ConnectionError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+/// The `auth` object of a create or update request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthInput {
+    kind: String,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    client_secret: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    connector: String,
+    name: String,
+    auth: AuthInput,
+    #[serde(default)]
+    fields: Option<Value>,
+}
+
+fn required(value: Option<String>, field: &str, kind: &str) -> Result<String, ApiError> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::bad_request(format!("auth.{field}: required for kind {kind}")))
+}
+
+/// Settings from the connector's declaration, secrets from the request.
+fn auth_parts(
+    declared_kind: &AuthKind,
+    input: AuthInput,
+) -> Result<(AuthSettings, SecretMaterial, ConnectionStatus), ApiError> {
+    let kind = input.kind.clone();
+    let mut secrets = SecretMaterial::default();
+    let settings = match declared_kind {
+        AuthKind::ApiKey { location, name } => {
+            secrets.api_key = Some(required(input.key, "key", &kind)?);
+            AuthSettings::ApiKey {
+                location: match location {
+                    KeyLocation::Header => "header".into(),
+                    KeyLocation::Query => "query".into(),
+                },
+                name: name.clone(),
+            }
+        }
+        AuthKind::Bearer => {
+            secrets.token = Some(required(input.token, "token", &kind)?);
+            AuthSettings::Bearer
+        }
+        AuthKind::Basic => {
+            secrets.password = Some(required(input.password, "password", &kind)?);
+            AuthSettings::Basic {
+                username: required(input.username, "username", &kind)?,
+            }
+        }
+        AuthKind::OAuth2Code {
+            authorize_url,
+            token_url,
+            scopes,
+        } => {
+            secrets.client_secret = input.client_secret;
+            AuthSettings::OAuth2Code {
+                client_id: required(input.client_id, "client_id", &kind)?,
+                authorize_url: authorize_url.clone(),
+                token_url: token_url.clone(),
+                scopes: scopes.clone(),
+            }
+        }
+        AuthKind::OAuth2ClientCredentials { token_url, scopes } => {
+            secrets.client_secret = Some(required(input.client_secret, "client_secret", &kind)?);
+            AuthSettings::OAuth2ClientCredentials {
+                client_id: required(input.client_id, "client_id", &kind)?,
+                token_url: token_url.clone(),
+                scopes: scopes.clone(),
+            }
+        }
+        AuthKind::None => {
+            return Err(ApiError::bad_request(
+                "auth.kind: this connector needs no connection",
+            ));
+        }
+    };
+    let status = if matches!(settings, AuthSettings::OAuth2Code { .. }) {
+        ConnectionStatus::NeedsAuthorization
+    } else {
+        ConnectionStatus::Ok
+    };
+    Ok((settings, secrets, status))
+}
+
+fn check_fields(fields: &Value) -> Result<(), ApiError> {
+    match fields {
+        Value::Object(map)
+            if map
+                .values()
+                .all(|v| v.is_string() || v.is_number() || v.is_boolean()) =>
+        {
+            Ok(())
+        }
+        Value::Null => Ok(()),
+        _ => Err(ApiError::bad_request(
+            "fields: an object of plain values (e.g. {\"tenant\": \"acme\"}); secrets belong in auth",
+        )),
+    }
+}
+
+fn declared_kind(state: &AppState, connector: &str, kind: &str) -> Result<AuthKind, ApiError> {
+    let c = state.weft.connector(connector).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "connector: no connector {connector:?} is installed"
+        ))
+    })?;
+    let kinds = &c.manifest().auth;
+    declared(kinds, kind).cloned().ok_or_else(|| {
+        let names: Vec<String> = kinds
+            .iter()
+            .map(|k| {
+                serde_json::to_value(k)
+                    .ok()
+                    .and_then(|v| v["kind"].as_str().map(str::to_string))
+                    .unwrap_or_default()
+            })
+            .collect();
+        ApiError::bad_request(format!(
+            "auth.kind: connector {connector:?} does not declare {kind:?}; it declares {}",
+            names.join(", ")
+        ))
+    })
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if body.name.trim().is_empty() {
+        return Err(ApiError::bad_request("name: required"));
+    }
+    let fields = body.fields.unwrap_or_else(|| json!({}));
+    check_fields(&fields)?;
+    let kind = declared_kind(&state, &body.connector, &body.auth.kind)?;
+    let (auth, secrets, status) = auth_parts(&kind, body.auth)?;
+    let id = format!("conn_{}", uuid::Uuid::now_v7().simple());
+    let now = crate::now_ms();
+    let connection = Connection {
+        sealed: state.connections.connections.seal(&id, &secrets),
+        id,
+        owner: caller.0.name.clone(),
+        connector: body.connector,
+        name: body.name,
+        auth,
+        fields,
+        status,
+        status_reason: (status == ConnectionStatus::NeedsAuthorization)
+            .then(|| "not authorized yet".to_string()),
+        expires_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    state.connections.connections.put(&connection)?;
+    Ok((StatusCode::CREATED, Json(connection.view())))
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let items: Vec<Value> = state
+        .connections
+        .connections
+        .list()?
+        .into_iter()
+        .filter_map(|c| {
+            if c.owner == caller.0.name {
+                Some(c.view())
+            } else if caller.is_admin() {
+                Some(c.admin_view())
+            } else {
+                None
+            }
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// The caller's own connection (others get 404, existence does not leak).
+fn own(state: &AppState, caller: &Caller, id: &str) -> Result<Connection, ApiError> {
+    match state.connections.connections.get(id)? {
+        Some(c) if c.owner == caller.0.name => Ok(c),
+        _ => Err(ApiError::not_found(&format!("connection {id:?}"))),
+    }
+}
+
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    match state.connections.connections.get(&id)? {
+        Some(c) if c.owner == caller.0.name => Ok(Json(c.view())),
+        Some(c) if caller.is_admin() => Ok(Json(c.admin_view())),
+        _ => Err(ApiError::not_found(&format!("connection {id:?}"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    fields: Option<Value>,
+    /// New secrets of the same kind (e.g. a rotated API key).
+    #[serde(default)]
+    auth: Option<AuthInput>,
+}
+
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateBody>,
+) -> Result<Json<Value>, ApiError> {
+    let mut c = own(&state, &caller, &id)?;
+    if let Some(name) = body.name {
+        c.name = name;
+    }
+    if let Some(fields) = body.fields {
+        check_fields(&fields)?;
+        c.fields = fields;
+    }
+    if let Some(input) = body.auth {
+        if input.kind != c.auth.kind() {
+            return Err(ApiError::bad_request(format!(
+                "auth.kind: this connection uses {}; make a new connection to change the kind",
+                c.auth.kind()
+            )));
+        }
+        let kind = declared_kind(&state, &c.connector, &input.kind)?;
+        let (auth, secrets, status) = auth_parts(&kind, input)?;
+        c.auth = auth;
+        c.sealed = state.connections.connections.seal(&c.id, &secrets);
+        c.status = status;
+        c.status_reason = None;
+        c.expires_at = None;
+    }
+    c.updated_at = crate::now_ms();
+    state.connections.connections.put(&c)?;
+    Ok(Json(c.view()))
+}
+
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    match state.connections.connections.get(&id)? {
+        Some(c) if c.owner == caller.0.name || caller.is_admin() => {
+            state.connections.connections.delete(&id)?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        _ => Err(ApiError::not_found(&format!("connection {id:?}"))),
+    }
+}
+
+/// Start the OAuth2 authorization-code flow: answers with the URL to open.
+pub async fn authorize(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let c = own(&state, &caller, &id)?;
+    let AuthSettings::OAuth2Code {
+        client_id,
+        authorize_url,
+        token_url,
+        scopes,
+    } = &c.auth
+    else {
+        return Err(ApiError::bad_request(format!(
+            "connection {id:?} uses {}; only oauth2-code connections are authorized in a browser",
+            c.auth.kind()
+        )));
+    };
+    let redirect_uri = format!("{}/oauth/callback", state.public_url());
+    let (url, csrf_state, verifier) =
+        oauth::authorize_url(client_id, authorize_url, token_url, scopes, &redirect_uri)
+            .map_err(|e| ApiError::internal(format!("the connector's OAuth2 URLs: {e}")))?;
+    let pending = Pending {
+        connection_id: c.id.clone(),
+        verifier,
+        redirect_uri,
+        created_at: crate::now_ms(),
+    };
+    state.oauth_pending.insert(
+        csrf_state.as_bytes(),
+        serde_json::to_vec(&pending).map_err(ApiError::internal)?,
+    )?;
+    Ok(Json(json!({
+        "authorize_url": url,
+        "expires_in": PENDING_TTL_MS / 1000,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// `GET /oauth/callback`: where the provider sends the browser back. The
+/// state must match an authorization started here (once, within 10
+/// minutes); the code is exchanged with its PKCE verifier.
+pub async fn callback(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let csrf = q.state.unwrap_or_default();
+    let pending: Pending = state
+        .oauth_pending
+        .remove(csrf.as_bytes())?
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .filter(|p: &Pending| crate::now_ms() - p.created_at <= PENDING_TTL_MS)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "oauth_state_invalid",
+                "this authorization is unknown, used or expired; start again with POST /api/v1/connections/{id}/actions/authorize",
+            )
+        })?;
+    let connections = &state.connections;
+    let c = connections
+        .connections
+        .get(&pending.connection_id)?
+        .ok_or_else(|| ApiError::not_found("the connection being authorized"))?;
+    if let Some(error) = q.error {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "oauth_denied",
+            format!(
+                "the provider did not authorize connection {}: {error}",
+                c.id
+            ),
+        ));
+    }
+    let code = q
+        .code
+        .ok_or_else(|| ApiError::bad_request("code: missing from the callback"))?;
+    let AuthSettings::OAuth2Code {
+        client_id,
+        token_url,
+        ..
+    } = &c.auth
+    else {
+        return Err(ApiError::bad_request("the connection is not oauth2-code"));
+    };
+    let secrets = connections.connections.open_secrets(&c)?;
+    let tokens = oauth::exchange_code(
+        connections.token_http(),
+        client_id,
+        secrets.client_secret.as_deref(),
+        token_url,
+        &pending.redirect_uri,
+        &code,
+        &pending.verifier,
+    )
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "oauth_exchange_failed",
+            format!("connection {}: {}", c.id, e.message),
+        )
+    })?;
+    let c = connections.store_tokens(c, secrets, tokens)?;
+    Ok(Json(json!({
+        "connection": c.view(),
+        "message": "connected; you can close this window",
+    })))
+}
