@@ -6,7 +6,9 @@
 //! It answers like Slack: API failures are HTTP 200 with
 //! `{"ok": false, "error": "<code>"}` (`not_authed` without a bearer token,
 //! `invalid_auth` for an unknown one, `token_revoked`, `token_expired`,
-//! `missing_scope` with `needed`), rate limits HTTP 429 with `Retry-After`.
+//! `missing_scope` with `needed`), rate limits HTTP 429 with `Retry-After`;
+//! [`FakeSlack::set_http_401_for_invalid_tokens`] makes bad tokens HTTP 401
+//! instead, as most OAuth2 APIs answer them.
 //! The token endpoint answers errors with HTTP 400 (401 for client
 //! authentication) and a standard OAuth2 JSON body: `{"ok": false, "error":
 //! "<code>", "error_description": "…"}`.
@@ -259,6 +261,9 @@ pub struct SlackState {
     pub failure_queue: VecDeque<Value>,
     /// The next authorize request redirects with `error=access_denied`.
     pub deny_next_authorization: bool,
+    /// Answer `invalid_auth`, `token_revoked` and `token_expired` with HTTP
+    /// 401 (same body) instead of Slack's HTTP 200, like most OAuth2 APIs.
+    pub http_401_for_invalid_tokens: bool,
     seq: u64,
 }
 
@@ -521,6 +526,13 @@ impl FakeSlack {
         self.state().expires_in = secs;
     }
 
+    /// With `true`, a bad bearer token (`invalid_auth`, `token_revoked`,
+    /// `token_expired`) is answered with HTTP 401 instead of Slack's HTTP
+    /// 200, so the host's refresh-after-401 path can be tested.
+    pub fn set_http_401_for_invalid_tokens(&self, on: bool) {
+        self.state().http_401_for_invalid_tokens = on;
+    }
+
     /// The next authorize request redirects with `error=access_denied`.
     pub fn deny_next_authorization(&self) {
         self.state().deny_next_authorization = true;
@@ -707,14 +719,26 @@ fn gate(state: &mut SlackState, headers: &HeaderMap, needed: &[&str]) -> Option<
     let Some(token) = token else {
         return Some(slack_error("not_authed"));
     };
+    let bad_token = |code: &str| {
+        if state.http_401_for_invalid_tokens {
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+                json!({"ok": false, "error": code}).to_string(),
+            )
+                .into_response()
+        } else {
+            slack_error(code)
+        }
+    };
     let Some(info) = state.tokens.get(token) else {
-        return Some(slack_error("invalid_auth"));
+        return Some(bad_token("invalid_auth"));
     };
     if info.revoked {
-        return Some(slack_error("token_revoked"));
+        return Some(bad_token("token_revoked"));
     }
     if info.expires_at.is_some_and(|at| Instant::now() >= at) {
-        return Some(slack_error("token_expired"));
+        return Some(bad_token("token_expired"));
     }
     if let Some(scopes) = &info.scopes {
         let missing: Vec<&str> = needed

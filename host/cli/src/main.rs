@@ -18,6 +18,19 @@ use clap::{Parser, Subcommand};
 // in malloc/free and its locks. mimalloc's thread-local heaps do not.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc.h (the -sys crate names no
+/// constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Give freed memory back to the OS at once rather than after mimalloc's
+/// default delay: under sustained load the delayed pages added about 30 MB
+/// to the server's resident set for no measurable speed.
+fn return_freed_memory_promptly() {
+    // SAFETY: sets a process-wide allocator option; mimalloc documents it
+    // as safe to change at any time.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+}
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -89,9 +102,51 @@ enum Command {
     /// Inspect and run connector components.
     #[command(subcommand)]
     Connector(connector_cmd::ConnectorCommand),
+    /// Manage the key that encrypts stored secrets (connections, webhook
+    /// signing secrets).
+    #[command(subcommand)]
+    SecretKey(SecretKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum SecretKeyCommand {
+    /// Re-encrypt every stored secret under a new key. Stop `weft serve`
+    /// first. With the key in DATA_DIR/secret.key the file is replaced;
+    /// with WEFT_SECRET_KEY set, the new key is printed for you to put
+    /// there before the next start. Safe to run again if interrupted.
+    Rotate,
+}
+
+fn rotate_key(data_dir: &std::path::Path, json: bool) -> Result<u8, exit::Failure> {
+    let report = weft_server::rotation::rotate(data_dir).map_err(|e| {
+        exit::Failure::new(exit::INTERNAL, format!("key rotation failed: {e}")).hint(
+            "stop `weft serve` for this --data-dir first; an interrupted rotation can be run again",
+        )
+    })?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "key_id": report.key_id,
+                "connections": report.connections,
+                "webhook_secrets": report.webhook_secrets,
+                "new_env_key": report.new_env_key,
+            })
+        );
+    } else {
+        println!(
+            "re-encrypted {} connection(s) and {} webhook secret(s) under key {}",
+            report.connections, report.webhook_secrets, report.key_id
+        );
+        if let Some(key) = report.new_env_key {
+            println!("set WEFT_SECRET_KEY to this new key before the next start:\n{key}");
+        }
+    }
+    Ok(exit::OK)
 }
 
 fn main() -> ExitCode {
+    return_freed_memory_promptly();
     let cli = Cli::parse();
     let tokio = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -123,6 +178,7 @@ fn main() -> ExitCode {
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &[]).await?;
                 run_cmd::runs(&weft, automation, limit, json)
             }
+            Command::SecretKey(SecretKeyCommand::Rotate) => rotate_key(&data_dir, json),
             Command::RunLog { run_id } => {
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &[]).await?;
                 run_cmd::run_log(&weft, &run_id, json)

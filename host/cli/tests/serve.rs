@@ -1,73 +1,12 @@
 //! `weft serve` as operators run it: a real process on 127.0.0.1, real
 //! HTTP, three users (admin, alice, bob) and the access rules between them.
 
+mod common;
+
+use common::{ADMIN, Api, start_server, start_server_in, start_server_with, wait_for_status};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
-
-struct Server {
-    child: Child,
-    base: String,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const ADMIN: &str = "admin-token-for-tests";
-
-fn start_server() -> Server {
-    start_server_in(tempfile::tempdir().expect("tempdir"))
-}
-
-fn start_server_in(data: tempfile::TempDir) -> Server {
-    start_server_with(data, &[])
-}
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    /// POST a JSON body to a webhook path.
-    async fn hook(&self, path: &str, body: Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("webhook request")
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self.http.request(
-            method.parse().expect("method"),
-            format!("{}{path}", self.base),
-        );
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-}
 
 fn automation(id: &str) -> Value {
     json!({
@@ -87,10 +26,7 @@ fn automation(id: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_matrix_crud_runs_and_api_call_trigger() {
     let server = start_server();
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-    };
+    let api = Api::new(&server);
 
     let (s, _) = api.call("GET", "/healthz", None, None).await;
     assert_eq!(s, 200);
@@ -485,43 +421,6 @@ async fn access_matrix_crud_runs_and_api_call_trigger() {
     );
 }
 
-fn start_server_with(data: tempfile::TempDir, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--max-webhook-bytes",
-            "4096",
-            "--execute-timeout-secs",
-            "20",
-        ])
-        .args(extra)
-        .env("WEFT_DATA_DIR", data.path())
-        .env("WEFT_CACHE_DIR", data.path().join("cache"))
-        .env("WEFT_ADMIN_TOKEN", ADMIN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start weft serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut base = None;
-    for line in lines.by_ref() {
-        let Ok(line) = line else { break };
-        if let Some(url) = line.strip_prefix("listening on ") {
-            base = Some(url.trim().to_string());
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        base: base.expect("the server printed its address"),
-        _data: data,
-    }
-}
-
 fn sleepy(id: &str, ms: u64) -> Value {
     json!({
         "weft": "automation/v1", "id": id, "name": id,
@@ -534,30 +433,12 @@ fn sleepy(id: &str, ms: u64) -> Value {
     })
 }
 
-async fn wait_for_status(api: &Api, token: &str, run_id: &str, status: &str) -> Value {
-    let mut run = Value::Null;
-    for _ in 0..400 {
-        run = api
-            .call("GET", &format!("/api/v1/runs/{run_id}"), Some(token), None)
-            .await
-            .1;
-        if run["run"]["status"] == status {
-            return run;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("run {run_id} never reached {status}: {run}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_runs_survive_a_killed_server_and_complete_once() {
     let data = tempfile::tempdir().expect("tempdir");
     let data_path = data.path().to_path_buf();
     let mut server = start_server_in(data);
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-    };
+    let api = Api::new(&server);
     let (s, a) = api
         .call(
             "POST",
@@ -601,14 +482,11 @@ async fn webhook_runs_survive_a_killed_server_and_complete_once() {
     // Kill -9 right after the 202, then start again on the same data.
     let _ = server.child.kill();
     let _ = server.child.wait();
-    let data = std::mem::replace(&mut server._data, tempfile::tempdir().expect("tempdir"));
+    let data = std::mem::replace(&mut server.data, tempfile::tempdir().expect("tempdir"));
     drop(server);
     assert!(data_path.exists());
     let server = start_server_in(data);
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-    };
+    let api = Api::new(&server);
     let run = wait_for_status(&api, ADMIN, &run_id, "finished").await;
     assert_eq!(run["run"]["output"], json!({"got": 42}));
     assert_eq!(run["run"]["trigger"]["kind"], "webhook");
@@ -625,10 +503,7 @@ async fn webhook_runs_survive_a_killed_server_and_complete_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_run_per_automation_at_a_time_the_rest_queue() {
     let server = start_server();
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-    };
+    let api = Api::new(&server);
     let (_, a) = api
         .call(
             "POST",
@@ -749,10 +624,7 @@ async fn settings_come_from_a_toml_file_and_unknown_keys_are_refused() {
     .expect("write");
     let config_arg = config.to_str().expect("utf-8").to_string();
     let server = start_server_with(data, &["--config", &config_arg]);
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-    };
+    let api = Api::new(&server);
     let (_, a) = api
         .call(
             "POST",
@@ -820,10 +692,7 @@ async fn schedules_fire_once_per_tick_and_stop_when_disabled() {
         tempfile::tempdir().expect("tempdir"),
         &["--min-schedule-interval-secs", "1"],
     );
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-    };
+    let api = Api::new(&server);
     let mut doc = sleepy("ticker", 1);
     doc["run_mode"] =
         json!({"type": "schedule", "schedule": "* * * * * *", "timezone": "Europe/Berlin"});
@@ -895,10 +764,7 @@ async fn schedules_fire_once_per_tick_and_stop_when_disabled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_can_be_stopped_while_running_or_queued() {
     let server = start_server();
-    let api = Api {
-        http: reqwest::Client::new(),
-        base: server.base.clone(),
-    };
+    let api = Api::new(&server);
     let (_, a) = api
         .call(
             "POST",

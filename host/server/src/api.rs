@@ -146,7 +146,55 @@ fn validate(state: &AppState, mut document: Value, owner: &str) -> Result<(Value
         )
         .details(json!(errors.0))
     })?;
+    check_connections(state, &document, owner)?;
     Ok((document, plan))
+}
+
+/// Every `connection` a block names must be one of the owner's, made for
+/// that block's connector.
+fn check_connections(state: &AppState, document: &Value, owner: &str) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    for block in document["blocks"].as_array().into_iter().flatten() {
+        let Some(id) = block["connection"].as_str() else {
+            continue;
+        };
+        let connector = block["connector"].as_str().unwrap_or_default();
+        let problem = match state.connections.connections.get(id)? {
+            Some(c) if c.owner == owner && c.connector == connector => continue,
+            Some(c) if c.owner == owner => format!(
+                "connection {id:?} is for connector {:?}, not {connector:?}",
+                c.connector
+            ),
+            _ => format!(
+                "no connection {id:?} of yours; create one with POST /api/v1/connections (an automation can use only its owner's connections)"
+            ),
+        };
+        problems.push(json!({
+            "block": block["id"],
+            "field": "connection",
+            "message": problem,
+        }));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let summary = problems
+        .iter()
+        .map(|p| {
+            format!(
+                "block {}: connection: {}",
+                p["block"],
+                p["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_automation",
+        summary,
+    )
+    .details(json!(problems)))
 }
 
 pub async fn create_user(
@@ -238,6 +286,7 @@ pub(crate) fn create(state: &AppState, document: Value, owner: &str) -> Result<C
         webhook_secret_hash: token_hash(&secret),
         rate_limit_per_minute: None,
         concurrency: None,
+        webhook_secret_sealed: Some(seal_webhook_secret(state, &plan.id, &secret)),
         document,
     };
     if !state.automations.create(&stored)? {
@@ -530,7 +579,17 @@ pub async fn webhook(
             !a.webhook_secret_hash.is_empty() && a.webhook_secret_hash == token_hash(&secret)
         })
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    runnable(&state, &a)?;
+    accept_webhook(&state, a, &headers, &body)
+}
+
+/// Queue a webhook run of `a` with `body` as its `$.Start`.
+fn accept_webhook(
+    state: &AppState,
+    a: StoredAutomation,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    runnable(state, &a)?;
     let plan = state.plan(&a)?;
     let is_json = headers
         .get("content-type")
@@ -539,10 +598,10 @@ pub async fn webhook(
     let payload = if body.is_empty() {
         json!({})
     } else if is_json {
-        serde_json::from_slice(&body)
+        serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?
     } else {
-        json!({ "body": String::from_utf8_lossy(&body) })
+        json!({ "body": String::from_utf8_lossy(body) })
     };
     let record = weft_host::new_record(
         &plan,
@@ -556,6 +615,88 @@ pub async fn webhook(
     Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))))
 }
 
+/// The associated data that binds a sealed webhook secret to its automation.
+pub(crate) fn webhook_aad(id: &str) -> String {
+    format!("webhook:{id}")
+}
+
+fn seal_webhook_secret(state: &AppState, id: &str, secret: &str) -> String {
+    state
+        .connections
+        .connections
+        .keyring()
+        .seal(&webhook_aad(id), secret.as_bytes())
+}
+
+/// How old a signed webhook's timestamp may be.
+const SIGNATURE_TOLERANCE_SECS: i64 = 300;
+
+/// `POST /hooks/{id}` with `X-Weft-Signature: t=UNIX_SECONDS,v1=HEX`, where
+/// HEX is HMAC-SHA256 over `"{t}.{body}"` keyed with the webhook secret
+/// (the scheme Stripe and others use: the secret never travels, and the
+/// timestamp bounds replays to five minutes).
+pub async fn signed_webhook(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let bad = |why: &str| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "signature_invalid",
+            format!(
+                "X-Weft-Signature: {why}; send t=UNIX_SECONDS,v1=hex(HMAC-SHA256(secret, \"{{t}}.{{body}}\"))"
+            ),
+        )
+    };
+    let header = headers
+        .get("x-weft-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| bad("missing"))?;
+    let (mut t, mut v1) = (None, None);
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", v)) => t = v.parse::<i64>().ok(),
+            Some(("v1", v)) => v1 = hex::decode(v).ok(),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return Err(bad("expected t=…,v1=…"));
+    };
+    if (now_ms() / 1000 - t).abs() > SIGNATURE_TOLERANCE_SECS {
+        return Err(bad("the timestamp is more than five minutes off"));
+    }
+    // Unknown automations and bad signatures answer alike.
+    let a = state
+        .automations
+        .get(&id)?
+        .ok_or_else(|| bad("does not match"))?;
+    let secret = a
+        .webhook_secret_sealed
+        .as_deref()
+        .and_then(|sealed| {
+            state
+                .connections
+                .connections
+                .keyring()
+                .open(&webhook_aad(&id), sealed)
+                .ok()
+        })
+        .ok_or_else(|| {
+            bad("this automation has no signing secret yet; rotate its webhook secret")
+        })?;
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&secret)
+        .map_err(|_| ApiError::internal("HMAC key"))?;
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(&body);
+    mac.verify_slice(&v1).map_err(|_| bad("does not match"))?;
+    accept_webhook(&state, a, &headers, &body)
+}
+
 pub async fn rotate_webhook_secret(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -565,6 +706,7 @@ pub async fn rotate_webhook_secret(
     let secret = new_token();
     let next = StoredAutomation {
         webhook_secret_hash: token_hash(&secret),
+        webhook_secret_sealed: Some(seal_webhook_secret(&state, &id, &secret)),
         version: current.version + 1,
         updated_at: now_ms(),
         ..current.clone()
@@ -751,11 +893,157 @@ pub async fn export_automation(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut document = visible(&state, &caller, &id)?.document;
+    let a = visible(&state, &caller, &id)?;
+    let mut document = a.document;
+    let refs = connection_refs(&state, &document, &a.owner)?;
     if let Some(obj) = document.as_object_mut() {
         obj.remove("owner");
+        if refs.is_empty() {
+            obj.remove("connections");
+        } else {
+            obj.insert("connections".into(), Value::Array(refs));
+        }
     }
     Ok(Json(document))
+}
+
+/// The connections a document's blocks reference, described without
+/// secrets: `{ref, connector, auth_kind, name}`.
+fn connection_refs(
+    state: &AppState,
+    document: &Value,
+    owner: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let mut refs: Vec<Value> = Vec::new();
+    for block in document["blocks"].as_array().into_iter().flatten() {
+        let Some(reference) = block["connection"].as_str() else {
+            continue;
+        };
+        if refs.iter().any(|r| r["ref"] == reference) {
+            continue;
+        }
+        let known = state
+            .connections
+            .connections
+            .get(reference)?
+            .filter(|c| c.owner == owner);
+        refs.push(json!({
+            "ref": reference,
+            "connector": block["connector"],
+            "auth_kind": known.as_ref().map(|c| c.auth.kind()).unwrap_or_default(),
+            "name": known.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+        }));
+    }
+    Ok(refs)
+}
+
+/// `POST /api/v1/automations/import`: an exported document (or
+/// `{"automation": doc, "connections": {"ref": "your-connection-id"}}`)
+/// becomes the caller's automation. Each referenced connection is mapped
+/// onto one of the caller's: as the map says, else the same id, else the
+/// caller's only connection for that connector (preferring the same name).
+/// If any stays unmapped nothing is created and the answer lists what to
+/// create and authorize first.
+pub async fn import_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (mut document, map) = match body.get("automation") {
+        Some(doc) => (
+            doc.clone(),
+            body.get("connections").cloned().unwrap_or(json!({})),
+        ),
+        None => (body, json!({})),
+    };
+    let mine: Vec<crate::connections::Connection> = state
+        .connections
+        .connections
+        .list()?
+        .into_iter()
+        .filter(|c| c.owner == caller.0.name)
+        .collect();
+    let described: Vec<Value> = document["connections"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut missing = Vec::new();
+    let mut mapped = serde_json::Map::new();
+    let blocks = document["blocks"].as_array().cloned().unwrap_or_default();
+    for block in &blocks {
+        let Some(reference) = block["connection"].as_str() else {
+            continue;
+        };
+        if mapped.contains_key(reference) || missing.iter().any(|m: &Value| m["ref"] == reference) {
+            continue;
+        }
+        let connector = block["connector"].as_str().unwrap_or_default();
+        let about = described.iter().find(|d| d["ref"] == reference);
+        let name = about.and_then(|d| d["name"].as_str()).unwrap_or_default();
+        let usable = |id: &str| mine.iter().any(|c| c.id == id && c.connector == connector);
+        let for_connector: Vec<&crate::connections::Connection> =
+            mine.iter().filter(|c| c.connector == connector).collect();
+        let chosen = if let Some(id) = map.get(reference).and_then(Value::as_str) {
+            if !usable(id) {
+                return Err(ApiError::bad_request(format!(
+                    "connections.{reference}: {id:?} is not one of your {connector} connections"
+                )));
+            }
+            Some(id.to_string())
+        } else if usable(reference) {
+            Some(reference.to_string())
+        } else if let Some(c) = for_connector
+            .iter()
+            .find(|c| !name.is_empty() && c.name == name)
+        {
+            Some(c.id.clone())
+        } else if for_connector.len() == 1 {
+            Some(for_connector[0].id.clone())
+        } else {
+            None
+        };
+        match chosen {
+            Some(id) => {
+                mapped.insert(reference.to_string(), Value::String(id));
+            }
+            None => missing.push(json!({
+                "ref": reference,
+                "connector": connector,
+                "auth_kind": about.map(|d| d["auth_kind"].clone()).unwrap_or(Value::Null),
+                "name": name,
+                "candidates": for_connector.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+            })),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "connections_required",
+            format!(
+                "{} connection(s) must be created (POST /api/v1/connections, then authorize OAuth2 ones) or mapped in \"connections\": {{\"ref\": \"your-connection-id\"}} before this automation can be imported",
+                missing.len()
+            ),
+        )
+        .details(json!({ "missing": missing })));
+    }
+    if let Some(blocks) = document["blocks"].as_array_mut() {
+        for block in blocks {
+            if let Some(new) = block["connection"]
+                .as_str()
+                .and_then(|r| mapped.get(r))
+                .cloned()
+            {
+                block["connection"] = new;
+            }
+        }
+    }
+    if let Some(obj) = document.as_object_mut() {
+        obj.remove("connections");
+    }
+    let created = create(&state, document, &caller.0.name)?;
+    let mut view = created.view();
+    view["connections_mapped"] = Value::Object(mapped);
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// `POST /api/v1/runs/{id}/stop`: the owner or an admin stops a run.

@@ -22,6 +22,10 @@ pub struct StoredAutomation {
     /// Triggers per minute; `None` uses the server's default.
     #[serde(default)]
     pub rate_limit_per_minute: Option<u32>,
+    /// The webhook secret sealed with the server key, for checking
+    /// `X-Weft-Signature` (absent on automations made before signatures).
+    #[serde(default)]
+    pub webhook_secret_sealed: Option<String>,
     /// Runs at the same time; `None` uses the server's default.
     #[serde(default)]
     pub concurrency: Option<u32>,

@@ -22,6 +22,7 @@ pub mod preload;
 pub mod queue;
 pub mod rate_limit;
 pub mod retention;
+pub mod rotation;
 pub mod scheduler;
 pub mod users;
 
@@ -103,7 +104,12 @@ impl ServerStore {
     /// or `key_dir/secret.key` (created on first start).
     pub fn open(dir: &Path, key_dir: &Path) -> Result<Self, OpenError> {
         let keyring = connections::keyring::Keyring::load(key_dir)?;
-        let db = sled::open(dir)?;
+        // Users, automations and connections are small; sled's default
+        // 1 GiB cache would only hold the server's memory hostage.
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(8 << 20)
+            .open()?;
         let connections = connections::Connections::open(&db, Arc::new(keyring))?;
         Ok(ServerStore {
             db,
@@ -296,6 +302,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .patch(api::patch_automation)
                 .delete(api::delete_automation),
         )
+        .route("/api/v1/automations/import", post(api::import_automation))
         .route("/api/v1/automations/{id}/runs", post(api::start_run))
         .route(
             "/api/v1/automations/{id}/actions/execute",
@@ -330,6 +337,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/hooks/{id}/{secret}",
             post(api::webhook).layer(axum::extract::DefaultBodyLimit::max(
+                state.config.max_webhook_bytes,
+            )),
+        )
+        .route(
+            "/hooks/{id}",
+            post(api::signed_webhook).layer(axum::extract::DefaultBodyLimit::max(
                 state.config.max_webhook_bytes,
             )),
         )

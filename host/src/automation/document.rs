@@ -32,6 +32,25 @@ pub struct Automation {
     pub blocks: Vec<Block>,
     #[serde(default)]
     pub edges: Vec<Edge>,
+    /// The connections the blocks reference, described so that an import
+    /// elsewhere can map them onto the importer's own (written by export;
+    /// never holds secrets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ConnectionRef>,
+}
+
+/// A connection an exported automation needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConnectionRef {
+    /// The id the blocks use.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub connector: String,
+    /// e.g. `bearer`, `oauth2-code`.
+    #[serde(default)]
+    pub auth_kind: String,
+    #[serde(default)]
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// File name of the key in the data directory.
 pub const KEY_FILE: &str = "secret.key";
@@ -149,6 +149,21 @@ impl Keyring {
         })
     }
 
+    /// A ring that seals with `new` and still opens everything `old` opens.
+    pub fn rotated(new: &str, old: Keyring) -> Result<Keyring, KeyError> {
+        let mut others = vec![old.current];
+        others.extend(old.others);
+        Ok(Keyring {
+            current: Key::parse(new, "new key")?,
+            others,
+        })
+    }
+
+    /// Does the key come from the environment rather than the file?
+    pub fn from_env() -> bool {
+        std::env::var(KEY_ENV).is_ok_and(|k| !k.trim().is_empty())
+    }
+
     /// Id of the sealing key (first 4 bytes of its SHA-256, hex).
     pub fn key_id(&self) -> &str {
         &self.current.id
@@ -209,11 +224,6 @@ impl Keyring {
             .nth(1)
             .is_some_and(|id| id == self.current.id)
     }
-}
-
-/// Paths used by a rotation.
-pub fn key_paths(dir: &Path) -> (PathBuf, PathBuf) {
-    (dir.join(KEY_FILE), dir.join(NEXT_KEY_FILE))
 }
 
 #[cfg(test)]

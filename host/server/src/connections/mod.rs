@@ -213,6 +213,11 @@ impl Connections {
         Ok(existed)
     }
 
+    /// The key secrets are sealed with (webhook signing secrets use it too).
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
     /// Seal `secrets` for the connection `id`.
     pub fn seal(&self, id: &str, secrets: &SecretMaterial) -> String {
         let plain = serde_json::to_vec(secrets).unwrap_or_default();
