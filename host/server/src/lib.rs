@@ -261,7 +261,11 @@ impl AppState {
         {
             return Ok(plan.clone());
         }
-        let plan = Arc::new(self.weft.validate(&a.document).map_err(|errors| {
+        // Runs record the stored version, which the server keeps beside
+        // the document rather than in it.
+        let mut document = a.document.clone();
+        document["version"] = serde_json::Value::from(a.version);
+        let plan = Arc::new(self.weft.validate(&document).map_err(|errors| {
             ApiError::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_automation",
