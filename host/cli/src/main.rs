@@ -2,9 +2,11 @@
 //!
 //! It runs automations (`run`, `validate`, `runs`, `run-log`), inspects and
 //! invokes connectors (the bundled ones or any component file a plugin
-//! author built) and runs the server (`serve`). Every command prints for
+//! author built), runs the server (`serve`) and manages a running server's
+//! connections over its REST API (`connection`). Every command prints for
 //! humans by default and JSON with `--json`.
 
+mod connection_cmd;
 mod connector_cmd;
 mod exit;
 mod run_cmd;
@@ -51,8 +53,9 @@ use std::process::ExitCode;
         weft connector describe http\n  \
         weft connector invoke echo echo --input '{\"value\": \"hi\"}'\n  \
         weft connector invoke http request --input '{\"url\": \"http://127.0.0.1:8080/items\"}' --allow http://127.0.0.1:8080\n  \
-        weft connector invoke ./target/wasm32-wasip2/release/my_connector.wasm my-block --input @input.json\n\n\
-        Exit codes: 0 success · 1 the run or block failed (or hit a limit) · 2 bad command line or input · 3 a component could not be loaded · 4 the automation is invalid"
+        weft connector invoke ./target/wasm32-wasip2/release/my_connector.wasm my-block --input @input.json\n  \
+        WEFT_TOKEN=wft_… weft connection list --server http://127.0.0.1:8080\n\n\
+        Exit codes: 0 success · 1 the run or block failed (or hit a limit) · 2 bad command line or input · 3 a component could not be loaded · 4 the automation is invalid · 5 the server refused the request · 6 the server could not be reached or failed"
 )]
 struct Cli {
     /// Where compiled components are cached (compiling happens once per component and engine version).
@@ -106,6 +109,9 @@ enum Command {
     /// signing secrets).
     #[command(subcommand)]
     SecretKey(SecretKeyCommand),
+    /// Manage connections (the credentials automations use for a
+    /// connector's API) on a running `weft serve`, through its REST API.
+    Connection(connection_cmd::ConnectionArgs),
 }
 
 #[derive(Subcommand)]
@@ -164,6 +170,7 @@ fn main() -> ExitCode {
     let result = tokio.block_on(async {
         match cli.command {
             Command::Connector(cmd) => connector_cmd::run(cmd, &cache_dir, json).await,
+            Command::Connection(args) => connection_cmd::run(args, json).await,
             Command::Run { file, input, allow } => {
                 let input = run_cmd::parse_input(&input)?;
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &allow).await?;

@@ -121,16 +121,17 @@ mod tests {
         let new_key = std::fs::read_to_string(dir.path().join(KEY_FILE)).expect("key file");
         assert_ne!(old_key, new_key);
         assert!(!dir.path().join(NEXT_KEY_FILE).exists());
-        // Only the new key is needed now; the old one opens nothing.
-        let ring = Arc::new(Keyring::from_keys(new_key.trim(), &[]).expect("ring"));
-        let db = sled::open(dir.path().join("server")).expect("db");
-        let conns = Connections::open(&db, ring).expect("tree");
-        let c = conns.get("c1").expect("get").expect("present");
-        let secrets = conns.open_secrets(&c).expect("opens with the new key");
-        assert_eq!(secrets.token.as_deref(), Some("xoxb-rotate-me"));
-        let old_ring = Keyring::from_keys(old_key.trim(), &[]).expect("ring");
-        assert!(old_ring.open("c1", &c.sealed).is_err());
-        drop(db);
+        {
+            // Only the new key is needed now; the old one opens nothing.
+            let ring = Arc::new(Keyring::from_keys(new_key.trim(), &[]).expect("ring"));
+            let db = sled::open(dir.path().join("server")).expect("db");
+            let conns = Connections::open(&db, ring).expect("tree");
+            let c = conns.get("c1").expect("get").expect("present");
+            let secrets = conns.open_secrets(&c).expect("opens with the new key");
+            assert_eq!(secrets.token.as_deref(), Some("xoxb-rotate-me"));
+            let old_ring = Keyring::from_keys(old_key.trim(), &[]).expect("ring");
+            assert!(old_ring.open("c1", &c.sealed).is_err());
+        }
         // Running it again is harmless.
         assert_eq!(rotate(dir.path()).expect("again").connections, 1);
     }

@@ -1,0 +1,705 @@
+//! `weft connection list | create | show | delete | authorize`: manage the
+//! connections (the credentials automations use for a connector's API) on
+//! a running `weft serve`.
+//!
+//! This is a thin client of the server's REST API (`/api/v1/connections`),
+//! not of its store: operators manage connections while the server runs,
+//! and the server is the only one holding the key secrets are sealed with.
+//! The server's address comes from `--server` / `WEFT_SERVER`, the caller's
+//! API token from `--token` / `WEFT_TOKEN`. Secrets are read from stdin
+//! (`--secret-stdin`) or a prompt that does not echo, never from a flag, so
+//! they stay out of shell history and `ps`; no output ever contains one
+//! (the API never returns them).
+
+use crate::exit::{Failure, OK, USAGE};
+use clap::{Args, Subcommand, ValueEnum};
+use reqwest::{Method, StatusCode, Url};
+use serde_json::{Map, Value, json};
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+/// The server answered with an API error (4xx).
+pub const REFUSED: u8 = 5;
+/// The server could not be reached, failed (5xx) or is not `weft serve`.
+pub const UNREACHABLE: u8 = 6;
+
+const TOKEN_HINT: &str = "set WEFT_TOKEN to your API token (or pass --token); the first admin's \
+    token is printed when `weft serve` first starts, and admins create users and their tokens \
+    with POST /api/v1/users";
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    export WEFT_SERVER=http://127.0.0.1:8080 WEFT_TOKEN=wft_…\n  \
+    weft connection list\n  \
+    weft connection create --connector slack --name \"Team bot\" --kind bearer   # prompts\n  \
+    weft connection create --connector slack --name Bot --kind bearer --secret-stdin < token.txt\n  \
+    weft connection create --connector slack --name OAuth --kind oauth2-code --client-id 1234.5678\n  \
+    weft connection authorize conn_0123…   # prints the URL to open in a browser\n  \
+    weft connection show conn_0123…\n  \
+    weft connection delete conn_0123…\n\n\
+    Blocks use a connection by naming its id: {\"type\": \"connector\", \"connector\": \"slack\", \
+    \"connection\": \"conn_0123…\", …}. `weft connector describe CONNECTOR` lists the auth kinds \
+    a connector accepts.\n\n\
+    Exit codes: 0 success · 2 bad command line or input · 5 the server refused the request \
+    (bad token, no such connection, invalid settings) · 6 the server could not be reached or failed")]
+pub struct ConnectionArgs {
+    /// The address of the running `weft serve`.
+    #[arg(
+        long,
+        global = true,
+        env = "WEFT_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        value_name = "URL"
+    )]
+    server: String,
+
+    /// Your API token (`wft_…`); prefer the environment variable, which
+    /// stays out of shell history.
+    #[arg(
+        long,
+        global = true,
+        env = "WEFT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    token: Option<String>,
+
+    #[command(subcommand)]
+    command: ConnectionCommand,
+}
+
+#[derive(Subcommand)]
+enum ConnectionCommand {
+    /// List your connections (admins also see everyone else's, as summaries).
+    List,
+    /// Create a connection; its secret is read from stdin or a prompt.
+    #[command(
+        after_help = "The secret each kind needs, read from stdin (--secret-stdin, one \
+        line) or a prompt that does not echo — never from a flag:\n  \
+        bearer                      the token\n  \
+        api-key                     the API key\n  \
+        basic                       the password (the user name is --username)\n  \
+        oauth2-code                 the client secret (--client-id); empty for PKCE alone\n  \
+        oauth2-client-credentials   the client secret (--client-id)\n\
+        An oauth2-code connection is then authorized in a browser: `weft connection authorize ID`.\n\n\
+        Examples:\n  \
+        weft connection create --connector slack --name \"Team bot\" --kind bearer\n  \
+        printf '%s\\n' \"$SLACK_BOT_TOKEN\" |\n    \
+        weft connection create --connector slack --name \"Team bot\" --kind bearer --secret-stdin\n  \
+        weft connection create --connector crm --name Acme --kind basic --username api \\\n    \
+        --field tenant=acme --secret-stdin < password.txt\n  \
+        weft connection create --connector slack --name OAuth --kind oauth2-code --client-id 1234.5678"
+    )]
+    Create {
+        /// The connector the connection is for (see `weft connector list`).
+        #[arg(long)]
+        connector: String,
+        /// A name for people, e.g. "Team bot" or "Production".
+        #[arg(long)]
+        name: String,
+        /// How it authenticates; the connector must declare this kind
+        /// (`weft connector describe CONNECTOR`).
+        #[arg(long, value_enum)]
+        kind: Kind,
+        /// The OAuth2 client id (oauth2-code, oauth2-client-credentials).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// The user name (basic).
+        #[arg(long)]
+        username: Option<String>,
+        /// A non-secret field, e.g. `tenant=acme` for a connector whose
+        /// host is `https://{tenant}.example.com`. Repeatable.
+        #[arg(long = "field", value_name = "KEY=VALUE", value_parser = parse_field)]
+        fields: Vec<(String, String)>,
+        /// Read the secret from the first line of stdin instead of prompting.
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    /// Show one connection's settings and status (never its secret).
+    Show {
+        /// The connection's id (`conn_…`, see `weft connection list`).
+        id: String,
+    },
+    /// Delete a connection; automations that use it fail at the blocks that
+    /// need it until they name another one.
+    Delete {
+        /// The connection's id.
+        id: String,
+    },
+    /// Start the OAuth2 authorization of an oauth2-code connection: prints
+    /// the URL to open in a browser (valid once, for ten minutes).
+    #[command(after_help = "The provider sends the browser back to the server's \
+        /oauth/callback (on its --public-url), which stores the tokens; `weft connection show ID` \
+        then says `ok`.\n\n\
+        Example:\n  \
+        weft connection authorize conn_0123…")]
+    Authorize {
+        /// The connection's id.
+        id: String,
+    },
+}
+
+/// The auth kinds, as the API names them.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Kind {
+    #[value(name = "bearer")]
+    Bearer,
+    #[value(name = "api-key")]
+    ApiKey,
+    #[value(name = "basic")]
+    Basic,
+    #[value(name = "oauth2-code")]
+    OAuth2Code,
+    #[value(name = "oauth2-client-credentials")]
+    OAuth2ClientCredentials,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Bearer => "bearer",
+            Kind::ApiKey => "api-key",
+            Kind::Basic => "basic",
+            Kind::OAuth2Code => "oauth2-code",
+            Kind::OAuth2ClientCredentials => "oauth2-client-credentials",
+        }
+    }
+
+    /// The `auth` field the secret goes in, and how to ask for it.
+    fn secret(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Bearer => ("token", "Token"),
+            Kind::ApiKey => ("key", "API key"),
+            Kind::Basic => ("password", "Password"),
+            Kind::OAuth2Code => (
+                "client_secret",
+                "Client secret (empty if the provider takes PKCE alone)",
+            ),
+            Kind::OAuth2ClientCredentials => ("client_secret", "Client secret"),
+        }
+    }
+
+    fn uses_client_id(self) -> bool {
+        matches!(self, Kind::OAuth2Code | Kind::OAuth2ClientCredentials)
+    }
+}
+
+fn parse_field(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("{s:?} is not KEY=VALUE (e.g. tenant=acme)")),
+    }
+}
+
+pub async fn run(args: ConnectionArgs, json_out: bool) -> Result<u8, Failure> {
+    let client = Client::new(&args.server, args.token)?;
+    match args.command {
+        ConnectionCommand::List => list(&client, json_out).await,
+        ConnectionCommand::Create {
+            connector,
+            name,
+            kind,
+            client_id,
+            username,
+            fields,
+            secret_stdin,
+        } => {
+            let body = create_body(
+                connector,
+                name,
+                kind,
+                client_id,
+                username,
+                fields,
+                secret_stdin,
+            )?;
+            create(&client, body, json_out).await
+        }
+        ConnectionCommand::Show { id } => show(&client, &id, json_out).await,
+        ConnectionCommand::Delete { id } => delete(&client, &id, json_out).await,
+        ConnectionCommand::Authorize { id } => authorize(&client, &id, json_out).await,
+    }
+}
+
+async fn list(client: &Client, json_out: bool) -> Result<u8, Failure> {
+    let body = client
+        .call(Method::GET, &[], None, &|_| None)
+        .await?
+        .unwrap_or(Value::Null);
+    if json_out {
+        print_json(&body);
+        return Ok(OK);
+    }
+    let items = body["items"].as_array().cloned().unwrap_or_default();
+    if items.is_empty() {
+        println!(
+            "no connections yet; create one with `weft connection create --connector CONNECTOR --name NAME --kind KIND`"
+        );
+        return Ok(OK);
+    }
+    let mut owners: Vec<&str> = items.iter().filter_map(|c| c["owner"].as_str()).collect();
+    owners.sort_unstable();
+    owners.dedup();
+    let with_owner = owners.len() > 1;
+    let mut rows = vec![["ID", "NAME", "CONNECTOR", "KIND", "STATUS", "OWNER"].map(str::to_string)];
+    for c in &items {
+        rows.push(
+            ["id", "name", "connector", "auth_kind", "status", "owner"]
+                .map(|k| c[k].as_str().unwrap_or("-").to_string()),
+        );
+    }
+    let columns = if with_owner { 6 } else { 5 };
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let line: Vec<String> = (0..columns)
+            .map(|i| format!("{:<width$}", row[i], width = widths[i]))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    Ok(OK)
+}
+
+/// The `POST /api/v1/connections` body, with the secret read from stdin or
+/// a prompt.
+fn create_body(
+    connector: String,
+    name: String,
+    kind: Kind,
+    client_id: Option<String>,
+    username: Option<String>,
+    fields: Vec<(String, String)>,
+    secret_stdin: bool,
+) -> Result<Value, Failure> {
+    let usage = |m: String| Failure::new(USAGE, m).hint("see `weft connection create --help`");
+    let mut auth = Map::new();
+    auth.insert("kind".into(), json!(kind.name()));
+    match (kind.uses_client_id(), client_id) {
+        (true, Some(id)) => {
+            auth.insert("client_id".into(), json!(id));
+        }
+        (true, None) => return Err(usage(format!("--kind {} needs --client-id", kind.name()))),
+        (false, Some(_)) => {
+            return Err(usage(format!(
+                "--client-id is for the oauth2 kinds, not {}",
+                kind.name()
+            )));
+        }
+        (false, None) => {}
+    }
+    match (kind == Kind::Basic, username) {
+        (true, Some(user)) => {
+            auth.insert("username".into(), json!(user));
+        }
+        (true, None) => return Err(usage("--kind basic needs --username".into())),
+        (false, Some(_)) => {
+            return Err(usage(format!(
+                "--username is for --kind basic, not {}",
+                kind.name()
+            )));
+        }
+        (false, None) => {}
+    }
+    let (field, prompt) = kind.secret();
+    let secret = if secret_stdin {
+        read_stdin_line()
+            .map_err(|e| Failure::new(USAGE, format!("reading the secret from stdin: {e}")))?
+    } else if std::io::stdin().is_terminal() {
+        prompt_hidden(&format!("{prompt} for {connector} (input hidden): "))
+            .map_err(|e| Failure::new(USAGE, format!("reading the secret: {e}")))?
+    } else {
+        return Err(Failure::new(
+            USAGE,
+            "stdin is not a terminal, so there is no one to prompt for the secret",
+        )
+        .hint("pass --secret-stdin and send the secret as the first line of stdin"));
+    };
+    let optional = kind == Kind::OAuth2Code;
+    match (secret.is_empty(), optional) {
+        (true, true) => {}
+        (true, false) => {
+            return Err(
+                Failure::new(USAGE, format!("the {} is empty", prompt.to_lowercase())).hint(
+                    if secret_stdin {
+                        "send the secret as the first line of stdin"
+                    } else {
+                        "type the secret at the prompt (it is not echoed)"
+                    },
+                ),
+            );
+        }
+        (false, _) => {
+            auth.insert(field.into(), json!(secret));
+        }
+    }
+    let mut body = json!({"connector": connector, "name": name, "auth": auth});
+    if !fields.is_empty() {
+        let fields: Map<String, Value> = fields.into_iter().map(|(k, v)| (k, json!(v))).collect();
+        body["fields"] = Value::Object(fields);
+    }
+    Ok(body)
+}
+
+async fn create(client: &Client, body: Value, json_out: bool) -> Result<u8, Failure> {
+    let connector = body["connector"].as_str().unwrap_or_default().to_string();
+    let hint = move |status: StatusCode| {
+        (status == StatusCode::BAD_REQUEST).then(|| {
+            format!(
+                "`weft connector describe {connector}` lists the auth kinds it accepts; \
+                 see `weft connection create --help` for what each kind needs"
+            )
+        })
+    };
+    let created = client
+        .call(Method::POST, &[], Some(body), &hint)
+        .await?
+        .unwrap_or(Value::Null);
+    if json_out {
+        print_json(&created);
+        return Ok(OK);
+    }
+    let id = created["id"].as_str().unwrap_or("?");
+    println!(
+        "created connection {id} ({} {}): {}",
+        created["connector"].as_str().unwrap_or("?"),
+        created["auth_kind"].as_str().unwrap_or("?"),
+        created["name"].as_str().unwrap_or_default()
+    );
+    if created["status"] == "needs_authorization" {
+        println!("next: authorize it in a browser: weft connection authorize {id}");
+    } else {
+        println!("use it in a block with \"connection\": \"{id}\"");
+    }
+    Ok(OK)
+}
+
+async fn show(client: &Client, id: &str, json_out: bool) -> Result<u8, Failure> {
+    let c = client
+        .call(Method::GET, &[id], None, &|_| None)
+        .await?
+        .unwrap_or(Value::Null);
+    if json_out {
+        print_json(&c);
+        return Ok(OK);
+    }
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(" "),
+        other => other.to_string(),
+    };
+    let mut rows: Vec<(String, String)> = vec![
+        ("name".into(), text(&c["name"])),
+        ("connector".into(), text(&c["connector"])),
+        ("owner".into(), text(&c["owner"])),
+        ("auth".into(), text(&c["auth_kind"])),
+    ];
+    if let Some(auth) = c["auth"].as_object() {
+        for (k, v) in auth.iter().filter(|(k, _)| *k != "kind") {
+            rows.push((format!("  {k}"), text(v)));
+        }
+    }
+    let mut status = text(&c["status"]);
+    if let Some(reason) = c["status_reason"].as_str() {
+        status = format!("{status} ({reason})");
+    }
+    rows.push(("status".into(), status));
+    if let Some(fields) = c["fields"].as_object()
+        && !fields.is_empty()
+    {
+        let fields: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", plain(v)))
+            .collect();
+        rows.push(("fields".into(), fields.join(" ")));
+    }
+    for (label, key) in [
+        ("token expires", "expires_at"),
+        ("created", "created_at"),
+        ("updated", "updated_at"),
+    ] {
+        if let Some(ms) = c[key].as_i64() {
+            rows.push((label.into(), timestamp(ms)));
+        }
+    }
+    println!("{}", text(&c["id"]));
+    let width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    for (label, value) in rows {
+        println!("  {label:<width$}  {value}");
+    }
+    if c["status"] != "ok" && c["auth_kind"] == "oauth2-code" && c["auth"].is_object() {
+        println!("authorize it in a browser: weft connection authorize {id}");
+    }
+    Ok(OK)
+}
+
+async fn delete(client: &Client, id: &str, json_out: bool) -> Result<u8, Failure> {
+    client.call(Method::DELETE, &[id], None, &|_| None).await?;
+    if json_out {
+        print_json(&json!({"id": id, "deleted": true}));
+    } else {
+        println!("deleted connection {id}");
+    }
+    Ok(OK)
+}
+
+async fn authorize(client: &Client, id: &str, json_out: bool) -> Result<u8, Failure> {
+    let hint = |status: StatusCode| {
+        (status == StatusCode::BAD_REQUEST).then(|| {
+            "only oauth2-code connections are authorized in a browser; other kinds are ready \
+             once created"
+                .to_string()
+        })
+    };
+    let answer = client
+        .call(Method::POST, &[id, "actions", "authorize"], None, &hint)
+        .await?
+        .unwrap_or(Value::Null);
+    if json_out {
+        print_json(&answer);
+        return Ok(OK);
+    }
+    let url = answer["authorize_url"].as_str().ok_or_else(|| {
+        Failure::new(
+            UNREACHABLE,
+            format!("the server answered without authorize_url: {answer}"),
+        )
+    })?;
+    // The instructions go to stderr so `$(weft connection authorize ID)` is the URL.
+    eprintln!(
+        "Open this URL in a browser and allow access (valid once, for {} s); the server stores \
+         the tokens when the provider sends the browser back:",
+        answer["expires_in"].as_i64().unwrap_or(600)
+    );
+    println!("{url}");
+    Ok(OK)
+}
+
+/// A value as plain text (strings without quotes).
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn timestamp(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+fn print_json(v: &Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+/// The first line of stdin, without its line ending.
+fn read_stdin_line() -> std::io::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Ask on stderr and read a line from the terminal without echoing it.
+fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
+    let mut stderr = std::io::stderr();
+    stderr.write_all(prompt.as_bytes())?;
+    stderr.flush()?;
+    let _quiet = EchoOff::new();
+    read_stdin_line()
+}
+
+/// Turns the terminal's echo off until dropped (Unix; elsewhere a no-op).
+struct EchoOff {
+    #[cfg(unix)]
+    saved: Option<libc::termios>,
+}
+
+impl EchoOff {
+    #[cfg(unix)]
+    fn new() -> Self {
+        use std::os::fd::AsRawFd;
+        let fd = std::io::stdin().as_raw_fd();
+        let mut term = std::mem::MaybeUninit::<libc::termios>::uninit();
+        // SAFETY: `fd` is this process's stdin; tcgetattr fills `term` when
+        // it returns 0, and only then is it read.
+        let saved = (unsafe { libc::tcgetattr(fd, term.as_mut_ptr()) } == 0)
+            // SAFETY: initialized by the successful tcgetattr above.
+            .then(|| unsafe { term.assume_init() });
+        if let Some(saved) = saved {
+            let mut quiet = saved;
+            quiet.c_lflag &= !libc::ECHO;
+            // Still echo the newline, so what follows starts on a new line.
+            quiet.c_lflag |= libc::ECHONL;
+            // SAFETY: a valid termios for the terminal on `fd`.
+            unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+        }
+        EchoOff { saved }
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> Self {
+        EchoOff {}
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(saved) = &self.saved {
+            use std::os::fd::AsRawFd;
+            // SAFETY: restores the settings read from the same terminal.
+            unsafe { libc::tcsetattr(std::io::stdin().as_raw_fd(), libc::TCSANOW, saved) };
+        }
+    }
+}
+
+/// Extra advice for an API error, by status.
+type Hint<'a> = &'a dyn Fn(StatusCode) -> Option<String>;
+
+/// The connections API of one server, as one user.
+struct Client {
+    http: reqwest::Client,
+    base: Url,
+    token: String,
+}
+
+impl Client {
+    fn new(server: &str, token: Option<String>) -> Result<Self, Failure> {
+        let base = Url::parse(server)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            .ok_or_else(|| {
+                Failure::new(USAGE, format!("--server {server:?} is not an http(s) URL"))
+                    .hint("e.g. --server http://127.0.0.1:8080 (or set WEFT_SERVER)")
+            })?;
+        let token = token
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Failure::new(USAGE, "no API token").hint(TOKEN_HINT))?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Failure::new(crate::exit::INTERNAL, format!("HTTP client: {e}")))?;
+        Ok(Client { http, base, token })
+    }
+
+    /// `/api/v1/connections/{segments…}` on the server.
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty()
+                .extend(["api", "v1", "connections"])
+                .extend(segments);
+        }
+        url
+    }
+
+    /// Send a request; the answer's JSON body (`None` for 204), or the
+    /// API's error as a [`Failure`] with a hint.
+    async fn call(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<Value>,
+        hint: Hint<'_>,
+    ) -> Result<Option<Value>, Failure> {
+        let url = self.url(segments);
+        let mut request = self
+            .http
+            .request(method, url.clone())
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|e| {
+            let why = if e.is_timeout() {
+                "no answer within 60 s".to_string()
+            } else {
+                root_cause(&e)
+            };
+            Failure::new(
+                UNREACHABLE,
+                format!("could not reach the server at {}: {why}", self.base),
+            )
+            .hint("is `weft serve` running there? Set WEFT_SERVER (or --server) to its address")
+        })?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| {
+            Failure::new(
+                UNREACHABLE,
+                format!("reading the server's answer: {}", root_cause(&e)),
+            )
+        })?;
+        if status.is_success() {
+            if text.trim().is_empty() {
+                return Ok(None);
+            }
+            return serde_json::from_str(&text).map(Some).map_err(|_| {
+                Failure::new(
+                    UNREACHABLE,
+                    format!("{url} answered {status} with something that is not JSON"),
+                )
+                .hint("is --server (WEFT_SERVER) the address of `weft serve`?")
+            });
+        }
+        Err(api_failure(status, &text, &url, hint))
+    }
+}
+
+/// An error answer as a [`Failure`]: the API's code and message, and what
+/// to do about it.
+fn api_failure(status: StatusCode, text: &str, url: &Url, hint: Hint<'_>) -> Failure {
+    let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let Some(code) = body["error"]["code"].as_str() else {
+        let excerpt: String = text.trim().chars().take(200).collect();
+        return Failure::new(
+            UNREACHABLE,
+            format!("{url} answered {status} without a Weft error: {excerpt}"),
+        )
+        .hint("is --server (WEFT_SERVER) the address of `weft serve`?");
+    };
+    let mut message = format!(
+        "{code} (HTTP {}): {}",
+        status.as_u16(),
+        body["error"]["message"].as_str().unwrap_or_default()
+    );
+    let details = &body["error"]["details"];
+    if !details.is_null() {
+        message.push_str(&format!("\ndetails: {details}"));
+    }
+    let exit = if status.is_server_error() {
+        UNREACHABLE
+    } else {
+        REFUSED
+    };
+    let failure = Failure::new(exit, message);
+    let hint = hint(status).or_else(|| match status {
+        StatusCode::UNAUTHORIZED => Some(TOKEN_HINT.to_string()),
+        StatusCode::FORBIDDEN => Some("only a connection's owner may change it".into()),
+        StatusCode::NOT_FOUND => Some(
+            "`weft connection list` shows the ids of your connections (others' are not visible)"
+                .into(),
+        ),
+        s if s.is_server_error() => Some("see the server's log".into()),
+        _ => None,
+    });
+    match hint {
+        Some(h) => failure.hint(h),
+        None => failure,
+    }
+}
+
+/// The innermost cause of an error, e.g. "Connection refused (os error 111)".
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
