@@ -82,6 +82,16 @@ pub enum ChainOutcome {
 }
 
 impl ChainOutcome {
+    /// The outcome of a waited-for run, from its final record.
+    pub fn finished(record: crate::store::RunRecord) -> Self {
+        ChainOutcome::Finished {
+            run_id: record.id,
+            status: record.status,
+            output: record.output,
+            error: record.error,
+        }
+    }
+
     pub fn run_id(&self) -> &str {
         match self {
             ChainOutcome::Finished { run_id, .. } | ChainOutcome::Queued { run_id } => run_id,
@@ -267,13 +277,7 @@ impl AutomationCaller for LocalAutomations {
                 });
             }
             let result = weft.run_chained(&plan, &call).await.map_err(start_error)?;
-            let record = result.record;
-            Ok(ChainOutcome::Finished {
-                run_id: record.id,
-                status: record.status,
-                output: record.output,
-                error: record.error,
-            })
+            Ok(ChainOutcome::finished(result.record))
         })
     }
 }

@@ -165,17 +165,13 @@ impl Kind {
         }
     }
 
-    /// The `auth` field the secret goes in, and how to ask for it.
+    /// The `auth` field the secret goes in, and what to call it.
     fn secret(self) -> (&'static str, &'static str) {
         match self {
-            Kind::Bearer => ("token", "Token"),
+            Kind::Bearer => ("token", "token"),
             Kind::ApiKey => ("key", "API key"),
-            Kind::Basic => ("password", "Password"),
-            Kind::OAuth2Code => (
-                "client_secret",
-                "Client secret (empty if the provider takes PKCE alone)",
-            ),
-            Kind::OAuth2ClientCredentials => ("client_secret", "Client secret"),
+            Kind::Basic => ("password", "password"),
+            Kind::OAuth2Code | Kind::OAuth2ClientCredentials => ("client_secret", "client secret"),
         }
     }
 
@@ -303,13 +299,20 @@ fn create_body(
         }
         (false, None) => {}
     }
-    let (field, prompt) = kind.secret();
+    let (field, noun) = kind.secret();
     let secret = if secret_stdin {
         read_stdin_line()
             .map_err(|e| Failure::new(USAGE, format!("reading the secret from stdin: {e}")))?
     } else if std::io::stdin().is_terminal() {
-        prompt_hidden(&format!("{prompt} for {connector} (input hidden): "))
-            .map_err(|e| Failure::new(USAGE, format!("reading the secret: {e}")))?
+        let optional = if kind == Kind::OAuth2Code {
+            ", empty if the provider takes PKCE alone"
+        } else {
+            ""
+        };
+        prompt_hidden(&format!(
+            "The {noun} for {connector} (input hidden{optional}): "
+        ))
+        .map_err(|e| Failure::new(USAGE, format!("reading the secret: {e}")))?
     } else {
         return Err(Failure::new(
             USAGE,
@@ -321,15 +324,13 @@ fn create_body(
     match (secret.is_empty(), optional) {
         (true, true) => {}
         (true, false) => {
-            return Err(
-                Failure::new(USAGE, format!("the {} is empty", prompt.to_lowercase())).hint(
-                    if secret_stdin {
-                        "send the secret as the first line of stdin"
-                    } else {
-                        "type the secret at the prompt (it is not echoed)"
-                    },
-                ),
-            );
+            return Err(Failure::new(USAGE, format!("the {noun} is empty")).hint(
+                if secret_stdin {
+                    "send the secret as the first line of stdin"
+                } else {
+                    "type the secret at the prompt (it is not echoed)"
+                },
+            ));
         }
         (false, _) => {
             auth.insert(field.into(), json!(secret));
@@ -348,8 +349,9 @@ async fn create(client: &Client, body: Value, json_out: bool) -> Result<u8, Fail
     let hint = move |status: StatusCode| {
         (status == StatusCode::BAD_REQUEST).then(|| {
             format!(
-                "`weft connector describe {connector}` lists the auth kinds it accepts; \
-                 see `weft connection create --help` for what each kind needs"
+                "`weft connector describe {connector}` lists the auth kinds a connector \
+                 accepts (`weft connector list` the bundled connectors); see \
+                 `weft connection create --help` for what each kind needs"
             )
         })
     };

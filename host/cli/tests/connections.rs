@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{ADMIN, Api, Options, Server, wait_for_end};
+use common::{ADMIN, Api, Options, Server, create_user, wait_for_end};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use weft_tests::fake_slack::{self, ClientAuth, FakeSlack};
@@ -38,8 +38,8 @@ async fn setup(env: &[(&str, &str)]) -> Env {
         },
     );
     let api = Api::new(&server);
-    let alice = user(&api, "alice").await;
-    let bob = user(&api, "bob").await;
+    let alice = create_user(&api, "alice").await;
+    let bob = create_user(&api, "bob").await;
     Env {
         slack,
         server,
@@ -47,19 +47,6 @@ async fn setup(env: &[(&str, &str)]) -> Env {
         alice,
         bob,
     }
-}
-
-async fn user(api: &Api, name: &str) -> String {
-    let (s, body) = api
-        .call(
-            "POST",
-            "/api/v1/users",
-            Some(ADMIN),
-            Some(json!({"name": name})),
-        )
-        .await;
-    assert_eq!(s, 201, "{body}");
-    body["token"].as_str().expect("token").to_string()
 }
 
 /// A random string no run of this test has used before.

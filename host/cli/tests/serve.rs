@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{ADMIN, Api, start_server, start_server_in, start_server_with, wait_for_status};
+use common::{
+    ADMIN, Api, sleepy, start_server, start_server_in, start_server_with, wait_for_status,
+};
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::Duration;
@@ -419,18 +421,6 @@ async fn access_matrix_crud_runs_and_api_call_trigger() {
             .0,
         404
     );
-}
-
-fn sleepy(id: &str, ms: u64) -> Value {
-    json!({
-        "weft": "automation/v1", "id": id, "name": id,
-        "blocks": [
-            {"id": "Start", "type": "start"},
-            {"id": "Nap", "type": "sleep", "ms": ms},
-            {"id": "Out", "type": "output", "mode": "set", "value": {"got": "{$.Start.order}"}}
-        ],
-        "edges": [{"from": "Start", "to": "Nap"}, {"from": "Nap", "to": "Out"}]
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,26 +5,13 @@
 
 mod common;
 
-use common::{ADMIN, Api, start_server_in, start_server_with, wait_for_end};
+use common::{ADMIN, Api, create_user, sleepy, start_server_in, start_server_with, wait_for_end};
 use hmac::Mac;
 use serde_json::{Value, json};
 use std::process::Command;
 
 fn examples_dir() -> String {
     format!("{}/../../examples", env!("CARGO_MANIFEST_DIR"))
-}
-
-async fn user(api: &Api, name: &str) -> String {
-    let (s, u) = api
-        .call(
-            "POST",
-            "/api/v1/users",
-            Some(ADMIN),
-            Some(json!({"name": name})),
-        )
-        .await;
-    assert_eq!(s, 201, "{u}");
-    u["token"].as_str().expect("token").to_string()
 }
 
 async fn create(api: &Api, token: &str, doc: Value) -> Value {
@@ -61,18 +48,6 @@ fn doubler(id: &str) -> Value {
             {"id": "Out", "type": "output", "mode": "set", "value": {"doubled": "{$.Double.result}"}}
         ],
         "edges": [{"from": "Start", "to": "Double"}, {"from": "Double", "to": "Out"}]
-    })
-}
-
-fn sleeper(id: &str, ms: u64) -> Value {
-    json!({
-        "weft": "automation/v1", "id": id, "name": id,
-        "blocks": [
-            {"id": "Start", "type": "start"},
-            {"id": "Nap", "type": "sleep", "ms": ms},
-            {"id": "Out", "type": "output", "mode": "set", "value": {"n": "{$.Start.n}"}}
-        ],
-        "edges": [{"from": "Start", "to": "Nap"}, {"from": "Nap", "to": "Out"}]
     })
 }
 
@@ -170,15 +145,15 @@ fn max_overlap(runs: &[Value]) -> usize {
 async fn synchronous_calls_share_the_automations_concurrency_limit() {
     let server = start_server_in(tempfile::tempdir().expect("tmp"));
     let api = Api::new(&server);
-    let alice = user(&api, "alice").await;
-    let a = create(&api, &alice, sleeper("nap", 400)).await;
+    let alice = create_user(&api, "alice").await;
+    let a = create(&api, &alice, sleepy("nap", 400)).await;
     let token = a["execution_token"].as_str().expect("token").to_string();
 
     let burst = |n: usize| {
         let api = &api;
         let token = token.clone();
         async move {
-            let calls = (0..n).map(|i| execute(api, "nap", &token, json!({"n": i})));
+            let calls = (0..n).map(|i| execute(api, "nap", &token, json!({"order": i})));
             let answers = futures_join_all(calls).await;
             for (s, out) in &answers {
                 assert_eq!(*s, 200, "{out}");
@@ -253,8 +228,8 @@ async fn futures_join_all<F: std::future::Future>(
 async fn automations_call_their_owners_automations_sync_and_async() {
     let server = start_server_in(tempfile::tempdir().expect("tmp"));
     let api = Api::new(&server);
-    let alice = user(&api, "alice").await;
-    let bob = user(&api, "bob").await;
+    let alice = create_user(&api, "alice").await;
+    let bob = create_user(&api, "bob").await;
     create(&api, &alice, doubler("child")).await;
     let parent = create(
         &api,
@@ -372,7 +347,7 @@ async fn signed_webhooks_survive_a_key_rotation() {
     let data = tempfile::tempdir().expect("tmp");
     let mut server = start_server_in(data);
     let api = Api::new(&server);
-    let alice = user(&api, "alice").await;
+    let alice = create_user(&api, "alice").await;
     let a = create(&api, &alice, doubler("hooked")).await;
     let secret = secret_of(a["webhook_path"].as_str().expect("path"));
     let body = br#"{"n": 5}"#;
@@ -425,8 +400,8 @@ async fn signed_webhooks_survive_a_key_rotation() {
 async fn exports_carry_connection_references_and_imports_map_them() {
     let server = start_server_in(tempfile::tempdir().expect("tmp"));
     let api = Api::new(&server);
-    let alice = user(&api, "alice").await;
-    let bob = user(&api, "bob").await;
+    let alice = create_user(&api, "alice").await;
+    let bob = create_user(&api, "bob").await;
     let secret = "xoxb-export-must-not-carry-this";
     let (s, conn) = api
         .call(

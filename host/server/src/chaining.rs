@@ -78,13 +78,7 @@ impl AutomationCaller for ServerCaller {
                         reason: e.to_string(),
                     })?;
             state.metrics.record_run(&result);
-            let record = result.record;
-            Ok(ChainOutcome::Finished {
-                run_id: record.id,
-                status: record.status,
-                output: record.output,
-                error: record.error,
-            })
+            Ok(ChainOutcome::finished(result.record))
         })
     }
 }

@@ -3,7 +3,7 @@
 //! small API client that keeps every response body it received.
 #![allow(dead_code)]
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -289,4 +289,31 @@ pub async fn wait_for_end(api: &Api, token: &str, run_id: &str) -> Value {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("run {run_id} never ended: {run}");
+}
+
+/// Create a user as the admin; returns its token.
+pub async fn create_user(api: &Api, name: &str) -> String {
+    let (s, body) = api
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(ADMIN),
+            Some(json!({"name": name})),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    body["token"].as_str().expect("token").to_string()
+}
+
+/// An automation that sleeps `ms`, then outputs `{"got": $.Start.order}`.
+pub fn sleepy(id: &str, ms: u64) -> Value {
+    json!({
+        "weft": "automation/v1", "id": id, "name": id,
+        "blocks": [
+            {"id": "Start", "type": "start"},
+            {"id": "Nap", "type": "sleep", "ms": ms},
+            {"id": "Out", "type": "output", "mode": "set", "value": {"got": "{$.Start.order}"}}
+        ],
+        "edges": [{"from": "Start", "to": "Nap"}, {"from": "Nap", "to": "Out"}]
+    })
 }
