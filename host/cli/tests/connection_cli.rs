@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ADMIN, Api, Options, Server};
+use common::{Api, Options, Server, create_user};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::PathBuf;
@@ -87,17 +87,7 @@ async fn start() -> (Server, String) {
             ..Options::default()
         },
     );
-    let api = Api::new(&server);
-    let (s, body) = api
-        .call(
-            "POST",
-            "/api/v1/users",
-            Some(ADMIN),
-            Some(json!({"name": "alice"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{body}");
-    let alice = body["token"].as_str().expect("token").to_string();
+    let alice = create_user(&Api::new(&server), "alice").await;
     (server, alice)
 }
 

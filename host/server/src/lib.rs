@@ -108,7 +108,7 @@ impl ServerStore {
         // 1 GiB cache would only hold the server's memory hostage.
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(8 << 20)
+            .cache_capacity(2 << 20)
             .open()?;
         let connections = connections::Connections::open(&db, Arc::new(keyring))?;
         Ok(ServerStore {

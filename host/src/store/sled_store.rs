@@ -19,7 +19,7 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// Page cache for run history.
-const CACHE_BYTES: u64 = 8 << 20;
+const CACHE_BYTES: u64 = 4 << 20;
 
 impl SledStore {
     /// Open (or create) the store in `dir`.
