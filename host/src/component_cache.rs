@@ -69,15 +69,19 @@ pub fn compile(
 }
 
 fn write_atomically(dir: &Path, path: &PathBuf, bytes: &[u8]) -> Result<(), LoadError> {
-    let err = |e: std::io::Error| LoadError::Cache(format!("{}: {e}", dir.display()));
-    std::fs::create_dir_all(dir).map_err(err)?;
+    // Unique per write, not just per process: two tasks compiling the same
+    // component at once must not rename each other's temp file away.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(
-        ".{}.{}.tmp",
+        ".{}.{}.{n}.tmp",
         path.file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("component"),
         std::process::id()
     ));
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    let err = |what: &Path, e: std::io::Error| LoadError::Cache(format!("{}: {e}", what.display()));
+    std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+    std::fs::write(&tmp, bytes).map_err(|e| err(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| err(path, e))
 }

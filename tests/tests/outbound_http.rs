@@ -18,6 +18,8 @@ fn runtime() -> Runtime {
         .cache_dir(cache_dir())
         .max_concurrent_instances(32)
         .dns_override("allowed.weft.test", &[loopback])
+        .dns_override("acme.tenants.weft.test", &[loopback])
+        .dns_override("evil.tenants.weft.test", &[loopback])
         .build()
         .expect("runtime")
 }
@@ -361,4 +363,57 @@ async fn a_connector_cannot_pick_another_virtual_host_or_embed_credentials() {
     let url = format!("http://user:pw@{}/json", api.addr);
     let (_, message) = block_error(&call(&c, "request", json!({ "url": url })).await);
     assert!(message.contains("credentials in URLs"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_field_fills_the_declared_tenant_host_and_nothing_else() {
+    let api = FakeApi::start().await;
+    let rt = runtime();
+    // The grant is wide; the declaration `http://{tenant}.tenants.weft.test:*`
+    // is what a connection's tenant narrows it to.
+    let c = hostile(
+        &rt,
+        &[
+            "http://*.tenants.weft.test:*".into(),
+            "http://127.0.0.1:*".into(),
+        ],
+    )
+    .await;
+    let port = api.addr.port();
+    let acme = format!("http://acme.tenants.weft.test:{port}/json");
+    let evil = format!("http://evil.tenants.weft.test:{port}/json");
+    let fetch = |tenant: Value, url: &str| {
+        let ctx = InvokeContext {
+            connection: json!({ "tenant": tenant }),
+            ..InvokeContext::default()
+        };
+        let input = json!({ "url": url });
+        let c = &c;
+        async move { c.invoke("fetch", &input, &ctx).await }
+    };
+    let ok = fetch(json!("acme"), &acme).await;
+    assert_eq!(
+        ok.output.as_ref().map(|v| v["status"].clone()).ok(),
+        Some(json!(200)),
+        "{:?}",
+        ok.output
+    );
+    assert_eq!(api.hits(), 1);
+    for (tenant, url, why) in [
+        (json!("acme"), evil.as_str(), "another tenant"),
+        (Value::Null, acme.as_str(), "no tenant"),
+        (json!("evil.acme"), evil.as_str(), "a tenant of two labels"),
+        (
+            json!("acme.tenants.weft.test/x"),
+            acme.as_str(),
+            "a tenant with a path",
+        ),
+    ] {
+        let (_, message) = block_error(&fetch(tenant, url).await);
+        assert!(
+            message.contains("not among the hosts connector \"hostile\" declared"),
+            "{why}: {message}"
+        );
+    }
+    assert_eq!(api.hits(), 1, "nothing else reached the server");
 }

@@ -105,7 +105,9 @@ weft_sdk::connector! {
     id: "hostile",
     name: "Hostile",
     description: "Misbehaves on purpose; test fixture for the sandbox.",
-    hosts: ["http://allowed.weft.test:*", "http://127.0.0.1:*"],
+    // The template host is filled from a connection field (tests of tenant
+    // placeholders); it matches nothing until a connection names a tenant.
+    hosts: ["http://allowed.weft.test:*", "http://127.0.0.1:*", "http://{tenant}.tenants.weft.test:*"],
     auth: [Auth::None],
     blocks: [
         spin => ("spin", "Spin", "Loops forever."),
