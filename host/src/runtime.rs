@@ -400,6 +400,28 @@ impl Connector {
         })
     }
 
+    /// May the host send this connector's own traffic (e.g. its OAuth2
+    /// token requests) to `url`? Only https, to a host the connector
+    /// declared (not a template) and the operator granted, and never to a
+    /// private or loopback IP literal — the same bar its blocks' requests
+    /// meet, so a manifest cannot point the server's secrets elsewhere.
+    pub fn may_reach(&self, url: &url::Url) -> bool {
+        let policy = &self.inner.policy;
+        let literal_private = match url.host() {
+            Some(url::Host::Ipv4(ip)) => {
+                crate::outbound_http::address_policy::is_non_public(ip.into())
+            }
+            Some(url::Host::Ipv6(ip)) => {
+                crate::outbound_http::address_policy::is_non_public(ip.into())
+            }
+            _ => false,
+        };
+        url.scheme() == "https"
+            && !literal_private
+            && policy.declared.iter().any(|p| p.matches(url))
+            && policy.grant.allows(url)
+    }
+
     /// Limits for every block of this connector.
     pub fn with_limits(&self, limits: Limits) -> Connector {
         let mut inner = (*self.inner).clone();

@@ -280,19 +280,26 @@ impl<'a> Walk<'a> {
             let visible = tokio::time::sleep(WRITE_BEHIND);
             tokio::pin!(visible);
             let mut shown = false;
-            loop {
+            let mut write_failed = None;
+            let result = loop {
                 tokio::select! {
                     r = &mut chain => break r,
                     _ = &mut visible, if !shown => {
                         shown = true;
+                        // Not fatal here: dropping the chain would abandon a
+                        // block mid-call. The run ends failed instead.
                         if let Err(e) = store
                             .put_run(&running)
                             .and_then(|()| journal.go_live(store, &running.id))
                         {
-                            break Err(Halt::Store(e));
+                            write_failed = Some(e);
                         }
                     }
                 }
+            };
+            match (result, write_failed) {
+                (Ok(_), Some(e)) => Err(Halt::Store(e)),
+                (result, _) => result,
             }
         };
         let (steps, written) = self.steps.finish(store, &self.run.id);

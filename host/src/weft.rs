@@ -332,7 +332,11 @@ impl Weft {
         plan: &Plan,
         call: &ChainCall,
     ) -> Result<RunResult, StoreError> {
-        let trigger = chained_trigger(&call.parent_run_id, &call.parent_block, &call.call_stack);
+        let mut trigger =
+            chained_trigger(&call.parent_run_id, &call.parent_block, &call.call_stack);
+        // Waited for by its caller: after a crash it must not run again on
+        // its own (the resumed caller calls it anew).
+        trigger.detail["wait"] = serde_json::Value::Bool(true);
         let record = new_record(plan, call.input.clone(), trigger);
         self.walk(
             plan,

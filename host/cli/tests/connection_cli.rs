@@ -84,6 +84,8 @@ async fn start() -> (Server, String) {
         tempfile::tempdir().expect("tempdir"),
         Options {
             cache_dir: Some(cache_dir()),
+            // The OAuth2 token endpoint must be granted before `authorize`.
+            args: &["--allow", "slack=https://slack.com"],
             ..Options::default()
         },
     );

@@ -390,10 +390,42 @@ async fn signed_webhooks_survive_a_key_rotation() {
     assert_ne!(old_key, new_key);
     let data = std::mem::replace(&mut server.data, tempfile::tempdir().expect("tmp"));
     drop(server);
-    let server = start_server_in(data);
+    let mut server = start_server_in(data);
     let api = Api::new(&server);
     let (s, accepted) = post_signed(&api, "hooked", &sign(&secret, now(), body), body).await;
     assert_eq!(s, 202, "{accepted}");
+
+    // A store with encrypted connections but no key refuses to start
+    // rather than mint a key that opens nothing.
+    let (s, _) = api
+        .call(
+            "POST",
+            "/api/v1/connections",
+            Some(&alice),
+            Some(json!({"connector": "slack", "name": "bot",
+                        "auth": {"kind": "bearer", "token": "xoxb-keep-me"}})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    server.stop();
+    std::fs::rename(
+        server.data.path().join("secret.key"),
+        server.data.path().join("secret.key.elsewhere"),
+    )
+    .expect("move the key away");
+    let out = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("WEFT_DATA_DIR", server.data.path())
+        .env_remove("WEFT_SECRET_KEY")
+        .output()
+        .expect("serve");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("holds encrypted connections") && stderr.contains("secret.key"),
+        "{stderr}"
+    );
+    assert!(!server.data.path().join("secret.key").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -506,4 +538,41 @@ async fn exports_carry_connection_references_and_imports_map_them() {
         )
         .await;
     assert_eq!(s, 400, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauth2_token_url_outside_the_grant_is_never_contacted() {
+    // No grant for slack: its manifest's token URL is off limits, so the
+    // server refuses to start an authorization that would send the client
+    // secret there.
+    let server = start_server_in(tempfile::tempdir().expect("tmp"));
+    let api = Api::new(&server);
+    let alice = create_user(&api, "alice").await;
+    let (s, conn) = api
+        .call(
+            "POST",
+            "/api/v1/connections",
+            Some(&alice),
+            Some(json!({"connector": "slack", "name": "oauth",
+                        "auth": {"kind": "oauth2-code", "client_id": "cid", "client_secret": "csecret"}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{conn}");
+    assert_eq!(conn["status"], "needs_authorization");
+    let id = conn["id"].as_str().expect("id");
+    let (s, err) = api
+        .call(
+            "POST",
+            &format!("/api/v1/connections/{id}/actions/authorize"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(s, 400, "{err}");
+    let message = err["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("https://slack.com/api/oauth.v2.access")
+            && message.contains("--allow slack=https://slack.com"),
+        "{message}"
+    );
 }

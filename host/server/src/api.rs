@@ -508,6 +508,7 @@ pub async fn delete_automation(
 ) -> Result<StatusCode, ApiError> {
     visible(&state, &caller, &id)?;
     state.automations.delete(&id)?;
+    state.forget_plan(&id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -665,7 +666,7 @@ pub async fn signed_webhook(
     let (Some(t), Some(v1)) = (t, v1) else {
         return Err(bad("expected t=…,v1=…"));
     };
-    if (now_ms() / 1000 - t).abs() > SIGNATURE_TOLERANCE_SECS {
+    if (now_ms() / 1000).abs_diff(t) > SIGNATURE_TOLERANCE_SECS.unsigned_abs() {
         return Err(bad("the timestamp is more than five minutes off"));
     }
     // Unknown automations and bad signatures answer alike.
@@ -956,6 +957,11 @@ pub async fn import_automation(
         ),
         None => (body, json!({})),
     };
+    if !document.is_object() || !map.is_object() {
+        return Err(ApiError::bad_request(
+            "the body must be an exported automation (a JSON object), or {\"automation\": {…}, \"connections\": {\"ref\": \"your-connection-id\"}}",
+        ));
+    }
     let mine: Vec<crate::connections::Connection> = state
         .connections
         .connections

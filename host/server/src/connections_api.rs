@@ -21,7 +21,12 @@ use weft_host::manifest::{AuthKind, KeyLocation};
 
 impl From<ConnectionError> for ApiError {
     fn from(e: ConnectionError) -> Self {
-        ApiError::internal(e)
+        match e {
+            ConnectionError::Changed(_) => {
+                ApiError::new(StatusCode::CONFLICT, "version_conflict", e.to_string())
+            }
+            e => ApiError::internal(e),
+        }
     }
 }
 
@@ -292,6 +297,7 @@ pub async fn delete(
     match state.connections.connections.get(&id)? {
         Some(c) if c.owner == caller.0.name || caller.is_admin() => {
             state.connections.connections.delete(&id)?;
+            state.connections.forget(&id);
             Ok(StatusCode::NO_CONTENT)
         }
         _ => Err(ApiError::not_found(&format!("connection {id:?}"))),
@@ -317,6 +323,18 @@ pub async fn authorize(
             c.auth.kind()
         )));
     };
+    // Fail now rather than after the browser round trip.
+    state
+        .connections
+        .token_http(&c.connector, token_url)
+        .map_err(ApiError::bad_request)?;
+    if !authorize_url.starts_with("https://") {
+        return Err(ApiError::bad_request(format!(
+            "connector {:?} declares a non-https authorize URL; refusing to send users there",
+            c.connector
+        )));
+    }
+    forget_expired_authorizations(&state);
     let redirect_uri = format!("{}/oauth/callback", state.public_url());
     let (url, csrf_state, verifier) =
         oauth::authorize_url(client_id, authorize_url, token_url, scopes, &redirect_uri)
@@ -335,6 +353,19 @@ pub async fn authorize(
         "authorize_url": url,
         "expires_in": PENDING_TTL_MS / 1000,
     })))
+}
+
+/// Drop authorizations whose callback never came, so abandoned attempts do
+/// not pile up in the store.
+fn forget_expired_authorizations(state: &AppState) {
+    let now = crate::now_ms();
+    for (key, value) in state.oauth_pending.iter().flatten() {
+        let live = serde_json::from_slice::<Pending>(&value)
+            .is_ok_and(|p| now - p.created_at <= PENDING_TTL_MS);
+        if !live {
+            let _ = state.oauth_pending.remove(key);
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -394,8 +425,11 @@ pub async fn callback(
         return Err(ApiError::bad_request("the connection is not oauth2-code"));
     };
     let secrets = connections.connections.open_secrets(&c)?;
+    let http = connections
+        .token_http(&c.connector, token_url)
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "oauth_exchange_failed", e))?;
     let tokens = oauth::exchange_code(
-        connections.token_http(),
+        http,
         client_id,
         secrets.client_secret.as_deref(),
         token_url,

@@ -103,6 +103,23 @@ impl ServerStore {
     /// Open the store in `dir`; the secret key comes from the environment
     /// or `key_dir/secret.key` (created on first start).
     pub fn open(dir: &Path, key_dir: &Path) -> Result<Self, OpenError> {
+        let key_missing = !connections::keyring::Keyring::from_env()
+            && !key_dir.join(connections::keyring::KEY_FILE).exists();
+        if key_missing && dir.exists() {
+            // A new key would open none of the stored secrets: refuse rather
+            // than let every connection fail later (a restored backup
+            // without its key file, or the wrong --data-dir).
+            let db = sled::Config::new().path(dir).open()?;
+            if !db.open_tree("connections")?.is_empty() {
+                return Err(OpenError::Key(connections::keyring::KeyError::Io(format!(
+                    "{} holds encrypted connections but {} is missing and {} is not set; restore the key (or set {}) and start again",
+                    dir.display(),
+                    key_dir.join(connections::keyring::KEY_FILE).display(),
+                    connections::keyring::KEY_ENV,
+                    connections::keyring::KEY_ENV,
+                ))));
+            }
+        }
         let keyring = connections::keyring::Keyring::load(key_dir)?;
         // Users, automations and connections are small; sled's default
         // 1 GiB cache would only hold the server's memory hostage.
@@ -134,8 +151,10 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Set by [`AppState::start_queue`].
     queue: std::sync::OnceLock<queue::Queue>,
-    /// Validated plans by automation id, valid for one version.
-    plans: RwLock<HashMap<String, (u64, Arc<Plan>)>>,
+    /// Validated plans by automation id, valid for one stored automation
+    /// (creation time, version and owner: an id deleted and created again,
+    /// by anyone, starts over at version 1 and must not get the old plan).
+    plans: RwLock<HashMap<String, (PlanKey, Arc<Plan>)>>,
 }
 
 impl AppState {
@@ -155,7 +174,7 @@ impl AppState {
         config: ServerConfig,
     ) -> Result<Self, sled::Error> {
         let db = store.db;
-        store.connections.set_runtime(weft.runtime().clone());
+        store.connections.attach(&weft);
         Ok(AppState {
             caller: store.caller,
             connections: store.connections,
@@ -255,9 +274,10 @@ impl AppState {
 
     /// The plan for the stored automation, validated once per version.
     pub(crate) fn plan(&self, a: &StoredAutomation) -> Result<Arc<Plan>, ApiError> {
+        let key = PlanKey::of(a);
         if let Ok(plans) = self.plans.read()
-            && let Some((version, plan)) = plans.get(&a.id)
-            && *version == a.version
+            && let Some((cached, plan)) = plans.get(&a.id)
+            && *cached == key
         {
             return Ok(plan.clone());
         }
@@ -275,9 +295,36 @@ impl AppState {
             )
         })?);
         if let Ok(mut plans) = self.plans.write() {
-            plans.insert(a.id.clone(), (a.version, plan.clone()));
+            plans.insert(a.id.clone(), (key, plan.clone()));
         }
         Ok(plan)
+    }
+}
+
+/// What a cached plan is valid for.
+#[derive(Clone, PartialEq, Eq)]
+struct PlanKey {
+    created_at: i64,
+    version: u64,
+    owner: String,
+}
+
+impl PlanKey {
+    fn of(a: &StoredAutomation) -> Self {
+        PlanKey {
+            created_at: a.created_at,
+            version: a.version,
+            owner: a.owner.clone(),
+        }
+    }
+}
+
+impl AppState {
+    /// Forget a deleted automation's plan.
+    pub(crate) fn forget_plan(&self, id: &str) {
+        if let Ok(mut plans) = self.plans.write() {
+            plans.remove(id);
+        }
     }
 }
 

@@ -134,7 +134,24 @@ impl Queue {
                         running.clone(),
                     );
                     tokio::spawn(async move {
-                        if let Ok(_permit) = slots.acquire_owned().await
+                        let mut waiter = waiter;
+                        let permit = match slots.clone().try_acquire_owned() {
+                            Ok(permit) => Ok(permit),
+                            Err(_) => {
+                                // Waiting for a global slot: a synchronous
+                                // call becomes visible as queued meanwhile.
+                                if let (Some(job), Some(state)) = (waiter.as_mut(), state.upgrade())
+                                    && !job.stored
+                                {
+                                    job.stored = true;
+                                    if let Err(e) = state.weft.store().put_run(&job.record) {
+                                        tracing::error!(run_id = %job.record.id, "cannot record queued run: {e}");
+                                    }
+                                }
+                                slots.acquire_owned().await
+                            }
+                        };
+                        if let Ok(_permit) = permit
                             && let Some(state) = state.upgrade()
                         {
                             let cancel = CancellationToken::new();
@@ -246,7 +263,7 @@ impl Queue {
         for record in &mut pending {
             if is_sync_call(record) {
                 record.status = RunStatus::Failed;
-                record.error = Some("the server stopped before this synchronous API call finished; its caller got no answer, so it was not run again".into());
+                record.error = Some("the server stopped before this run finished; whoever waited for it (an API caller or a calling automation) got no answer, so it was not run again on its own".into());
                 record.finished_at = Some(crate::now_ms());
                 store.put_run(record)?;
                 continue;
@@ -272,8 +289,12 @@ pub fn sync_call_trigger() -> weft_host::Trigger {
     }
 }
 
+/// Runs someone waited for: a synchronous API call, or an automation
+/// called synchronously by another (whose resumed caller calls it again).
 fn is_sync_call(record: &RunRecord) -> bool {
-    record.trigger.kind == "api" && record.trigger.detail["sync"] == serde_json::Value::Bool(true)
+    let flag = |name: &str| record.trigger.detail[name] == serde_json::Value::Bool(true);
+    (record.trigger.kind == "api" && flag("sync"))
+        || (record.trigger.kind == weft_host::chaining::TRIGGER_KIND && flag("wait"))
 }
 
 /// The current plan of an automation, or why its queued run cannot start.

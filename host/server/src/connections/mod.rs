@@ -161,6 +161,8 @@ pub enum ConnectionError {
     },
     #[error("connection {0} is corrupt in the store")]
     Corrupt(String),
+    #[error("connection {0} was changed or deleted at the same time; try again")]
+    Changed(String),
 }
 
 /// The connections tree and the key its secrets are sealed with.
@@ -196,6 +198,21 @@ impl Connections {
                     .map_err(|_| ConnectionError::Corrupt(String::from_utf8_lossy(&k).into()))
             })
             .collect()
+    }
+
+    /// Replace `old` with `new` only if the stored record is still `old`
+    /// (not changed or deleted meanwhile, e.g. by a PATCH or a delete
+    /// during a token refresh). Flushed. Returns whether it was written.
+    pub fn replace(&self, old: &Connection, new: &Connection) -> Result<bool, ConnectionError> {
+        let encode = |c: &Connection| {
+            serde_json::to_vec(c).map_err(|_| ConnectionError::Corrupt(c.id.clone()))
+        };
+        let swapped = self
+            .tree
+            .compare_and_swap(old.id.as_bytes(), Some(encode(old)?), Some(encode(new)?))?
+            .is_ok();
+        self.tree.flush()?;
+        Ok(swapped)
     }
 
     /// Insert or replace, flushed: a token exchange must not be lost.

@@ -66,6 +66,9 @@ pub fn authorize_url(
     ))
 }
 
+/// Token responses are small; anything bigger is refused.
+const MAX_TOKEN_RESPONSE: usize = 64 << 10;
+
 /// Sends the token requests: reqwest without redirects, through `route`.
 #[derive(Clone)]
 pub struct TokenHttp {
@@ -78,13 +81,15 @@ pub struct TokenHttp {
 pub struct HttpError(String);
 
 impl TokenHttp {
-    pub fn new(route: std::sync::Arc<dyn Fn(&url::Url) -> url::Url + Send + Sync>) -> Self {
+    pub fn new(
+        route: std::sync::Arc<dyn Fn(&url::Url) -> url::Url + Send + Sync>,
+    ) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()
-            .unwrap_or_default();
-        TokenHttp { client, route }
+            .map_err(|e| format!("cannot build the token HTTP client: {e}"))?;
+        Ok(TokenHttp { client, route })
     }
 
     async fn send(&self, req: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> {
@@ -106,11 +111,21 @@ impl TokenHttp {
         for (name, value) in resp.headers() {
             out = out.header(name.as_str(), value.as_bytes());
         }
-        let body = resp
-            .bytes()
+        let mut resp = resp;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
             .await
-            .map_err(|e| HttpError(format!("token endpoint: {e}")))?;
-        out.body(body.to_vec())
+            .map_err(|e| HttpError(format!("token endpoint: {e}")))?
+        {
+            if body.len() + chunk.len() > MAX_TOKEN_RESPONSE {
+                return Err(HttpError(format!(
+                    "the token endpoint's answer exceeds {MAX_TOKEN_RESPONSE} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        out.body(body)
             .map_err(|e| HttpError(format!("token endpoint: {e}")))
     }
 }
@@ -160,29 +175,55 @@ fn tokens(response: oauth2::basic::BasicTokenResponse) -> Tokens {
     }
 }
 
+/// Error codes by which a token endpoint refuses the grant itself (the
+/// owner must authorize again). RFC 6749's, plus Slack's own names. Any
+/// other failure — a 5xx page, `temporarily_unavailable`, rate limiting —
+/// is temporary and must not cost the connection its authorization.
+const REFUSALS: &[&str] = &[
+    "invalid_grant",
+    "invalid_client",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "invalid_refresh_token",
+    "invalid_code",
+    "invalid_client_id",
+    "bad_client_secret",
+    "invalid_code_verifier",
+    "bad_redirect_uri",
+    "token_revoked",
+    "token_expired",
+    "app_deleted",
+];
+
+fn refused(what: &str, code: &str) -> TokenError {
+    TokenError {
+        rejected: REFUSALS.contains(&code),
+        message: format!("{what} refused by the token endpoint: {code}"),
+    }
+}
+
 fn token_error<E: std::error::Error + 'static>(
     what: &str,
     e: RequestTokenError<E, oauth2::basic::BasicErrorResponse>,
 ) -> TokenError {
     match e {
-        RequestTokenError::ServerResponse(r) => TokenError {
-            rejected: true,
-            message: format!("{what} refused by the token endpoint: {}", r.error()),
-        },
+        RequestTokenError::ServerResponse(r) => refused(what, &r.error().to_string()),
         RequestTokenError::Request(e) => TokenError {
             rejected: false,
             message: format!("{what} failed: {e}"),
         },
-        // Some providers (Slack) answer 200 with {"ok":false,"error":...}.
+        // Some providers (Slack) answer 200 with {"ok":false,"error":...};
+        // a gateway's HTML error page lands here too.
         RequestTokenError::Parse(_, body) => {
             let code = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string));
-            TokenError {
-                rejected: true,
-                message: match code {
-                    Some(code) => format!("{what} refused by the token endpoint: {code}"),
-                    None => format!("{what}: the token endpoint's answer is not a token response"),
+            match code {
+                Some(code) => refused(what, &code),
+                None => TokenError {
+                    rejected: false,
+                    message: format!("{what}: the token endpoint's answer is not a token response"),
                 },
             }
         }

@@ -22,8 +22,9 @@ const REFRESH_MARGIN_MS: i64 = 60_000;
 /// Connections plus what using them needs.
 pub struct ConnectionService {
     pub connections: Connections,
-    /// The runtime, for its operator routes (set once the engine exists).
-    runtime: OnceLock<weft_host::Runtime>,
+    /// The engine, for its operator routes and the connectors' grants
+    /// (set once the engine exists; weak, as the engine holds us).
+    weft: OnceLock<weft_host::WeakWeft>,
     http: OnceLock<TokenHttp>,
     /// One refresh at a time per connection.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -33,25 +34,43 @@ impl ConnectionService {
     pub fn new(connections: Connections) -> Arc<Self> {
         Arc::new(ConnectionService {
             connections,
-            runtime: OnceLock::new(),
+            weft: OnceLock::new(),
             http: OnceLock::new(),
             locks: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Route token requests like the runtime routes connector requests.
-    pub fn set_runtime(&self, runtime: weft_host::Runtime) {
-        let _ = self.runtime.set(runtime);
+    /// Attach the engine: token requests follow its operator routes and
+    /// must stay within the connector's declared and granted hosts.
+    pub fn attach(&self, weft: &weft_host::Weft) {
+        let _ = self.weft.set(weft.downgrade());
     }
 
-    pub fn token_http(&self) -> &TokenHttp {
-        self.http.get_or_init(|| {
-            let runtime = self.runtime.get().cloned();
-            TokenHttp::new(Arc::new(move |url: &url::Url| match &runtime {
-                Some(rt) => rt.routed_url(url),
-                None => url.clone(),
-            }))
-        })
+    /// The client for token requests to `token_url` on behalf of
+    /// `connector`, if the connector may reach it.
+    pub fn token_http(&self, connector: &str, token_url: &str) -> Result<&TokenHttp, String> {
+        let weft = self.weft.get().and_then(|w| w.upgrade());
+        let url = url::Url::parse(token_url)
+            .map_err(|e| format!("the token URL {token_url:?} is not a URL: {e}"))?;
+        let allowed = weft
+            .as_ref()
+            .and_then(|w| w.connector(connector))
+            .is_some_and(|c| c.may_reach(&url));
+        if !allowed {
+            return Err(format!(
+                "the token URL {token_url} is not an https URL on a host connector {connector:?} declared and the operator granted; grant it (e.g. --allow {connector}=https://{}) or fix the connector",
+                url.host_str().unwrap_or("HOST")
+            ));
+        }
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let runtime = weft.map(|w| w.runtime().clone());
+        let http = TokenHttp::new(Arc::new(move |url: &url::Url| match &runtime {
+            Some(rt) => rt.routed_url(url),
+            None => url.clone(),
+        }))?;
+        Ok(self.http.get_or_init(|| http))
     }
 
     /// The resolver to give the engine.
@@ -71,6 +90,7 @@ impl ConnectionService {
         mut secrets: SecretMaterial,
         tokens: oauth::Tokens,
     ) -> Result<Connection, super::ConnectionError> {
+        let old = c.clone();
         secrets.access_token = Some(tokens.access_token);
         if tokens.refresh_token.is_some() {
             secrets.refresh_token = tokens.refresh_token;
@@ -82,17 +102,32 @@ impl ConnectionService {
         c.status = ConnectionStatus::Ok;
         c.status_reason = None;
         c.updated_at = crate::now_ms();
-        self.connections.put(&c)?;
+        // Deleted or changed (a PATCH, a new authorization) meanwhile: the
+        // newer state wins and these tokens are dropped.
+        if !self.connections.replace(&old, &c)? {
+            return Err(super::ConnectionError::Changed(c.id));
+        }
         Ok(c)
     }
 
-    fn mark(&self, mut c: Connection, status: ConnectionStatus, reason: &str) {
-        c.status = status;
-        c.status_reason = Some(reason.to_string());
-        c.updated_at = crate::now_ms();
-        if let Err(e) = self.connections.put(&c) {
+    /// Record a failure, unless the connection changed meanwhile (a fresh
+    /// authorization must not be overwritten by a stale refresh's failure).
+    fn mark(&self, c: Connection, status: ConnectionStatus, reason: &str) {
+        let mut next = c.clone();
+        next.status = status;
+        next.status_reason = Some(reason.to_string());
+        next.updated_at = crate::now_ms();
+        if let Err(e) = self.connections.replace(&c, &next) {
             tracing::error!(connection = %c.id, "cannot record connection status: {e}");
         }
+    }
+
+    /// Forget per-connection state of a deleted connection.
+    pub fn forget(&self, id: &str) {
+        self.locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
     }
 
     /// A valid OAuth2 access token: the stored one unless `force` or it is
@@ -117,7 +152,6 @@ impl ConnectionService {
                 return Ok(access.clone());
             }
         }
-        let http = self.token_http();
         let client_secret = secrets.client_secret.clone();
         let result = match &c.auth {
             AuthSettings::OAuth2Code {
@@ -125,6 +159,9 @@ impl ConnectionService {
                 token_url,
                 ..
             } => {
+                let http = self
+                    .token_http(&c.connector, token_url)
+                    .map_err(|e| CredentialError::unavailable(format!("connection {id}: {e}")))?;
                 let Some(refresh) = secrets.refresh_token.clone() else {
                     let reason = "the access token expired and there is no refresh token";
                     self.mark(c.clone(), ConnectionStatus::NeedsAuthorization, reason);
@@ -144,6 +181,9 @@ impl ConnectionService {
                 token_url,
                 scopes,
             } => {
+                let http = self
+                    .token_http(&c.connector, token_url)
+                    .map_err(|e| CredentialError::unavailable(format!("connection {id}: {e}")))?;
                 oauth::client_credentials(
                     http,
                     client_id,
