@@ -208,7 +208,7 @@ fn token_error<E: std::error::Error + 'static>(
     e: RequestTokenError<E, oauth2::basic::BasicErrorResponse>,
 ) -> TokenError {
     match e {
-        RequestTokenError::ServerResponse(r) => refused(what, &r.error().to_string()),
+        RequestTokenError::ServerResponse(r) => refused(what, r.error().as_ref()),
         RequestTokenError::Request(e) => TokenError {
             rejected: false,
             message: format!("{what} failed: {e}"),
