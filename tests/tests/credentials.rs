@@ -602,3 +602,34 @@ async fn route_origin_connects_elsewhere_but_checks_and_records_the_original() {
         .expect("invalid route");
     assert!(err.to_string().contains("route_origin"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_another_origin_is_followed_without_the_credential() {
+    let (first, second) = (api().await, api().await);
+    let rt = runtime();
+    let c = http_connector(&rt, &[first.api.base(), second.api.base()]).await;
+    let to = second.api.url("/seen");
+    let report = c
+        .invoke(
+            "request",
+            &json!({"url": format!("{}?to={to}", first.api.url("/redirect"))}),
+            &with(Rotating::new("hop-SECRET", None)),
+        )
+        .await;
+    assert!(report.output.is_ok(), "{:?}", report.output);
+    let seen = second.seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].header("authorization").is_empty(), "{seen:?}");
+    // Asked for directly, the same host gets it.
+    let report = c
+        .invoke(
+            "request",
+            &json!({"url": to}),
+            &with(Rotating::new("hop-SECRET", None)),
+        )
+        .await;
+    assert!(report.output.is_ok(), "{:?}", report.output);
+    let seen = second.seen.lock().expect("lock").clone();
+    assert_eq!(seen[1].header("authorization"), ["Bearer hop-SECRET"]);
+    assert_no_secret(&report, &["hop-SECRET"]);
+}

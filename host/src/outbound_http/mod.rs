@@ -389,6 +389,10 @@ impl OutboundHttp {
             .unwrap_or(self.limits.timeout)
             .min(self.limits.timeout);
 
+        // Like browsers and curl, the credential goes only to the origin
+        // the block asked for: a redirect elsewhere (even to another
+        // granted host) is followed without it.
+        let first_origin = url.origin();
         for hop in 0..=self.limits.max_redirects {
             if let Err(failure) = self.check(&url) {
                 self.record(
@@ -402,6 +406,7 @@ impl OutboundHttp {
                 return Err(failure);
             }
             let credential = match self.credential().await {
+                Ok(_) if url.origin() != first_origin => Credential::None,
                 Ok(c) => c,
                 Err(e) => {
                     let failure = HttpFailure::Denied(format!(
