@@ -513,7 +513,7 @@ pub async fn delete_automation(
 }
 
 /// May this automation be triggered now? Enabled, and within its rate limit.
-fn runnable(state: &AppState, a: &StoredAutomation) -> Result<(), ApiError> {
+pub(crate) fn runnable(state: &AppState, a: &StoredAutomation) -> Result<(), ApiError> {
     if !a.enabled {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

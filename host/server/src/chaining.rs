@@ -1,8 +1,11 @@
 //! `call_automation` blocks on the server: the called automation must
-//! belong to the caller's owner and be enabled. A synchronous call runs
-//! in the calling run's task (so it is not counted against concurrency
-//! twice and cannot deadlock waiting for a slot its caller holds); an
-//! asynchronous call goes through the durable queue like any trigger.
+//! belong to the caller's owner, be enabled and be within its rate limit,
+//! as for any trigger. A synchronous call runs in the calling run's task:
+//! it cannot deadlock waiting for a slot its caller holds, and for the
+//! same reason it does not wait for the callee's own concurrency limit (a
+//! callee set to one run at a time can still run beside a call from
+//! another automation). An asynchronous call goes through the durable
+//! queue like any trigger, limits included.
 
 use crate::AppState;
 use std::sync::{OnceLock, Weak};
@@ -45,12 +48,9 @@ impl AutomationCaller for ServerCaller {
                 // Existence of other users' automations does not leak.
                 return Err(ChainError::NotFound(call.automation.clone()));
             }
-            if !target.enabled {
-                return Err(ChainError::Refused(format!(
-                    "automation {:?} is disabled",
-                    target.id
-                )));
-            }
+            // Enabled and within its rate limit, as for any other trigger
+            // (a call inside a loop must not flood the callee).
+            crate::api::runnable(&state, &target).map_err(|e| ChainError::Refused(e.message))?;
             let plan = state
                 .plan(&target)
                 .map_err(|e| ChainError::Refused(e.message))?;

@@ -200,7 +200,13 @@ impl AppState {
             self.config.per_automation_concurrency,
             self.config.global_concurrency,
         );
-        let recovered = q.recover(self.weft.store())?;
+        let recovered = q.recover(self.weft.store(), |id| {
+            self.automations
+                .get(id)
+                .ok()
+                .flatten()
+                .and_then(|a| a.concurrency_limit())
+        })?;
         scheduler::start(Arc::downgrade(self));
         retention::start(
             Arc::downgrade(self),

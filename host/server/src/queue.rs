@@ -104,10 +104,10 @@ impl Queue {
                         limit,
                         waiter,
                     } => {
+                        // The latest trigger carries the automation's
+                        // current setting (`None`: the server default).
                         let lane = lanes.entry(automation_id.clone()).or_default();
-                        if limit.is_some() {
-                            lane.limit = limit;
-                        }
+                        lane.limit = limit;
                         lane.waiting.push_back((run_id, waiter));
                         automation_id
                     }
@@ -252,7 +252,12 @@ impl Queue {
     }
 
     /// Re-queue queued runs and resume interrupted ones, oldest first.
-    pub fn recover(&self, store: &dyn RunStore) -> Result<usize, StoreError> {
+    /// `limit_of` gives an automation's own concurrency limit.
+    pub fn recover(
+        &self,
+        store: &dyn RunStore,
+        limit_of: impl Fn(&str) -> Option<usize>,
+    ) -> Result<usize, StoreError> {
         let mut pending: Vec<RunRecord> = store
             .list_runs(&RunFilter::default())?
             .into_iter()
@@ -274,7 +279,8 @@ impl Queue {
                     "resumed after the server stopped during this run; it started over, so blocks before the stop may have run twice".into(),
                 );
             }
-            self.enqueue(store, record, None)?;
+            let limit = limit_of(&record.automation_id);
+            self.enqueue(store, record, limit)?;
             requeued += 1;
         }
         Ok(requeued)
