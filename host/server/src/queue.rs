@@ -235,7 +235,10 @@ impl Queue {
     /// Stop a run: cancel it if it is in progress, or mark it stopped if it
     /// is still waiting.
     pub fn stop(&self, store: &dyn RunStore, run_id: &str) -> Result<StopOutcome, StoreError> {
-        if let Some(cancel) = lock(&self.running).get(run_id) {
+        // Held until the record is marked: a run that starts meanwhile
+        // registers itself only after, then reads `stopped` and never runs.
+        let running = lock(&self.running);
+        if let Some(cancel) = running.get(run_id) {
             cancel.cancel();
             return Ok(StopOutcome::Stopping);
         }
