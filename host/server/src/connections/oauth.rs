@@ -292,3 +292,104 @@ pub async fn client_credentials(
         .map(tokens)
         .map_err(|e| token_error("the client-credentials grant", e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use axum::routing::post;
+    use std::sync::Arc;
+
+    /// A token endpoint on 127.0.0.1 that answers by the form's `scope`:
+    /// `ok` → a token (after checking the grant and the client's Basic
+    /// credentials), `refuse` → 401 invalid_client, `down` → a 503 page.
+    async fn token_endpoint() -> String {
+        let app = Router::new().route(
+            "/token",
+            post(|headers: HeaderMap, body: String| async move {
+                let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+                    .into_owned()
+                    .collect();
+                let get = |k: &str| {
+                    form.iter()
+                        .find(|(n, _)| n == k)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                };
+                let basic = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                match get("scope").as_str() {
+                    "ok" if get("grant_type") == "client_credentials"
+                        // base64("cid:csecret")
+                        && basic == "Basic Y2lkOmNzZWNyZXQ=" =>
+                    {
+                        axum::Json(serde_json::json!({
+                            "access_token": "at-1", "token_type": "bearer", "expires_in": 3600
+                        }))
+                        .into_response()
+                    }
+                    "down" => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "<html>upstream down</html>",
+                    )
+                        .into_response(),
+                    _ => (
+                        StatusCode::UNAUTHORIZED,
+                        axum::Json(serde_json::json!({"error": "invalid_client"})),
+                    )
+                        .into_response(),
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}/token")
+    }
+
+    #[tokio::test]
+    async fn client_credentials_get_a_token_and_only_refusals_are_rejections() {
+        let url = token_endpoint().await;
+        let http = TokenHttp::new(Arc::new(|u: &url::Url| u.clone())).expect("client");
+        let scopes = |s: &str| vec![s.to_string()];
+        let tokens = client_credentials(&http, "cid", Some("csecret"), &url, &scopes("ok"))
+            .await
+            .unwrap_or_else(|e| panic!("token: {}", e.message));
+        assert_eq!(tokens.access_token, "at-1");
+        assert_eq!(tokens.expires_in, Some(Duration::from_secs(3600)));
+
+        let refused = client_credentials(&http, "cid", Some("wrong"), &url, &scopes("ok"))
+            .await
+            .err()
+            .expect("refused");
+        assert!(refused.rejected, "{}", refused.message);
+        assert!(
+            refused.message.contains("invalid_client"),
+            "{}",
+            refused.message
+        );
+        assert!(
+            !refused.message.contains("wrong"),
+            "no secret in the message"
+        );
+
+        let down = client_credentials(&http, "cid", Some("csecret"), &url, &scopes("down"))
+            .await
+            .err()
+            .expect("down");
+        assert!(
+            !down.rejected,
+            "an outage is not a refusal: {}",
+            down.message
+        );
+    }
+}
