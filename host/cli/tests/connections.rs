@@ -350,23 +350,12 @@ async fn a_bearer_connection_posts_to_slack_and_the_history_shows_no_token() {
 /// value: one needle per alignment (0, 1, 2 bytes before it), without the
 /// characters its neighbours share.
 fn base64_needles(secret: &[u8]) -> Vec<String> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    use base64::Engine as _;
     (0..3usize)
         .map(|offset| {
             let mut bytes = vec![0u8; offset];
             bytes.extend_from_slice(secret);
-            let mut chars = String::new();
-            for chunk in bytes.chunks(3) {
-                let b = [
-                    chunk[0],
-                    chunk.get(1).copied().unwrap_or(0),
-                    chunk.get(2).copied().unwrap_or(0),
-                ];
-                let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-                for i in 0..4 {
-                    chars.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-                }
-            }
+            let chars = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&bytes);
             let start = (offset * 4).div_ceil(3);
             let end = bytes.len() * 4 / 3;
             chars[start..end].to_string()
