@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Runs of one automation at the same time [default: 1].
     #[arg(long)]
     per_automation_concurrency: Option<usize>,
+    /// Runs one automation may have waiting to start; more answer 429
+    /// queue_full [default: 1000].
+    #[arg(long)]
+    max_queued_per_automation: Option<usize>,
     /// Runs at the same time overall [default: 16].
     #[arg(long)]
     global_concurrency: Option<usize>,
@@ -82,6 +86,7 @@ struct FileConfig {
     max_webhook_bytes: Option<usize>,
     rate_limit_per_minute: Option<u32>,
     per_automation_concurrency: Option<usize>,
+    max_queued_per_automation: Option<usize>,
     global_concurrency: Option<usize>,
     min_schedule_interval_secs: Option<u64>,
     retention_days: Option<u64>,
@@ -126,6 +131,10 @@ pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u
             .rate_limit_per_minute
             .or(file.rate_limit_per_minute)
             .unwrap_or(defaults.rate_limit_per_minute),
+        max_queued_per_automation: args
+            .max_queued_per_automation
+            .or(file.max_queued_per_automation)
+            .unwrap_or(defaults.max_queued_per_automation),
         min_schedule_interval: args
             .min_schedule_interval_secs
             .or(file.min_schedule_interval_secs)

@@ -576,3 +576,61 @@ async fn an_oauth2_token_url_outside_the_grant_is_never_contacted() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_answers_429_and_takes_runs_again_once_it_drains() {
+    let server = start_server_with(
+        tempfile::tempdir().expect("tmp"),
+        &["--max-queued-per-automation", "2"],
+    );
+    let api = Api::new(&server);
+    let alice = create_user(&api, "alice").await;
+    let a = create(&api, &alice, sleepy("busy", 600)).await;
+    let token = a["execution_token"].as_str().expect("token").to_string();
+    let trigger = |order: u32| {
+        let (api, token) = (&api, token.clone());
+        async move {
+            let resp = api
+                .http
+                .post(format!(
+                    "{}/api/v1/automations/busy/actions/execute?async=true",
+                    api.base
+                ))
+                .header("X-Execution-Token", token)
+                .json(&json!({ "order": order }))
+                .send()
+                .await
+                .expect("execute");
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            (status, retry_after, body)
+        }
+    };
+    // One running (concurrency 1), then two waiting: the cap.
+    let (s, _, first) = trigger(1).await;
+    assert_eq!(s, 202, "{first}");
+    let first_id = first["run_id"].as_str().expect("id").to_string();
+    common::wait_for_status(&api, &alice, &first_id, "running").await;
+    let mut waiting = Vec::new();
+    for order in [2, 3] {
+        let (s, _, body) = trigger(order).await;
+        assert_eq!(s, 202, "{body}");
+        waiting.push(body["run_id"].as_str().expect("id").to_string());
+    }
+    let (s, retry_after, body) = trigger(4).await;
+    assert_eq!(s, 429, "{body}");
+    assert_eq!(body["error"]["code"], "queue_full");
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    // Nothing accepted is lost, and once they drain a trigger is taken again.
+    for id in waiting.iter().chain([&first_id]) {
+        let run = wait_for_end(&api, &alice, id).await;
+        assert_eq!(run["run"]["status"], "finished", "{run}");
+    }
+    let (s, _, body) = trigger(5).await;
+    assert_eq!(s, 202, "{body}");
+}

@@ -54,6 +54,9 @@ pub struct ServerConfig {
     pub max_webhook_bytes: usize,
     /// Triggers per minute per automation unless the automation sets its own.
     pub rate_limit_per_minute: u32,
+    /// Runs one automation may have waiting to start; more are refused
+    /// with 429 `queue_full` rather than held without bound.
+    pub max_queued_per_automation: usize,
     /// Shortest allowed gap between a schedule's runs.
     pub min_schedule_interval: Duration,
     /// What run history is kept.
@@ -72,6 +75,7 @@ impl Default for ServerConfig {
             global_concurrency: 16,
             max_webhook_bytes: 1 << 20,
             rate_limit_per_minute: 6000,
+            max_queued_per_automation: 1000,
             min_schedule_interval: Duration::from_secs(30),
             retention: retention::Retention::default(),
             public_url: None,
@@ -199,6 +203,7 @@ impl AppState {
             Arc::downgrade(self),
             self.config.per_automation_concurrency,
             self.config.global_concurrency,
+            self.config.max_queued_per_automation,
         );
         let recovered = q.recover(self.weft.store(), |id| {
             self.automations
@@ -243,8 +248,12 @@ impl AppState {
         record: &weft_host::RunRecord,
         automation: &StoredAutomation,
     ) -> Result<(), ApiError> {
-        self.queue()?
-            .enqueue(self.weft.store(), record, automation.concurrency_limit())?;
+        let queue = self.queue()?;
+        admit(queue, automation)?;
+        if let Err(e) = queue.enqueue(self.weft.store(), record, automation.concurrency_limit()) {
+            queue.release(&automation.id);
+            return Err(e.into());
+        }
         self.metrics
             .queue_depth
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -259,9 +268,9 @@ impl AppState {
         plan: Arc<Plan>,
         automation: &StoredAutomation,
     ) -> Result<queue::Waiter, ApiError> {
-        let waiter = self
-            .queue()?
-            .enqueue_sync(record, plan, automation.concurrency_limit());
+        let queue = self.queue()?;
+        admit(queue, automation)?;
+        let waiter = queue.enqueue_sync(record, plan, automation.concurrency_limit());
         self.metrics
             .queue_depth
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -305,6 +314,22 @@ impl AppState {
         }
         Ok(plan)
     }
+}
+
+/// Admit one more waiting run of `automation`, or say why not.
+fn admit(queue: &queue::Queue, automation: &StoredAutomation) -> Result<(), ApiError> {
+    if queue.try_admit(&automation.id) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "queue_full",
+        format!(
+            "automation {:?} already has the most runs waiting that this server holds; retry shortly, or raise its concurrency",
+            automation.id
+        ),
+    )
+    .retry_after(1))
 }
 
 /// What a cached plan is valid for.

@@ -52,6 +52,10 @@ pub struct Queue {
     tx: mpsc::UnboundedSender<Event>,
     /// Cancellation for each run in progress.
     running: Arc<Mutex<HashMap<String, CancellationToken>>>,
+    /// Runs admitted but not started, per automation.
+    waiting: Arc<Mutex<HashMap<String, usize>>>,
+    /// Most runs one automation may have waiting.
+    max_waiting: usize,
 }
 
 /// What [`Queue::stop`] did.
@@ -86,12 +90,20 @@ struct Lane {
 impl Queue {
     /// Start the dispatcher. It holds only a weak reference to the state,
     /// so it ends with the server.
-    pub fn start(state: Weak<AppState>, per_automation: usize, global: usize) -> Queue {
+    pub fn start(
+        state: Weak<AppState>,
+        per_automation: usize,
+        global: usize,
+        max_waiting: usize,
+    ) -> Queue {
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
         let running = Arc::new(Mutex::new(HashMap::new()));
+        let waiting = Arc::new(Mutex::new(HashMap::<String, usize>::new()));
         let queue = Queue {
             tx: tx.clone(),
             running: running.clone(),
+            waiting: waiting.clone(),
+            max_waiting: max_waiting.max(1),
         };
         let slots = Arc::new(Semaphore::new(global.max(1)));
         tokio::spawn(async move {
@@ -125,6 +137,7 @@ impl Queue {
                     let Some((run_id, waiter)) = lane.waiting.pop_front() else {
                         break;
                     };
+                    release(&waiting, &automation_id);
                     lane.running += 1;
                     let (state, slots, tx, automation_id, running) = (
                         state.clone(),
@@ -187,6 +200,24 @@ impl Queue {
             }
         });
         queue
+    }
+
+    /// Admit one more waiting run of `automation_id`, unless it already has
+    /// as many waiting as allowed (the caller answers 429). Every admitted
+    /// run must then be enqueued or [`Queue::release`]d.
+    pub fn try_admit(&self, automation_id: &str) -> bool {
+        let mut waiting = lock(&self.waiting);
+        let n = waiting.entry(automation_id.to_string()).or_default();
+        if *n >= self.max_waiting {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// Give back an admission that was not enqueued after all.
+    pub fn release(&self, automation_id: &str) {
+        release(&self.waiting, automation_id);
     }
 
     /// Store `record` as queued, durably, then hand it to the dispatcher.
@@ -283,10 +314,24 @@ impl Queue {
                 );
             }
             let limit = limit_of(&record.automation_id);
+            // Recovered runs were accepted before: admitted whatever the cap.
+            *lock(&self.waiting)
+                .entry(record.automation_id.clone())
+                .or_default() += 1;
             self.enqueue(store, record, limit)?;
             requeued += 1;
         }
         Ok(requeued)
+    }
+}
+
+fn release(waiting: &Mutex<HashMap<String, usize>>, automation_id: &str) {
+    let mut waiting = lock(waiting);
+    if let Some(n) = waiting.get_mut(automation_id) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            waiting.remove(automation_id);
+        }
     }
 }
 
