@@ -310,6 +310,11 @@ impl Weft {
     /// Start a run in the background; the handle can stop it.
     pub fn start(&self, plan: Arc<Plan>, input: Value, trigger: Trigger) -> RunHandle {
         let record = new_record(&plan, input, trigger);
+        self.spawn(plan, record)
+    }
+
+    /// Walk `record` in a task of its own; the handle can stop it.
+    fn spawn(&self, plan: Arc<Plan>, record: RunRecord) -> RunHandle {
         let run_id = record.id.clone();
         let cancel = CancellationToken::new();
         let token = cancel.clone();
@@ -361,17 +366,7 @@ impl Weft {
         let trigger = chained_trigger(&call.parent_run_id, &call.parent_block, &call.call_stack);
         let record = new_record(&plan, call.input.clone(), trigger);
         self.inner.store.put_run(&record)?;
-        let run_id = record.id.clone();
-        let cancel = CancellationToken::new();
-        let token = cancel.clone();
-        let weft = self.clone();
-        let task =
-            tokio::spawn(async move { weft.walk(&plan, record, token, None, 0, None).await });
-        Ok(RunHandle {
-            run_id,
-            cancel,
-            task,
-        })
+        Ok(self.spawn(plan, record))
     }
 
     async fn walk(

@@ -175,16 +175,11 @@ pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u
             )
             .hint("is another `weft serve` using the same --data-dir?")
         })?;
-    let mut builder = run_cmd::engine_builder(data_dir, cache_dir, &allow, &routes)?
+    let builder = run_cmd::engine_builder(data_dir, cache_dir, &allow, &routes)?
         .connections(store.connections.resolver())
-        .automation_caller(store.caller.clone());
-    // Third-party-style connectors bundled with Weft.
-    for (_, bytes) in weft_components::ALL
-        .iter()
-        .filter(|(name, _)| *name == "weft-connector-slack")
-    {
-        builder = builder.component(*bytes);
-    }
+        .automation_caller(store.caller.clone())
+        // The bundled third-party-style connector.
+        .component(weft_components::SLACK);
     let weft = run_cmd::build(builder).await?;
     serve(weft, store, &listen, config, documents).await
 }

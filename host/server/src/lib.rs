@@ -289,10 +289,9 @@ impl AppState {
 
     /// The plan for the stored automation, validated once per version.
     pub(crate) fn plan(&self, a: &StoredAutomation) -> Result<Arc<Plan>, ApiError> {
-        let key = PlanKey::of(a);
         if let Ok(plans) = self.plans.read()
             && let Some((cached, plan)) = plans.get(&a.id)
-            && *cached == key
+            && cached.matches(a)
         {
             return Ok(plan.clone());
         }
@@ -310,7 +309,7 @@ impl AppState {
             )
         })?);
         if let Ok(mut plans) = self.plans.write() {
-            plans.insert(a.id.clone(), (key, plan.clone()));
+            plans.insert(a.id.clone(), (PlanKey::of(a), plan.clone()));
         }
         Ok(plan)
     }
@@ -333,7 +332,6 @@ fn admit(queue: &queue::Queue, automation: &StoredAutomation) -> Result<(), ApiE
 }
 
 /// What a cached plan is valid for.
-#[derive(Clone, PartialEq, Eq)]
 struct PlanKey {
     created_at: i64,
     version: u64,
@@ -341,6 +339,11 @@ struct PlanKey {
 }
 
 impl PlanKey {
+    /// Compared field by field: the hot path allocates nothing.
+    fn matches(&self, a: &StoredAutomation) -> bool {
+        self.created_at == a.created_at && self.version == a.version && self.owner == a.owner
+    }
+
     fn of(a: &StoredAutomation) -> Self {
         PlanKey {
             created_at: a.created_at,

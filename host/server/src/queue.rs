@@ -78,6 +78,20 @@ struct SyncJob {
     reply: oneshot::Sender<RunResult>,
 }
 
+impl SyncJob {
+    /// Write the record as queued (once), so a call that has to wait can
+    /// be seen and stopped.
+    fn show_queued(&mut self, state: &AppState) {
+        if self.stored {
+            return;
+        }
+        self.stored = true;
+        if let Err(e) = state.weft.store().put_run(&self.record) {
+            tracing::error!(run_id = %self.record.id, "cannot record queued run: {e}");
+        }
+    }
+}
+
 type Job = (String, Option<SyncJob>);
 
 #[derive(Default)]
@@ -154,12 +168,8 @@ impl Queue {
                                 // Waiting for a global slot: a synchronous
                                 // call becomes visible as queued meanwhile.
                                 if let (Some(job), Some(state)) = (waiter.as_mut(), state.upgrade())
-                                    && !job.stored
                                 {
-                                    job.stored = true;
-                                    if let Err(e) = state.weft.store().put_run(&job.record) {
-                                        tracing::error!(run_id = %job.record.id, "cannot record queued run: {e}");
-                                    }
+                                    job.show_queued(&state);
                                 }
                                 slots.acquire_owned().await
                             }
@@ -183,12 +193,7 @@ impl Queue {
                 if let Some(state) = state.upgrade() {
                     for (_, job) in lane.waiting.iter_mut().rev() {
                         match job {
-                            Some(job) if !job.stored => {
-                                job.stored = true;
-                                if let Err(e) = state.weft.store().put_run(&job.record) {
-                                    tracing::error!(run_id = %job.record.id, "cannot record queued run: {e}");
-                                }
-                            }
+                            Some(job) if !job.stored => job.show_queued(&state),
                             Some(_) => break,
                             None => {}
                         }

@@ -102,6 +102,11 @@ pub fn write_key_file(path: &Path, key: &str) -> Result<(), KeyError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
+/// `WEFT_SECRET_KEY`, unless unset or blank.
+fn env_key() -> Option<String> {
+    std::env::var(KEY_ENV).ok().filter(|k| !k.trim().is_empty())
+}
+
 fn read_key_file(path: &Path) -> Result<Option<Key>, KeyError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Key::parse(&text, &path.display().to_string()).map(Some),
@@ -115,9 +120,9 @@ impl Keyring {
     /// first use). A `secret.key.next` left by an interrupted rotation is
     /// loaded too, so every secret still opens.
     pub fn load(dir: &Path) -> Result<Keyring, KeyError> {
-        let current = match std::env::var(KEY_ENV) {
-            Ok(text) if !text.trim().is_empty() => Key::parse(&text, KEY_ENV)?,
-            _ => {
+        let current = match env_key() {
+            Some(text) => Key::parse(&text, KEY_ENV)?,
+            None => {
                 let path = dir.join(KEY_FILE);
                 match read_key_file(&path)? {
                     Some(key) => key,
@@ -161,7 +166,7 @@ impl Keyring {
 
     /// Does the key come from the environment rather than the file?
     pub fn from_env() -> bool {
-        std::env::var(KEY_ENV).is_ok_and(|k| !k.trim().is_empty())
+        env_key().is_some()
     }
 
     /// Id of the sealing key (first 4 bytes of its SHA-256, hex).

@@ -58,6 +58,15 @@ pub enum AuthSettings {
 }
 
 impl AuthSettings {
+    /// The token endpoint of an OAuth2 kind.
+    pub fn token_url(&self) -> Option<&str> {
+        match self {
+            AuthSettings::OAuth2Code { token_url, .. }
+            | AuthSettings::OAuth2ClientCredentials { token_url, .. } => Some(token_url),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             AuthSettings::ApiKey { .. } => "api-key",

@@ -153,15 +153,18 @@ impl ConnectionService {
             }
         }
         let client_secret = secrets.client_secret.clone();
+        let Some(token_url) = c.auth.token_url() else {
+            return Err(CredentialError::unavailable("not an OAuth2 connection"));
+        };
+        let http = self
+            .token_http(&c.connector, token_url)
+            .map_err(|e| CredentialError::unavailable(format!("connection {id}: {e}")))?;
         let result = match &c.auth {
             AuthSettings::OAuth2Code {
                 client_id,
                 token_url,
                 ..
             } => {
-                let http = self
-                    .token_http(&c.connector, token_url)
-                    .map_err(|e| CredentialError::unavailable(format!("connection {id}: {e}")))?;
                 let Some(refresh) = secrets.refresh_token.clone() else {
                     let reason = "the access token expired and there is no refresh token";
                     self.mark(c.clone(), ConnectionStatus::NeedsAuthorization, reason);
@@ -181,9 +184,6 @@ impl ConnectionService {
                 token_url,
                 scopes,
             } => {
-                let http = self
-                    .token_http(&c.connector, token_url)
-                    .map_err(|e| CredentialError::unavailable(format!("connection {id}: {e}")))?;
                 oauth::client_credentials(
                     http,
                     client_id,
