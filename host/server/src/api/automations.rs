@@ -1,0 +1,319 @@
+//! Automations: create, list, read, replace, patch, delete, and whether
+//! one may be triggered now.
+
+use super::hooks::seal_webhook_secret;
+use super::{Caller, JsonBody, owned, validate, visible};
+use crate::automations::StoredAutomation;
+use crate::error::ApiError;
+use crate::users::{new_token, token_hash};
+use crate::{AppState, now_ms};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub async fn create_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    JsonBody(document): JsonBody<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let created = create(&state, document, &caller.0.name)?;
+    Ok((StatusCode::CREATED, Json(created.view())))
+}
+
+/// A newly created automation with its one-time secrets.
+pub struct Created {
+    pub stored: StoredAutomation,
+    pub execution_token: String,
+    pub webhook_secret: String,
+}
+
+impl Created {
+    /// The API view plus the secrets, shown this once: only their hashes
+    /// are stored.
+    pub fn view(&self) -> Value {
+        let mut view = self.stored.view();
+        view["execution_token"] = Value::String(self.execution_token.clone());
+        view["webhook_path"] = Value::String(self.webhook_path());
+        view
+    }
+
+    pub fn webhook_path(&self) -> String {
+        format!("/hooks/{}/{}", self.stored.id, self.webhook_secret)
+    }
+}
+
+/// Validate and store a new automation owned by `owner`.
+pub(crate) fn create(state: &AppState, document: Value, owner: &str) -> Result<Created, ApiError> {
+    let (document, plan) = validate(state, document, owner)?;
+    let token = new_token();
+    let secret = new_token();
+    let now = now_ms();
+    let stored = StoredAutomation {
+        id: plan.id.clone(),
+        owner: owner.to_string(),
+        enabled: true,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        execution_token_hash: token_hash(&token),
+        webhook_secret_hash: token_hash(&secret),
+        rate_limit_per_minute: None,
+        concurrency: None,
+        webhook_secret_sealed: Some(seal_webhook_secret(state, &plan.id, &secret)),
+        document,
+    };
+    if !state.automations.create(&stored)? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_exists",
+            format!(
+                "an automation with id {:?} exists; choose another id or PUT to update it",
+                stored.id
+            ),
+        ));
+    }
+    Ok(Created {
+        stored,
+        execution_token: token,
+        webhook_secret: secret,
+    })
+}
+
+/// Replace the document of a stored automation (validated), keeping its
+/// tokens and settings. Returns the new version, or `None` if another
+/// change got there first.
+pub(crate) fn replace_document(
+    state: &AppState,
+    current: &StoredAutomation,
+    document: Value,
+) -> Result<Option<StoredAutomation>, ApiError> {
+    let (document, _) = validate(state, document, &current.owner)?;
+    let mut next = current.clone();
+    next.document = document;
+    next.version += 1;
+    next.updated_at = now_ms();
+    Ok(state.automations.replace(current, &next)?.then_some(next))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    offset: Option<usize>,
+}
+
+pub async fn list_automations(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let mut items: Vec<StoredAutomation> = state
+        .automations
+        .list()?
+        .into_iter()
+        .filter(|a| caller.is_admin() || a.owner == caller.0.name)
+        .filter(|a| q.enabled.is_none_or(|e| a.enabled == e))
+        .filter(|a| q.owner.as_deref().is_none_or(|o| a.owner == o))
+        .collect();
+    let name = |a: &StoredAutomation| {
+        a.document["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase()
+    };
+    match q.sort.as_deref().unwrap_or("name") {
+        "name" => items.sort_by_key(name),
+        "-name" => items.sort_by_key(|a| std::cmp::Reverse(name(a))),
+        "updated_at" => items.sort_by_key(|a| a.updated_at),
+        "-updated_at" => items.sort_by_key(|a| std::cmp::Reverse(a.updated_at)),
+        "owner" => items.sort_by(|a, b| a.owner.cmp(&b.owner)),
+        "enabled" => items.sort_by_key(|a| !a.enabled),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "sort: {other:?} is not one of name, -name, updated_at, -updated_at, owner, enabled"
+            )));
+        }
+    }
+    let total = items.len();
+    let offset = q.offset.unwrap_or(0);
+    let limit = q.limit.unwrap_or(50).min(500);
+    let page: Vec<Value> = items
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(StoredAutomation::view)
+        .collect();
+    Ok(Json(
+        json!({"items": page, "total": total, "offset": offset, "limit": limit}),
+    ))
+}
+
+pub async fn get_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(visible(&state, &caller, &id)?.view()))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateBody {
+    /// The version being replaced (optimistic concurrency).
+    version: u64,
+    document: Value,
+}
+
+pub async fn update_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateBody>,
+) -> Result<Json<Value>, ApiError> {
+    let current = owned(&state, &caller, &id)?;
+    if body.version != current.version {
+        return Err(version_conflict(&current));
+    }
+    let (document, plan) = validate(&state, body.document, &current.owner)?;
+    if plan.id != id {
+        return Err(ApiError::bad_request(format!(
+            "document id {:?} does not match {id:?}",
+            plan.id
+        )));
+    }
+    let next = StoredAutomation {
+        version: current.version + 1,
+        updated_at: now_ms(),
+        document,
+        ..current.clone()
+    };
+    if !state.automations.replace(&current, &next)? {
+        return Err(version_conflict(&current));
+    }
+    Ok(Json(next.view()))
+}
+
+pub(crate) fn version_conflict(current: &StoredAutomation) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "version_conflict",
+        format!("the automation changed (now version {}); fetch it, reapply your change and send that version", current.version),
+    )
+    .details(json!({"current_version": current.version}))
+}
+
+pub async fn patch_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let current = visible(&state, &caller, &id)?;
+    let mut next = current.clone();
+    if let Some(enabled) = body.get("enabled") {
+        next.enabled = enabled
+            .as_bool()
+            .ok_or_else(|| ApiError::bad_request("enabled: true or false"))?;
+    }
+    if let Some(limit) = body.get("rate_limit_per_minute") {
+        next.rate_limit_per_minute = match limit {
+            Value::Null => None,
+            v => Some(
+                v.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "rate_limit_per_minute: a whole number, or null for the server default",
+                        )
+                    })?,
+            ),
+        };
+    }
+    if let Some(limit) = body.get("concurrency") {
+        next.concurrency = match limit {
+            Value::Null => None,
+            v => Some(
+                v.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "concurrency: a whole number from 1 to 1024, or null for the server default",
+                        )
+                    })?,
+            ),
+        };
+    }
+    if next.rate_limit_per_minute != current.rate_limit_per_minute {
+        state.rate_limits.reset(&id);
+    }
+    if let Some(owner) = body.get("owner") {
+        if !caller.is_admin() {
+            return Err(ApiError::forbidden(
+                "only admins change an automation's owner",
+            ));
+        }
+        let owner = owner.as_str().unwrap_or_default();
+        if state.users.get(owner)?.is_none() {
+            return Err(ApiError::bad_request(format!("owner: no user {owner:?}")));
+        }
+        next.owner = owner.to_string();
+        next.document["owner"] = Value::String(owner.to_string());
+    }
+    next.version += 1;
+    next.updated_at = now_ms();
+    if !state.automations.replace(&current, &next)? {
+        return Err(version_conflict(&current));
+    }
+    Ok(Json(next.view()))
+}
+
+pub async fn delete_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    visible(&state, &caller, &id)?;
+    state.automations.delete(&id)?;
+    state.forget_plan(&id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// May this automation be triggered now? Enabled, and within its rate limit.
+pub(crate) fn runnable(state: &AppState, a: &StoredAutomation) -> Result<(), ApiError> {
+    if !a.enabled {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "automation_disabled",
+            format!(
+                "automation {:?} is disabled; enable it (PATCH enabled=true) to run it",
+                a.id
+            ),
+        ));
+    }
+    let per_minute = a
+        .rate_limit_per_minute
+        .unwrap_or(state.config.rate_limit_per_minute);
+    if let Err(wait) = state.rate_limits.check(&a.id, per_minute) {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "automation {:?} accepts {per_minute} triggers per minute; retry in {secs} s",
+                a.id
+            ),
+        )
+        .retry_after(secs));
+    }
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! The REST API under `/api/v1`, one module per resource; this module holds
+//! what they share: the JSON body and caller extractors, access checks and
+//! document validation.
+
+use crate::AppState;
+use crate::automations::StoredAutomation;
+use crate::error::ApiError;
+use crate::users::{Role, User};
+use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use weft_host::automation::Plan;
+
+mod automations;
+mod hooks;
+mod runs;
+mod transfer;
+mod users;
+pub use automations::*;
+pub use hooks::*;
+pub use runs::*;
+pub use transfer::*;
+pub use users::*;
+
+/// A JSON request body, read whatever the Content-Type says (so
+/// `curl -d @file.json` works), with errors in the API's own format.
+pub struct JsonBody<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut de)
+            .map(JsonBody)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let at = if path == "." || path == "?" {
+                    String::new()
+                } else {
+                    format!(" (at {path})")
+                };
+                ApiError::bad_request(format!(
+                    "the body is not the expected JSON: {}{at}",
+                    e.inner()
+                ))
+            })
+    }
+}
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::OptionalFromRequest<S>
+    for JsonBody<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &S,
+    ) -> Result<Option<Self>, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&bytes)
+            .map(|v| Some(JsonBody(v)))
+            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+    }
+}
+
+/// The authenticated caller.
+pub struct Caller(pub User);
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthorized)?;
+        match state.users.authenticate(token.trim())? {
+            Some(user) => Ok(Caller(user)),
+            None => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+impl Caller {
+    pub(crate) fn is_admin(&self) -> bool {
+        self.0.role == Role::Admin
+    }
+}
+
+/// Load an automation the caller may see: its owner, or an admin.
+/// Others get 404, so existence does not leak.
+pub(crate) fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<StoredAutomation, ApiError> {
+    match state.automations.get(id)? {
+        Some(a) if a.owner == caller.0.name || caller.is_admin() => Ok(a),
+        _ => Err(ApiError::not_found(&format!("automation {id:?}"))),
+    }
+}
+
+pub(crate) fn owned(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<StoredAutomation, ApiError> {
+    let a = visible(state, caller, id)?;
+    if a.owner != caller.0.name {
+        return Err(ApiError::forbidden(
+            "only the owner can change or run an automation; admins can enable, disable, reassign and delete it",
+        ));
+    }
+    Ok(a)
+}
+
+/// Validate a document for `owner` (the owner field is the server's to set).
+pub(crate) fn validate(
+    state: &AppState,
+    mut document: Value,
+    owner: &str,
+) -> Result<(Value, Plan), ApiError> {
+    if !document.is_object() {
+        return Err(ApiError::bad_request(
+            "the body must be an automation document (a JSON object)",
+        ));
+    }
+    document["owner"] = Value::String(owner.to_string());
+    if let Ok(weft_host::automation::document::RunMode::Schedule {
+        schedule, timezone, ..
+    }) = serde_json::from_value(document["run_mode"].clone())
+        && let Ok(parsed) =
+            weft_host::automation::schedule::Schedule::parse(&schedule, timezone.as_deref())
+        && parsed
+            .min_interval()
+            .is_some_and(|gap| gap < state.config.min_schedule_interval)
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_automation",
+            format!(
+                "run_mode.schedule: {schedule:?} fires more often than every {} s, the shortest interval this server allows",
+                state.config.min_schedule_interval.as_secs()
+            ),
+        ));
+    }
+    let plan = state.weft.validate(&document).map_err(|errors| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_automation",
+            errors.to_string(),
+        )
+        .details(json!(errors.0))
+    })?;
+    check_connections(state, &document, owner)?;
+    Ok((document, plan))
+}
+
+/// Every `connection` a block names must be one of the owner's, made for
+/// that block's connector.
+fn check_connections(state: &AppState, document: &Value, owner: &str) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    for block in document["blocks"].as_array().into_iter().flatten() {
+        let Some(id) = block["connection"].as_str() else {
+            continue;
+        };
+        let connector = block["connector"].as_str().unwrap_or_default();
+        let problem = match state.connections.connections.get(id)? {
+            Some(c) if c.owner == owner && c.connector == connector => continue,
+            Some(c) if c.owner == owner => format!(
+                "connection {id:?} is for connector {:?}, not {connector:?}",
+                c.connector
+            ),
+            _ => format!(
+                "no connection {id:?} of yours; create one with POST /api/v1/connections (an automation can use only its owner's connections)"
+            ),
+        };
+        problems.push(json!({
+            "block": block["id"],
+            "field": "connection",
+            "message": problem,
+        }));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let summary = problems
+        .iter()
+        .map(|p| {
+            format!(
+                "block {}: connection: {}",
+                p["block"],
+                p["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_automation",
+        summary,
+    )
+    .details(json!(problems)))
+}
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub async fn metrics(
+    State(state): State<Arc<AppState>>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(),
+    )
+}

@@ -1,0 +1,216 @@
+//! Runs: manual starts, the API-call trigger, listing, reading and stopping.
+
+use super::{Caller, JsonBody, owned, runnable};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::users::token_hash;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use weft_host::{RunStatus, Trigger};
+
+pub async fn start_run(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Option<JsonBody<Value>>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let a = owned(&state, &caller, &id)?;
+    runnable(&state, &a)?;
+    let plan = state.plan(&a)?;
+    let input = body.map(|JsonBody(v)| v).unwrap_or(Value::Null);
+    let input = input.get("input").cloned().unwrap_or(json!({}));
+    let record = weft_host::new_record(
+        &plan,
+        input,
+        Trigger {
+            kind: "manual".into(),
+            detail: json!({"user": caller.0.name}),
+        },
+    );
+    state.enqueue(&record, &a)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))))
+}
+
+pub async fn get_run(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(record) = state.weft.store().get_run(&id)? else {
+        return Err(ApiError::not_found(&format!("run {id:?}")));
+    };
+    let owner = record.owner.clone().unwrap_or_default();
+    if owner == caller.0.name {
+        let steps = state.weft.store().steps(&id)?;
+        return Ok(Json(json!({"run": record, "steps": steps})));
+    }
+    if caller.is_admin() {
+        // Admins govern every run's status but never read another user's
+        // run log (inputs, outputs, steps).
+        return Ok(Json(json!({"run": {
+            "id": record.id, "automation_id": record.automation_id, "owner": record.owner,
+            "status": record.status, "created_at": record.created_at,
+            "started_at": record.started_at, "finished_at": record.finished_at,
+        }})));
+    }
+    Err(ApiError::not_found(&format!("run {id:?}")))
+}
+
+#[derive(Deserialize)]
+pub struct ExecuteQuery {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default, rename = "async")]
+    run_async: bool,
+}
+
+/// `POST /api/v1/automations/{id}/actions/execute`: the API-call trigger.
+pub async fn execute(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<ExecuteQuery>,
+    headers: HeaderMap,
+    body: Option<JsonBody<Value>>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let token = headers
+        .get("x-execution-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(q.token)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "execution_token_required",
+                "send the automation's execution token in X-Execution-Token (or ?token=)",
+            )
+        })?;
+    let a = state
+        .automations
+        .get(&id)?
+        .filter(|a| a.execution_token_hash == token_hash(&token))
+        .ok_or_else(|| {
+            ApiError::not_found(&format!("automation {id:?} (or the token does not match)"))
+        })?;
+    runnable(&state, &a)?;
+    let plan = state.plan(&a)?;
+    let input = body.map(|JsonBody(v)| v).unwrap_or(json!({}));
+    if q.run_async {
+        let record = weft_host::new_record(
+            &plan,
+            input,
+            Trigger {
+                kind: "api".into(),
+                detail: json!({"sync": false}),
+            },
+        );
+        state.enqueue(&record, &a)?;
+        return Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))));
+    }
+    let record = weft_host::new_record(&plan, input, crate::queue::sync_call_trigger());
+    let run_id = record.id.clone();
+    let waiter = state.enqueue_sync(record, plan, &a)?;
+    match tokio::time::timeout(state.config.execute_timeout, waiter).await {
+        Err(_) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "run_id": run_id,
+                "message": format!("still running after {} s; poll GET /api/v1/runs/{run_id}", state.config.execute_timeout.as_secs()),
+            })),
+        )),
+        Ok(Err(_)) => Err(ApiError::internal(format!(
+            "run {run_id} ended without a result; see GET /api/v1/runs/{run_id}"
+        ))),
+        Ok(Ok(result)) => execute_answer(result, run_id),
+    }
+}
+
+fn execute_answer(
+    result: weft_host::RunResult,
+    run_id: String,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    match result.record.status {
+        RunStatus::Finished | RunStatus::FinishedWithWarnings => {
+            Ok((StatusCode::OK, Json(result.record.output)))
+        }
+        _ => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "run_failed",
+            result
+                .record
+                .error
+                .unwrap_or_else(|| "the run did not finish".into()),
+        )
+        .details(json!({"run_id": run_id}))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RunsQuery {
+    #[serde(default)]
+    automation: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/runs`: newest first. Owners see their runs in full
+/// summary; admins see every run's status.
+pub async fn list_runs(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<RunsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(50).min(500);
+    let filter = weft_host::store::RunFilter {
+        automation_id: q.automation,
+        limit: None,
+    };
+    let items: Vec<Value> = state
+        .weft
+        .store()
+        .list_runs(&filter)?
+        .into_iter()
+        .filter(|r| caller.is_admin() || r.owner.as_deref() == Some(caller.0.name.as_str()))
+        .take(limit)
+        .map(|r| {
+            json!({
+                "id": r.id, "automation_id": r.automation_id, "owner": r.owner,
+                "status": r.status, "trigger": r.trigger.kind, "created_at": r.created_at,
+                "started_at": r.started_at, "finished_at": r.finished_at,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `POST /api/v1/runs/{id}/stop`: the owner or an admin stops a run.
+pub async fn stop_run(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let record = state
+        .weft
+        .store()
+        .get_run(&id)?
+        .filter(|r| caller.is_admin() || r.owner.as_deref() == Some(caller.0.name.as_str()))
+        .ok_or_else(|| ApiError::not_found(&format!("run {id:?}")))?;
+    match state.queue()?.stop(state.weft.store(), &record.id)? {
+        crate::queue::StopOutcome::Stopping => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"run_id": id, "status": "stopping"})),
+        )),
+        crate::queue::StopOutcome::StoppedBeforeStart => Ok((
+            StatusCode::OK,
+            Json(json!({"run_id": id, "status": "stopped"})),
+        )),
+        crate::queue::StopOutcome::AlreadyFinished => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "run_finished",
+            format!("run {id:?} has already ended; nothing to stop"),
+        )),
+    }
+}

@@ -1,0 +1,175 @@
+//! Export and import of automation documents between users and servers.
+
+use super::{Caller, JsonBody, create, visible};
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// `GET /api/v1/automations/{id}/export`: the document alone — no owner,
+/// no tokens, no secrets — ready to import elsewhere.
+pub async fn export_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let a = visible(&state, &caller, &id)?;
+    let mut document = a.document;
+    let refs = connection_refs(&state, &document, &a.owner)?;
+    if let Some(obj) = document.as_object_mut() {
+        obj.remove("owner");
+        if refs.is_empty() {
+            obj.remove("connections");
+        } else {
+            obj.insert("connections".into(), Value::Array(refs));
+        }
+    }
+    Ok(Json(document))
+}
+
+/// The connections a document's blocks reference, described without
+/// secrets: `{ref, connector, auth_kind, name}`.
+fn connection_refs(
+    state: &AppState,
+    document: &Value,
+    owner: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let mut refs: Vec<Value> = Vec::new();
+    for block in document["blocks"].as_array().into_iter().flatten() {
+        let Some(reference) = block["connection"].as_str() else {
+            continue;
+        };
+        if refs.iter().any(|r| r["ref"] == reference) {
+            continue;
+        }
+        let known = state
+            .connections
+            .connections
+            .get(reference)?
+            .filter(|c| c.owner == owner);
+        refs.push(json!({
+            "ref": reference,
+            "connector": block["connector"],
+            "auth_kind": known.as_ref().map(|c| c.auth.kind()).unwrap_or_default(),
+            "name": known.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+        }));
+    }
+    Ok(refs)
+}
+
+/// `POST /api/v1/automations/import`: an exported document (or
+/// `{"automation": doc, "connections": {"ref": "your-connection-id"}}`)
+/// becomes the caller's automation. Each referenced connection is mapped
+/// onto one of the caller's: as the map says, else the same id, else the
+/// caller's only connection for that connector (preferring the same name).
+/// If any stays unmapped nothing is created and the answer lists what to
+/// create and authorize first.
+pub async fn import_automation(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (mut document, map) = match body.get("automation") {
+        Some(doc) => (
+            doc.clone(),
+            body.get("connections").cloned().unwrap_or(json!({})),
+        ),
+        None => (body, json!({})),
+    };
+    if !document.is_object() || !map.is_object() {
+        return Err(ApiError::bad_request(
+            "the body must be an exported automation (a JSON object), or {\"automation\": {…}, \"connections\": {\"ref\": \"your-connection-id\"}}",
+        ));
+    }
+    let mine: Vec<crate::connections::Connection> = state
+        .connections
+        .connections
+        .list()?
+        .into_iter()
+        .filter(|c| c.owner == caller.0.name)
+        .collect();
+    let described: Vec<Value> = document["connections"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut missing = Vec::new();
+    let mut mapped = serde_json::Map::new();
+    let blocks = document["blocks"].as_array().cloned().unwrap_or_default();
+    for block in &blocks {
+        let Some(reference) = block["connection"].as_str() else {
+            continue;
+        };
+        if mapped.contains_key(reference) || missing.iter().any(|m: &Value| m["ref"] == reference) {
+            continue;
+        }
+        let connector = block["connector"].as_str().unwrap_or_default();
+        let about = described.iter().find(|d| d["ref"] == reference);
+        let name = about.and_then(|d| d["name"].as_str()).unwrap_or_default();
+        let usable = |id: &str| mine.iter().any(|c| c.id == id && c.connector == connector);
+        let for_connector: Vec<&crate::connections::Connection> =
+            mine.iter().filter(|c| c.connector == connector).collect();
+        let chosen = if let Some(id) = map.get(reference).and_then(Value::as_str) {
+            if !usable(id) {
+                return Err(ApiError::bad_request(format!(
+                    "connections.{reference}: {id:?} is not one of your {connector} connections"
+                )));
+            }
+            Some(id.to_string())
+        } else if usable(reference) {
+            Some(reference.to_string())
+        } else if let Some(c) = for_connector
+            .iter()
+            .find(|c| !name.is_empty() && c.name == name)
+        {
+            Some(c.id.clone())
+        } else if for_connector.len() == 1 {
+            Some(for_connector[0].id.clone())
+        } else {
+            None
+        };
+        match chosen {
+            Some(id) => {
+                mapped.insert(reference.to_string(), Value::String(id));
+            }
+            None => missing.push(json!({
+                "ref": reference,
+                "connector": connector,
+                "auth_kind": about.map(|d| d["auth_kind"].clone()).unwrap_or(Value::Null),
+                "name": name,
+                "candidates": for_connector.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+            })),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "connections_required",
+            format!(
+                "{} connection(s) must be created (POST /api/v1/connections, then authorize OAuth2 ones) or mapped in \"connections\": {{\"ref\": \"your-connection-id\"}} before this automation can be imported",
+                missing.len()
+            ),
+        )
+        .details(json!({ "missing": missing })));
+    }
+    if let Some(blocks) = document["blocks"].as_array_mut() {
+        for block in blocks {
+            if let Some(new) = block["connection"]
+                .as_str()
+                .and_then(|r| mapped.get(r))
+                .cloned()
+            {
+                block["connection"] = new;
+            }
+        }
+    }
+    if let Some(obj) = document.as_object_mut() {
+        obj.remove("connections");
+    }
+    let created = create(&state, document, &caller.0.name)?;
+    let mut view = created.view();
+    view["connections_mapped"] = Value::Object(mapped);
+    Ok((StatusCode::CREATED, Json(view)))
+}
