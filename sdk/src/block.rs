@@ -152,6 +152,7 @@ where
     O: Serialize,
     F: Fn(&Context, I) -> Result<O, BlockError>,
 {
+    crate::retry::mark_invocation_start();
     let mut de = serde_json::Deserializer::from_str(input);
     let input: I = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

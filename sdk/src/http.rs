@@ -176,11 +176,13 @@ impl Request {
                 .timeout
                 .map(|t| u32::try_from(t.as_millis()).unwrap_or(u32::MAX)),
         };
+        let url = request.url.clone();
         match wit::send(&request) {
             Ok(r) => Ok(Response {
                 status: r.status,
                 headers: r.headers,
                 body: r.body,
+                url,
             }),
             Err(wit::HttpError::Denied(m)) => Err(HttpError::Denied(m)),
             Err(wit::HttpError::Timeout) => Err(HttpError::Timeout),
@@ -196,6 +198,9 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The URL that was requested (query included); relative `Link`s are
+    /// resolved against it.
+    pub url: String,
 }
 
 impl Response {
@@ -205,6 +210,55 @@ impl Response {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a header (case-insensitive), in the order received:
+    /// APIs send some headers (`Link`, `Set-Cookie`, `Warning`) several
+    /// times.
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// Every `Link` (RFC 8288) of the response, from all its `Link`
+    /// headers, with URLs resolved against the request's.
+    pub fn links(&self) -> Vec<crate::paging::Link> {
+        self.header_all("link")
+            .into_iter()
+            .flat_map(crate::paging::parse_link_header)
+            .map(|mut l| {
+                l.url = crate::paging::resolve_url(&self.url, &l.url);
+                l
+            })
+            .collect()
+    }
+
+    /// The URL of the `rel="next"` link, if any: the next page of a
+    /// `Link`-paginated API (GitHub, GitLab, ...). See
+    /// [`crate::paging::collect_pages`].
+    pub fn next_link(&self) -> Option<String> {
+        self.links()
+            .into_iter()
+            .find(|l| l.has_rel("next"))
+            .map(|l| l.url)
+    }
+
+    /// How long the service asked us to wait (`Retry-After`, RFC 9110
+    /// §10.2.3): seconds, or an HTTP date (a date in the past is zero).
+    /// `None` when absent or unreadable.
+    pub fn retry_after(&self) -> Option<Duration> {
+        let value = self.header("retry-after")?.trim();
+        if let Ok(secs) = value.parse::<u64>() {
+            return Some(Duration::from_secs(secs));
+        }
+        let at = httpdate::parse_http_date(value).ok()?;
+        Some(
+            at.duration_since(std::time::SystemTime::now())
+                .unwrap_or(Duration::ZERO),
+        )
     }
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
@@ -225,7 +279,8 @@ impl Response {
 
     /// Turn an error status into the matching [`BlockError`]: 401/403 →
     /// unauthorized, 404 → not found, 429 → rate limited (honouring
-    /// `Retry-After` in seconds), 408 and 5xx → transient, other 4xx → fatal.
+    /// `Retry-After` in seconds or as an HTTP date), 408 and 5xx →
+    /// transient, other 4xx → fatal.
     pub fn error_for_status(self) -> Result<Response, BlockError> {
         if self.status < 400 {
             return Ok(self);
@@ -236,13 +291,7 @@ impl Response {
         let err = match self.status {
             401 | 403 => BlockError::unauthorized(message),
             404 => BlockError::not_found(message),
-            429 => {
-                let retry_after = self
-                    .header("retry-after")
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                BlockError::rate_limited(message, retry_after)
-            }
+            429 => BlockError::rate_limited(message, self.retry_after()),
             408 | 500..=599 => BlockError::transient(message),
             _ => BlockError::fatal(message),
         };
@@ -284,6 +333,7 @@ mod tests {
             status,
             headers,
             body: b"nope".to_vec(),
+            url: "https://a.example/x".into(),
         };
         let kind = |r: Response| r.error_for_status().map(|_| ()).unwrap_err().kind;
         assert_eq!(kind(resp(401, vec![])), ErrorKind::Unauthorized);
@@ -296,5 +346,52 @@ mod tests {
         assert_eq!(limited.kind, ErrorKind::RateLimited);
         assert_eq!(limited.retry_after, Some(Duration::from_secs(7)));
         assert!(resp(204, vec![]).error_for_status().is_ok());
+
+        // An HTTP date an hour ahead: about an hour; one in the past: zero.
+        let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+        let dated = resp(
+            429,
+            vec![("retry-after".into(), httpdate::fmt_http_date(later))],
+        )
+        .error_for_status()
+        .unwrap_err();
+        let wait = dated.retry_after.expect("retry-after from a date");
+        assert!(wait > Duration::from_secs(3590) && wait <= Duration::from_secs(3600));
+        let past = resp(
+            503,
+            vec![("Retry-After".into(), "Sun, 06 Nov 1994 08:49:37 GMT".into())],
+        );
+        assert_eq!(past.retry_after(), Some(Duration::ZERO));
+        assert_eq!(
+            resp(429, vec![("retry-after".into(), "soon".into())]).retry_after(),
+            None
+        );
+    }
+
+    #[test]
+    fn all_values_of_a_header_and_links_across_headers() {
+        let r = Response {
+            status: 200,
+            headers: vec![
+                (
+                    "Link".into(),
+                    r#"</items?page=2>; rel="next", <https://b.example/last>; rel="last""#.into(),
+                ),
+                ("x-other".into(), "1".into()),
+                ("link".into(), "<../up>; rel=\"up index\"".into()),
+            ],
+            body: Vec::new(),
+            url: "https://a.example/v1/items?page=1".into(),
+        };
+        assert_eq!(r.header_all("LINK").len(), 2);
+        assert_eq!(
+            r.next_link().as_deref(),
+            Some("https://a.example/items?page=2")
+        );
+        let links = r.links();
+        assert_eq!(links.len(), 3);
+        assert_eq!(links[1].url, "https://b.example/last");
+        assert!(links[2].has_rel("index"));
+        assert_eq!(links[2].url, "https://a.example/up");
     }
 }

@@ -36,9 +36,15 @@
 //! }
 //! ```
 //!
-//! The full walkthrough — project setup, HTTP, errors, logging and testing a
-//! block against the real host from a plain `#[test]` — is in
-//! `sdk/WALKTHROUGH.md`; `sdk/template/` is a connector to copy.
+//! Modules: [`block`] (context, typed errors), [`http`] (the host's HTTP
+//! client: all values of a header, `Link`s, `Retry-After` as seconds or an
+//! HTTP date), [`paging`] (`Link`-header and cursor pagination, bounded),
+//! [`retry`] (sleeping for a `Retry-After` within a time budget),
+//! [`log`], [`manifest`].
+//!
+//! The full walkthrough — `weft connector new`, HTTP, errors, logging and
+//! testing blocks with `weft-sdk-test` — is in `sdk/WALKTHROUGH.md`;
+//! `sdk/template/` is the crate `weft connector new` copies.
 //!
 //! This SDK targets contract `weft:connector@0.1.0` (see `wit/README.md`).
 
@@ -47,6 +53,8 @@ pub mod http;
 pub mod log;
 mod macros;
 pub mod manifest;
+pub mod paging;
+pub mod retry;
 
 /// Bindings generated from the WIT contract. Connector authors rarely need
 /// these directly; the [`connector!`] macro wires them up.
@@ -76,6 +84,8 @@ pub mod prelude {
     pub use crate::http::{self, Request, Response};
     pub use crate::log;
     pub use crate::manifest::Auth;
+    pub use crate::paging::{self, Page};
+    pub use crate::retry;
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
     pub use serde_json::{Value, json};

@@ -1,7 +1,8 @@
 //! `weft connector list | describe | invoke`.
 
 use crate::exit::{BLOCK_FAILED, Failure, OK, USAGE};
-use crate::source;
+use crate::invoke_credential::{CredentialFlags, CredentialKind, credential_source};
+use crate::{schema_text, source};
 use clap::Subcommand;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -12,6 +13,9 @@ use weft_host::{InvokeContext, InvokeReport, Limits, Runtime};
 pub enum ConnectorCommand {
     /// List the connectors bundled in this binary.
     List,
+    /// Create a new connector crate from the SDK's template: blocks, tests
+    /// against a fake API, README; `cargo test --release` in it goes green.
+    New(crate::connector_new::NewArgs),
     /// Show what a connector declares: blocks with their input and output
     /// schemas, the hosts it may call, the auth kinds it supports.
     Describe {
@@ -47,16 +51,30 @@ pub enum ConnectorCommand {
         /// Non-secret connection fields as a JSON object (fills {field} host templates).
         #[arg(long, value_name = "JSON")]
         connection: Option<String>,
+        /// Read the connection's secret (token, API key or password) from
+        /// the first line of stdin; the host adds it to requests to granted
+        /// hosts exactly as the server does, and the block never sees it.
+        #[arg(long)]
+        connection_secret_stdin: bool,
+        /// What the secret is; defaults to the one kind the connector
+        /// declares.
+        #[arg(long, value_enum, value_name = "KIND")]
+        connection_kind: Option<CredentialKind>,
+        /// The user name of a basic credential (the password comes from stdin).
+        #[arg(long, value_name = "NAME")]
+        connection_username: Option<String>,
     },
 }
 
 pub async fn run(cmd: ConnectorCommand, cache_dir: &Path, json_out: bool) -> Result<u8, Failure> {
-    if let ConnectorCommand::List = cmd {
-        return list(cache_dir, json_out).await;
+    match cmd {
+        ConnectorCommand::List => return list(cache_dir, json_out).await,
+        ConnectorCommand::New(args) => return crate::connector_new::run(args, json_out),
+        _ => {}
     }
     let runtime = runtime(cache_dir)?;
     match cmd {
-        ConnectorCommand::List => unreachable!("handled above"),
+        ConnectorCommand::List | ConnectorCommand::New(_) => unreachable!("handled above"),
         ConnectorCommand::Describe { connector } => {
             let c = source::load(&runtime, &connector).await?;
             if json_out {
@@ -75,6 +93,9 @@ pub async fn run(cmd: ConnectorCommand, cache_dir: &Path, json_out: bool) -> Res
             timeout_ms,
             memory_mib,
             connection,
+            connection_secret_stdin,
+            connection_kind,
+            connection_username,
         } => {
             let input = parse_json_arg("--input", &input)?;
             let connection = match connection {
@@ -82,6 +103,16 @@ pub async fn run(cmd: ConnectorCommand, cache_dir: &Path, json_out: bool) -> Res
                 None => json!({}),
             };
             let c = source::load(&runtime, &connector).await?;
+            let credentials = credential_source(
+                CredentialFlags {
+                    secret_stdin: connection_secret_stdin,
+                    kind: connection_kind,
+                    username: connection_username,
+                },
+                &c.manifest().id,
+                &c.manifest().auth,
+                std::io::stdin().lock(),
+            )?;
             let mut limits = c.limits_for(&block).clone();
             if let Some(f) = fuel {
                 limits = limits.fuel(f);
@@ -100,6 +131,7 @@ pub async fn run(cmd: ConnectorCommand, cache_dir: &Path, json_out: bool) -> Res
                 run_id: "cli".into(),
                 step_id: block.clone(),
                 connection,
+                credentials,
                 ..InvokeContext::default()
             };
             let report = c.invoke(&block, &input, &ctx).await;
@@ -193,7 +225,11 @@ fn report_json(r: &InvokeReport) -> Value {
         Ok(v) => (v.clone(), Value::Null),
         Err(e) => (
             Value::Null,
-            json!({ "message": e.to_string(), "detail": e }),
+            json!({
+                "message": e.to_string(),
+                "retry_after_ms": e.retry_after().map(|d| d.as_millis() as u64),
+                "detail": e,
+            }),
         ),
     };
     json!({
@@ -230,36 +266,7 @@ fn print_manifest(m: &weft_host::Manifest, given_as: &str) {
     println!("blocks:");
     for b in &m.blocks {
         println!("  {:<14} {} — {}", b.id, b.name, b.description);
-        let props = b.input_schema["properties"].as_object();
-        let required: Vec<&str> = b.input_schema["required"]
-            .as_array()
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        for (name, schema) in props.into_iter().flatten() {
-            let ty = match &schema["type"] {
-                Value::String(t) => t.clone(),
-                Value::Array(ts) => ts
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .filter(|t| *t != "null")
-                    .collect::<Vec<_>>()
-                    .join("|"),
-                _ => "any".to_string(),
-            };
-            let req = if required.contains(&name.as_str()) {
-                "required"
-            } else {
-                "optional"
-            };
-            // First line only: multi-line docs would break the table.
-            let doc = schema["description"]
-                .as_str()
-                .unwrap_or_default()
-                .lines()
-                .next()
-                .unwrap_or_default();
-            println!("      {name:<22} {ty:<10} {req:<9} {doc}");
-        }
+        schema_text::print_fields(&b.input_schema);
     }
     println!("\n(full JSON Schemas: weft connector describe {given_as} --json)");
 }
@@ -270,7 +277,15 @@ fn print_report(r: &InvokeReport) {
             "{}",
             serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
         ),
-        Err(e) => eprintln!("block failed: {e}"),
+        Err(e) => {
+            eprintln!("block failed: {e}");
+            if let Some(wait) = e.retry_after() {
+                eprintln!(
+                    "retry after {:.1} s (the engine waits at least this long before a retry)",
+                    wait.as_secs_f64()
+                );
+            }
+        }
     }
     let fuel = r
         .fuel_used

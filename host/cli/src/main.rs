@@ -8,8 +8,11 @@
 
 mod connection_cmd;
 mod connector_cmd;
+mod connector_new;
 mod exit;
+mod invoke_credential;
 mod run_cmd;
+mod schema_text;
 mod serve_cmd;
 mod source;
 
@@ -50,6 +53,7 @@ use std::process::ExitCode;
         weft validate my-automation.json\n  \
         weft runs && weft run-log RUN_ID\n  \
         weft connector list\n  \
+        weft connector new my-connector   # a connector crate from the SDK template\n  \
         weft connector describe http\n  \
         weft connector invoke echo echo --input '{\"value\": \"hi\"}'\n  \
         weft connector invoke http request --input '{\"url\": \"http://127.0.0.1:8080/items\"}' --allow http://127.0.0.1:8080\n  \

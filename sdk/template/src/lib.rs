@@ -1,11 +1,11 @@
 //! `acme-tasks`: a template Weft connector for the (fictional) Acme Tasks
-//! REST API. Copy this crate to start your own; `sdk/WALKTHROUGH.md`
-//! explains every part of it.
+//! REST API. `weft connector new NAME` copies this crate under your name;
+//! `sdk/WALKTHROUGH.md` explains every part of it.
 //!
 //! It has three blocks:
 //!
-//! * `list-tasks`: `GET /tasks`, optionally filtered by status; returns
-//!   `{ "tasks": [...] }`, ready for a loop to iterate.
+//! * `list-tasks`: `GET /tasks`, optionally filtered by status, following
+//!   `Link` pagination; returns `{ "tasks": [...] }`, ready for a loop.
 //! * `create-task`: `POST /tasks` with a JSON body; returns the new task.
 //! * `summarize`: no HTTP at all, counts tasks by status. The simplest
 //!   kind of block: a pure function from input to output.
@@ -41,12 +41,41 @@ pub struct Task {
 // list-tasks
 // ---------------------------------------------------------------------------
 
+/// The statuses a task can have.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Not started.
+    Open,
+    /// Someone is on it.
+    InProgress,
+    /// Finished.
+    Done,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::InProgress => "in-progress",
+            Status::Done => "done",
+        }
+    }
+}
+
+fn default_max_pages() -> usize {
+    5
+}
+
 #[derive(Deserialize, JsonSchema)]
 pub struct ListTasksInput {
-    /// Only return tasks with this status (`open`, `in-progress`, `done`).
-    /// All tasks when omitted.
+    /// Only return tasks with this status. All tasks when omitted.
     #[serde(default)]
-    pub status: Option<String>,
+    pub status: Option<Status>,
+    /// At most this many pages of 100 tasks are fetched; when there are
+    /// more, `next` in the output says where to go on.
+    #[serde(default = "default_max_pages")]
+    pub max_pages: usize,
     /// Base URL of the Acme Tasks API. Only hosts the connector declares
     /// and the operator grants are reachable, whatever is written here.
     #[serde(default = "default_base_url")]
@@ -56,6 +85,10 @@ pub struct ListTasksInput {
 #[derive(Serialize, JsonSchema)]
 pub struct ListTasksOutput {
     pub tasks: Vec<Task>,
+    /// The URL of the first page not fetched, when `max_pages` stopped
+    /// the listing early.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// What `GET /tasks` answers. Kept private: the block's output is ours to
@@ -66,17 +99,45 @@ struct TaskPage {
 }
 
 fn list_tasks(_ctx: &Context, input: ListTasksInput) -> Result<ListTasksOutput, BlockError> {
-    let mut request =
-        Request::get(endpoint(&input.base_url, "tasks")).header("accept", "application/json");
-    if let Some(status) = &input.status {
-        request = request.query("status", status);
-    }
-    // `send()?` turns transport failures (denied, timeout, network) into
-    // block errors; `error_for_status()?` does the same for 4xx/5xx answers
-    // (404 → not-found, 429 → rate-limited, 5xx → transient, ...).
-    let page: TaskPage = request.send()?.error_for_status()?.json()?;
-    log::info(format!("fetched {} task(s)", page.data.len()));
-    Ok(ListTasksOutput { tasks: page.data })
+    // The API pages with `Link: <…?page=2>; rel="next"` headers;
+    // `collect_pages` follows them, at most `max_pages` times.
+    let listing = paging::collect_pages(input.max_pages, |next| {
+        let request = match next {
+            Some(url) => Request::get(url),
+            None => {
+                let mut first =
+                    Request::get(endpoint(&input.base_url, "tasks")).query("per_page", "100");
+                if let Some(status) = input.status {
+                    first = first.query("status", status.as_str());
+                }
+                first
+            }
+        };
+        // A 429 with a short Retry-After is waited out here (within the
+        // default time budget); a longer one becomes a rate-limited error
+        // that the engine retries later. `error_for_status()?` turns 4xx/5xx
+        // answers into typed block errors (404 → not-found, 5xx → transient).
+        let response = retry::send_patiently(
+            request.header("accept", "application/json"),
+            retry::DEFAULT_BUDGET,
+        )?
+        .error_for_status()?;
+        let next = response.next_link();
+        let page: TaskPage = response.json()?;
+        Ok(Page {
+            items: page.data,
+            next,
+        })
+    })?;
+    log::info(format!(
+        "fetched {} task(s) in {} page(s)",
+        listing.items.len(),
+        listing.pages
+    ));
+    Ok(ListTasksOutput {
+        tasks: listing.items,
+        next: listing.next,
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -168,7 +229,7 @@ weft_sdk::connector! {
     description: "List and create tasks in Acme Tasks, and summarize task lists.",
     hosts: [
         "https://api.acme-tasks.example",
-        // Only for the local fake API in tests/blocks.rs. Declaring a host
+        // Only for the fake API in tests/blocks.rs. Declaring a host
         // does not make it reachable: the operator's grant decides that, and
         // loopback addresses additionally need to be named in it explicitly.
         // Drop this line if your connector does not need it.
