@@ -41,6 +41,8 @@ pub fn fields(schema: &Value) -> Vec<Field> {
             let default = prop
                 .get("default")
                 .or_else(|| target.get("default"))
+                // `Option` fields default to null: nothing worth saying.
+                .filter(|d| !d.is_null())
                 .map(Value::to_string);
             Field {
                 name: name.clone(),
