@@ -9,10 +9,12 @@
 use crate::build::{BuildError, build_component};
 use crate::outcome::{Failure, Outcome};
 use serde_json::Value;
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// Why a test could not run a block at all (as opposed to the block
@@ -125,6 +127,33 @@ impl std::fmt::Debug for Credential {
     }
 }
 
+/// Have `weft` compile the component once, into its on-disk cache, before
+/// the tests start invoking it: parallel tests would otherwise each start
+/// a `weft` that compiles the same component at the same time.
+fn warm_compile_cache(weft: &Path, wasm: &Path) -> Result<(), HarnessError> {
+    static WARMED: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    let mut warmed = WARMED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if warmed.contains(wasm) {
+        return Ok(());
+    }
+    let out = Command::new(weft)
+        .args(["--json", "connector", "describe"])
+        .arg(wasm)
+        .output()
+        .map_err(|e| HarnessError::Weft(format!("could not run {}: {e}", weft.display())))?;
+    if !out.status.success() {
+        return Err(HarnessError::Refused {
+            exit_code: out.status.code().unwrap_or(-1),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    warmed.insert(wasm.to_path_buf());
+    Ok(())
+}
+
 /// A connector component under test.
 #[derive(Debug, Clone)]
 pub struct Connector {
@@ -147,6 +176,7 @@ impl Connector {
     pub fn try_build(crate_dir: impl AsRef<Path>) -> Result<Connector, HarnessError> {
         let weft = weft_binary()?;
         let wasm = build_component(crate_dir).map_err(HarnessError::Build)?;
+        warm_compile_cache(&weft, &wasm)?;
         Ok(Connector { wasm, weft })
     }
 
