@@ -29,7 +29,8 @@
 //!
 //! Modules, one concept each: [`runtime`] (loading and invoking),
 //! [`limits`], [`outbound_http`] (the HTTP capability: allow-lists, address
-//! policy, redaction, operator routes), [`credentials`] (secrets the host
+//! policy, redaction, operator routes), [`scrub`] (injected secrets
+//! removed by meaning, in any spelling, from all a run leaves), [`credentials`] (secrets the host
 //! injects into requests; never in the sandbox), [`guest_log`] (the log
 //! capability), [`contract`] (the supported WIT versions),
 //! [`component_cache`], [`engine`],
@@ -47,12 +48,15 @@ pub mod contract;
 pub mod credentials;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz_targets;
 pub mod guest_log;
 pub mod limits;
 pub mod manifest;
 pub mod outbound_http;
 pub mod runtime;
 pub mod sandbox;
+pub mod scrub;
 pub mod store;
 pub mod testing;
 mod walker;

@@ -12,6 +12,7 @@ use crate::outbound_http::allow_list::{AllowList, HostMatch, HostPattern, Patter
 use crate::outbound_http::routes::OriginRoutes;
 use crate::outbound_http::{ClientPool, HttpCall, OutboundHttp};
 use crate::sandbox::SandboxState;
+use crate::scrub::SecretValues;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -371,6 +372,10 @@ pub struct InvokeReport {
     pub fuel_used: Option<u64>,
     pub http_calls: Vec<HttpCall>,
     pub logs: Vec<LogLine>,
+    /// The secret values the host injected into this invocation's
+    /// requests (never printed). Already scrubbed from everything above;
+    /// a run scrubs them from all its later steps too.
+    pub secrets: SecretValues,
 }
 
 impl Connector {
@@ -464,6 +469,7 @@ impl Connector {
             fuel_used: None,
             http_calls: Vec::new(),
             logs: Vec::new(),
+            secrets: SecretValues::default(),
         };
         if self.inner.manifest.block(block).is_none() {
             return fail(InvokeError::UnknownBlock {
@@ -554,13 +560,18 @@ impl Connector {
             });
         }
         let at = state.elapsed_us();
-        InvokeReport {
+        let mut report = InvokeReport {
             output,
             duration: started.elapsed(),
             fuel_used,
+            secrets: state.http.secrets().clone(),
             http_calls: state.http.calls,
             logs: state.logs.finish(at),
-        }
+        };
+        // A guest that decoded an echo the HTTP scrubbing did not know
+        // holds the secret whole again: not in what it hands back.
+        crate::scrub::record::report(&mut report);
+        report
     }
 }
 

@@ -12,6 +12,7 @@ use crate::chaining::{AutomationCaller, ChainCall, ChainOutcome, call_stack, che
 use crate::connections::{ConnectionRequest, ConnectionResolver};
 use crate::error::InvokeError;
 use crate::runtime::{Connector, InvokeContext};
+use crate::scrub::{self, SecretValues};
 use crate::store::{RunRecord, RunStatus, RunStore, StepRecord, StepStatus, StoreError};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -71,6 +72,9 @@ pub(crate) struct Walk<'a> {
     caller: Option<&'a dyn AutomationCaller>,
     max_chain_depth: usize,
     connections: Option<&'a dyn ConnectionResolver>,
+    /// Every secret the host injected so far in this run: scrubbed from
+    /// each block's result and from everything the run records.
+    secrets: SecretValues,
 }
 
 /// The run's steps, shared between the walk and the timer that makes a
@@ -220,6 +224,7 @@ impl<'a> Walk<'a> {
             caller: None,
             max_chain_depth: 0,
             connections: None,
+            secrets: SecretValues::default(),
             run,
         }
     }
@@ -330,6 +335,7 @@ impl<'a> Walk<'a> {
                 self.run.error = Some(format!("history could not be written: {e}"));
             }
         }
+        scrub::record::run(&mut self.run, &self.secrets);
         self.store.put_run(&self.run)?;
         Ok((self.run, steps))
     }
@@ -573,6 +579,17 @@ impl<'a> Walk<'a> {
             }
         };
         let flow_after = std::mem::replace(&mut outcome.flow, Flow::Continue);
+        // Whatever block produced it (one that decoded an echo, say), an
+        // injected secret goes no further: not to later blocks, not to the
+        // run's output, not to the history.
+        if !self.secrets.is_empty() {
+            match &mut outcome.result {
+                Ok(v) => {
+                    scrub::scrub_json(v, &self.secrets);
+                }
+                Err(e) => *e = scrub::scrub_text(e, &self.secrets).into_owned(),
+            }
+        }
         // A censored block's error text may quote the data it handled (an
         // API's error body, say): the run record gets no more than the step.
         let failed = outcome
@@ -681,6 +698,7 @@ impl<'a> Walk<'a> {
                     *left = left.saturating_sub(f);
                 }
             }
+            self.secrets.extend(&report.secrets);
             http_calls.extend(report.http_calls);
             logs.extend(report.logs);
             let result = match report.output {
@@ -844,7 +862,7 @@ impl<'a> Walk<'a> {
             NodeKind::CallAutomation { automation, .. } => Some(automation.clone()),
             _ => None,
         };
-        let step = StepRecord {
+        let mut step = StepRecord {
             seq: self.seq,
             block_id: node.id.clone(),
             block_type: node.kind.type_name().to_string(),
@@ -865,6 +883,7 @@ impl<'a> Walk<'a> {
             output_bytes,
             child_run_id: o.child_run,
         };
+        scrub::record::step(&mut step, &self.secrets);
         self.seq += 1;
         if let Some(observe) = self.observer {
             observe(&step);

@@ -3,6 +3,7 @@
 //! wired the way the tests need it.
 
 pub mod fake_slack;
+pub mod spelling_echo;
 
 use axum::Router;
 use axum::body::Bytes;

@@ -219,3 +219,110 @@ pub fn manifest(m: types::Manifest) -> Result<Manifest, LoadError> {
         auth,
     })
 }
+
+/// A `manifest` record from JSON shaped like the WIT record (kebab-case
+/// names; `port` is `"default"`, `"any"` or a number; an auth kind is its
+/// name or `{"api-key": {…}}`), for feeding the validator above
+/// arbitrary manifests ([`crate::fuzz_targets::manifest`]). Missing
+/// fields are empty; a wrong shape is `Err`.
+#[doc(hidden)]
+pub fn manifest_from_json(v: &serde_json::Value) -> Result<types::Manifest, String> {
+    use serde_json::Value;
+    fn text(v: &Value, key: &str) -> Result<String, String> {
+        match v.get(key) {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(other) => Ok(other.to_string()),
+        }
+    }
+    fn list<'v>(v: &'v Value, key: &str) -> Result<&'v [Value], String> {
+        match v.get(key) {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(format!("{key} is not a list")),
+        }
+    }
+    fn strings(v: &Value, key: &str) -> Result<Vec<String>, String> {
+        list(v, key)?
+            .iter()
+            .map(|s| s.as_str().map(str::to_string).ok_or("not text".to_string()))
+            .collect()
+    }
+    let blocks = list(v, "blocks")?
+        .iter()
+        .map(|b| {
+            Ok(types::BlockSpec {
+                id: text(b, "id")?,
+                name: text(b, "name")?,
+                description: text(b, "description")?,
+                input_schema: text(b, "input-schema")?,
+                output_schema: text(b, "output-schema")?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let hosts = list(v, "hosts")?
+        .iter()
+        .map(|h| {
+            let port = match h.get("port") {
+                None | Some(Value::Null) => types::PortPattern::SchemeDefault,
+                Some(Value::String(s)) if s == "any" => types::PortPattern::Any,
+                Some(Value::String(s)) if s == "default" => types::PortPattern::SchemeDefault,
+                Some(p) => types::PortPattern::Exact(
+                    p.as_u64()
+                        .and_then(|p| u16::try_from(p).ok())
+                        .ok_or("bad port")?,
+                ),
+            };
+            Ok(types::HostPattern {
+                scheme: text(h, "scheme")?,
+                host: text(h, "host")?,
+                port,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let auth = list(v, "auth")?
+        .iter()
+        .map(|a| {
+            Ok(match a {
+                Value::String(s) if s == "none" => types::AuthKind::None,
+                Value::String(s) if s == "bearer" => types::AuthKind::Bearer,
+                Value::String(s) if s == "basic" => types::AuthKind::Basic,
+                Value::Object(o) if o.contains_key("api-key") => {
+                    let k = &o["api-key"];
+                    types::AuthKind::ApiKey(types::ApiKeyAuth {
+                        location: match k.get("location").and_then(Value::as_str) {
+                            Some("query") => types::KeyLocation::Query,
+                            _ => types::KeyLocation::Header,
+                        },
+                        name: text(k, "name")?,
+                    })
+                }
+                Value::Object(o) if o.contains_key("oauth2-code") => {
+                    let k = &o["oauth2-code"];
+                    types::AuthKind::Oauth2Code(types::Oauth2CodeAuth {
+                        authorize_url: text(k, "authorize-url")?,
+                        token_url: text(k, "token-url")?,
+                        scopes: strings(k, "scopes")?,
+                    })
+                }
+                Value::Object(o) if o.contains_key("oauth2-client-credentials") => {
+                    let k = &o["oauth2-client-credentials"];
+                    types::AuthKind::Oauth2ClientCredentials(types::Oauth2ClientCredentialsAuth {
+                        token_url: text(k, "token-url")?,
+                        scopes: strings(k, "scopes")?,
+                    })
+                }
+                other => return Err(format!("unknown auth kind {other}")),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(types::Manifest {
+        id: text(v, "id")?,
+        version: text(v, "version")?,
+        display_name: text(v, "display-name")?,
+        description: text(v, "description")?,
+        blocks,
+        hosts,
+        auth,
+    })
+}

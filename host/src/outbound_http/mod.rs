@@ -23,9 +23,9 @@ pub mod redact;
 pub mod routes;
 
 use crate::credentials::{Credential, CredentialError, CredentialSource};
+use crate::scrub::{SecretValues, scrub_body, scrub_text};
 use address_policy::{AddressDenied, CheckedResolver, DnsOverrides, PermittedPrivate};
 use allow_list::{AllowList, HostPattern};
-use redact::{SecretValues, scrub_secrets, scrub_secrets_text};
 use routes::OriginRoutes;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -249,12 +249,18 @@ impl OutboundHttp {
         self
     }
 
+    /// Every secret value put on the wire so far, for scrubbing what the
+    /// invocation leaves behind (its output, errors and logs).
+    pub fn secrets(&self) -> &SecretValues {
+        &self.secrets
+    }
+
     /// The first credential problem of the invocation (a failed
     /// `current()`, or a failed refresh after a 401), with any injected
     /// secret scrubbed from its message.
     pub fn take_credential_error(&mut self) -> Option<CredentialError> {
         let mut error = self.credential_error.take()?;
-        error.message = scrub_secrets_text(&error.message, &self.secrets);
+        error.message = scrub_text(&error.message, &self.secrets).into_owned();
         Some(error)
     }
 
@@ -343,7 +349,7 @@ impl OutboundHttp {
     pub async fn send(&mut self, req: OutboundRequest) -> Result<InboundResponse, HttpFailure> {
         // Responses are scrubbed hop by hop; failures here.
         self.send_hops(req).await.map_err(|failure| {
-            let scrub = |m: String| scrub_secrets_text(&m, &self.secrets);
+            let scrub = |m: String| scrub_text(&m, &self.secrets).into_owned();
             match failure {
                 HttpFailure::Denied(m) => HttpFailure::Denied(scrub(m)),
                 HttpFailure::TooLarge(m) => HttpFailure::TooLarge(scrub(m)),
@@ -541,7 +547,8 @@ impl OutboundHttp {
         if self.secrets.is_empty() {
             return resp;
         }
-        if let std::borrow::Cow::Owned(body) = scrub_secrets(&resp.body, &self.secrets) {
+        let content_type = header(&resp.headers, "content-type");
+        if let std::borrow::Cow::Owned(body) = scrub_body(content_type, &resp.body, &self.secrets) {
             resp.body = body;
             for (name, value) in &mut resp.headers {
                 if name.eq_ignore_ascii_case("content-length") {
@@ -550,7 +557,9 @@ impl OutboundHttp {
             }
         }
         for (_, value) in &mut resp.headers {
-            *value = scrub_secrets_text(value, &self.secrets);
+            if let std::borrow::Cow::Owned(clean) = scrub_text(value, &self.secrets) {
+                *value = clean;
+            }
         }
         resp
     }
@@ -634,7 +643,7 @@ impl OutboundHttp {
             ),
             Err(failure) => (
                 None,
-                Some(scrub_secrets_text(&failure.to_string(), &self.secrets)),
+                Some(scrub_text(&failure.to_string(), &self.secrets).into_owned()),
                 0,
                 Vec::new(),
                 None,
@@ -642,11 +651,14 @@ impl OutboundHttp {
         };
         let mut request_headers = redact::headers(headers);
         for (_, value) in &mut request_headers {
-            *value = scrub_secrets_text(value, &self.secrets);
+            if let std::borrow::Cow::Owned(clean) = scrub_text(value, &self.secrets) {
+                *value = clean;
+            }
         }
+        let content_type = header(headers, "content-type");
         self.calls.push(HttpCall {
             method: method.to_string(),
-            url: scrub_secrets_text(&redact::url(url), &self.secrets),
+            url: scrub_text(&redact::url(url), &self.secrets).into_owned(),
             status,
             error,
             duration_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
@@ -654,10 +666,18 @@ impl OutboundHttp {
             response_bytes,
             request_headers,
             response_headers,
-            request_body: body.map(|b| preview(&scrub_secrets(b, &self.secrets))),
+            request_body: body.map(|b| preview(&scrub_body(content_type, b, &self.secrets))),
             response_body,
         });
     }
+}
+
+/// The first value of header `name`.
+fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 fn preview(body: &[u8]) -> String {
