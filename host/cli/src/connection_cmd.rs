@@ -219,16 +219,31 @@ pub async fn run(args: ConnectionArgs, json_out: bool) -> Result<u8, Failure> {
     }
 }
 
+/// Pages `list` follows at most (500 connections each).
+const MAX_LIST_PAGES: usize = 200;
+
 async fn list(client: &Client, json_out: bool) -> Result<u8, Failure> {
-    let body = client
-        .call(Method::GET, &[], None, &|_| None)
-        .await?
-        .unwrap_or(Value::Null);
+    let mut items: Vec<Value> = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..MAX_LIST_PAGES {
+        let mut query = vec![("limit", "500")];
+        if let Some(c) = &cursor {
+            query.push(("cursor", c.as_str()));
+        }
+        let body = client
+            .call_with_query(Method::GET, &[], &query, None, &|_| None)
+            .await?
+            .unwrap_or(Value::Null);
+        items.extend(body["items"].as_array().cloned().unwrap_or_default());
+        cursor = body["next_cursor"].as_str().map(str::to_string);
+        if cursor.is_none() {
+            break;
+        }
+    }
     if json_out {
-        print_json(&body);
+        print_json(&json!({ "items": items }));
         return Ok(OK);
     }
-    let items = body["items"].as_array().cloned().unwrap_or_default();
     if items.is_empty() {
         println!(
             "no connections yet; create one with `weft connection create --connector CONNECTOR --name NAME --kind KIND`"
@@ -611,7 +626,23 @@ impl Client {
         body: Option<Value>,
         hint: Hint<'_>,
     ) -> Result<Option<Value>, Failure> {
-        let url = self.url(segments);
+        self.call_with_query(method, segments, &[], body, hint)
+            .await
+    }
+
+    /// [`Client::call`] with a query string.
+    async fn call_with_query(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+        hint: Hint<'_>,
+    ) -> Result<Option<Value>, Failure> {
+        let mut url = self.url(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
         let mut request = self
             .http
             .request(method, url.clone())

@@ -201,26 +201,54 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(connection.view())))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default)]
+    connector: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/connections`: oldest first (ids are time-ordered), in
+/// pages; the cursor is the last id answered.
 pub async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let items: Vec<Value> = state
+    let limit = crate::paging::limit(q.limit)?;
+    let after: Option<String> = q.cursor.as_deref().map(crate::paging::decode).transpose()?;
+    let mut visible: Vec<Connection> = state
         .connections
         .connections
         .list()?
         .into_iter()
-        .filter_map(|c| {
+        .filter(|c| c.owner == caller.0.name || caller.is_admin())
+        .filter(|c| q.connector.as_deref().is_none_or(|k| c.connector == k))
+        .filter(|c| after.as_deref().is_none_or(|a| c.id.as_str() > a))
+        .collect();
+    visible.sort_by(|a, b| a.id.cmp(&b.id));
+    let more = visible.len() > limit;
+    visible.truncate(limit);
+    let next_cursor = more
+        .then(|| visible.last().map(|c| crate::paging::encode(&c.id)))
+        .flatten();
+    let items: Vec<Value> = visible
+        .iter()
+        .map(|c| {
             if c.owner == caller.0.name {
-                Some(c.view())
-            } else if caller.is_admin() {
-                Some(c.admin_view())
+                c.view()
             } else {
-                None
+                c.admin_view()
             }
         })
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(
+        json!({ "items": items, "limit": limit, "next_cursor": next_cursor }),
+    ))
 }
 
 /// The caller's own connection (others get 404, existence does not leak).

@@ -17,10 +17,13 @@ pub mod chaining;
 pub mod connections;
 mod connections_api;
 pub mod error;
+pub mod error_layer;
 pub mod metrics;
+pub mod paging;
 pub mod preload;
 pub mod queue;
 pub mod rate_limit;
+pub mod replay;
 pub mod retention;
 pub mod rotation;
 pub mod scheduler;
@@ -146,6 +149,8 @@ pub struct AppState {
     pub connections: Arc<connections::source::ConnectionService>,
     /// OAuth2 authorizations waiting for their callback, by state.
     pub(crate) oauth_pending: sled::Tree,
+    /// Accepted webhook signatures, until they expire.
+    pub(crate) webhook_signatures: replay::ReplayGuard,
     pub users: Users,
     pub automations: Automations,
     pub config: ServerConfig,
@@ -183,6 +188,7 @@ impl AppState {
             caller: store.caller,
             connections: store.connections,
             oauth_pending: db.open_tree("oauth_pending")?,
+            webhook_signatures: replay::ReplayGuard::open(&db)?,
             weft,
             users: Users::open(&db)?,
             automations: Automations::open(&db)?,
@@ -371,6 +377,10 @@ pub(crate) fn now_ms() -> i64 {
 
 /// All routes.
 pub fn router(state: Arc<AppState>) -> Router {
+    let limits = error_layer::BodyLimits {
+        webhook: state.config.max_webhook_bytes,
+        api: error_layer::API_BODY_LIMIT,
+    };
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
@@ -432,6 +442,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             )),
         )
         .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(limits.api))
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            error_layer::json_errors,
+        ))
 }
 
 /// Serve until `shutdown` resolves, then finish in-flight requests.

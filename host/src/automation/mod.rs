@@ -4,6 +4,7 @@
 
 pub mod document;
 pub mod formula;
+pub mod ident;
 pub mod plan;
 pub mod schedule;
 pub mod template;

@@ -239,8 +239,8 @@ pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, Va
             ),
         );
     }
-    if automation.id.trim().is_empty() {
-        errors.push(None, "id", "must not be empty");
+    if let Err(e) = super::ident::check(&automation.id) {
+        errors.push(None, "id", e.to_string());
     }
     if let super::document::RunMode::Schedule {
         schedule, timezone, ..
@@ -253,17 +253,8 @@ pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, Va
     // Ids.
     let mut index: HashMap<&str, NodeId> = HashMap::new();
     for (i, b) in automation.blocks.iter().enumerate() {
-        let valid = !b.id.is_empty()
-            && b.id.len() <= 64
-            && b.id
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-');
-        if !valid {
-            errors.push(
-                Some(&b.id),
-                format!("blocks[{i}].id"),
-                "ids are 1-64 characters of letters, digits, _ and -",
-            );
+        if let Err(e) = super::ident::check(&b.id) {
+            errors.push(None, format!("blocks[{i}].id"), e.to_string());
         }
         if b.id == "item" {
             errors.push(Some(&b.id), "id", "\"item\" is reserved for the loop item");
@@ -295,6 +286,13 @@ pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, Va
         );
     }
     for (name, _) in &automation.variables {
+        if let Err(e) = super::ident::check(name) {
+            errors.push(
+                None,
+                format!("variables.{}", super::ident::shown(name)),
+                e.to_string(),
+            );
+        }
         if name == "Start" || name == "item" {
             errors.push(None, format!("variables.{name}"), "this name is reserved");
         }

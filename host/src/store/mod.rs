@@ -147,6 +147,25 @@ pub trait RunStore: Send + Sync + 'static {
     fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError>;
     /// Newest first.
     fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError>;
+    /// Visit runs newest first, starting just after `before` (a run id;
+    /// `None` starts at the newest), until `visit` returns false. Paged
+    /// listing walks history with this without reading it all: stores
+    /// keyed by run id should seek to `before` rather than filter.
+    fn scan_runs(
+        &self,
+        before: Option<&str>,
+        visit: &mut dyn FnMut(RunRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        for run in self.list_runs(&RunFilter::default())? {
+            if before.is_some_and(|b| run.id.as_str() >= b) {
+                continue;
+            }
+            if !visit(run) {
+                break;
+            }
+        }
+        Ok(())
+    }
     /// Remove a run and its steps; false if there was none.
     fn delete_run(&self, run_id: &str) -> Result<bool, StoreError>;
     /// Make everything written so far durable.

@@ -145,6 +145,25 @@ impl RunStore for SledStore {
         Ok(out)
     }
 
+    /// Seeks to `before`: run ids are UUIDv7, so key order is time order.
+    fn scan_runs(
+        &self,
+        before: Option<&str>,
+        visit: &mut dyn FnMut(RunRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        let range = match before {
+            Some(b) => self.runs.range(..b.as_bytes()),
+            None => self.runs.iter(),
+        };
+        for item in range.rev() {
+            let (k, v) = item.map_err(backend)?;
+            if !visit(decode(&k, &v)?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn delete_run(&self, run_id: &str) -> Result<bool, StoreError> {
         let existed = self
             .runs

@@ -99,6 +99,7 @@ pub(crate) fn replace_document(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     #[serde(default)]
     sort: Option<String>,
@@ -110,6 +111,25 @@ pub struct ListQuery {
     limit: Option<usize>,
     #[serde(default)]
     offset: Option<usize>,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+/// Where an automation sits in a sorted list: its sort key, then its id
+/// (unique) to break ties, so a cursor names one place in the order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, Deserialize)]
+enum SortKey {
+    Text(String),
+    Number(i64),
+}
+
+/// What an automations cursor holds: the sort it was made for and the
+/// last item's position.
+#[derive(serde::Serialize, Deserialize)]
+struct ListPosition {
+    sort: String,
+    key: SortKey,
+    id: String,
 }
 
 pub async fn list_automations(
@@ -117,45 +137,78 @@ pub async fn list_automations(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut items: Vec<StoredAutomation> = state
+    let limit = crate::paging::limit(q.limit)?;
+    let sort = q.sort.as_deref().unwrap_or("name");
+    let (field, descending) = match sort.strip_prefix('-') {
+        Some(field) => (field, true),
+        None => (sort, false),
+    };
+    let key: fn(&StoredAutomation) -> SortKey = match field {
+        "name" => |a| {
+            SortKey::Text(
+                a.document["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_lowercase(),
+            )
+        },
+        "updated_at" => |a| SortKey::Number(a.updated_at),
+        "created_at" => |a| SortKey::Number(a.created_at),
+        "owner" => |a| SortKey::Text(a.owner.clone()),
+        "enabled" => |a| SortKey::Number(i64::from(!a.enabled)),
+        "id" => |_| SortKey::Number(0),
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "sort: {sort:?} is not one of name, updated_at, created_at, owner, enabled, id (prefix - to reverse)"
+            )));
+        }
+    };
+    let mut items: Vec<(SortKey, StoredAutomation)> = state
         .automations
         .list()?
         .into_iter()
         .filter(|a| caller.is_admin() || a.owner == caller.0.name)
         .filter(|a| q.enabled.is_none_or(|e| a.enabled == e))
         .filter(|a| q.owner.as_deref().is_none_or(|o| a.owner == o))
+        .map(|a| (key(&a), a))
         .collect();
-    let name = |a: &StoredAutomation| {
-        a.document["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_lowercase()
+    let order = |a: (&SortKey, &str), b: (&SortKey, &str)| {
+        let o = a.cmp(&b);
+        if descending { o.reverse() } else { o }
     };
-    match q.sort.as_deref().unwrap_or("name") {
-        "name" => items.sort_by_key(name),
-        "-name" => items.sort_by_key(|a| std::cmp::Reverse(name(a))),
-        "updated_at" => items.sort_by_key(|a| a.updated_at),
-        "-updated_at" => items.sort_by_key(|a| std::cmp::Reverse(a.updated_at)),
-        "owner" => items.sort_by(|a, b| a.owner.cmp(&b.owner)),
-        "enabled" => items.sort_by_key(|a| !a.enabled),
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "sort: {other:?} is not one of name, -name, updated_at, -updated_at, owner, enabled"
-            )));
-        }
-    }
+    items.sort_by(|a, b| order((&a.0, &a.1.id), (&b.0, &b.1.id)));
     let total = items.len();
-    let offset = q.offset.unwrap_or(0);
-    let limit = q.limit.unwrap_or(50).min(500);
-    let page: Vec<Value> = items
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(StoredAutomation::view)
-        .collect();
-    Ok(Json(
-        json!({"items": page, "total": total, "offset": offset, "limit": limit}),
-    ))
+    let start = match (&q.cursor, q.offset) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "cursor and offset: send one or the other; next_cursor replaces offset",
+            ));
+        }
+        (Some(cursor), None) => {
+            let at: ListPosition = crate::paging::decode(cursor)?;
+            if at.sort != sort {
+                return Err(crate::paging::invalid_cursor());
+            }
+            items.partition_point(|(k, a)| {
+                order((k, &a.id), (&at.key, &at.id)) != std::cmp::Ordering::Greater
+            })
+        }
+        (None, offset) => offset.unwrap_or(0),
+    };
+    let page: Vec<&(SortKey, StoredAutomation)> = items.iter().skip(start).take(limit).collect();
+    let next_cursor = match page.last() {
+        Some((k, a)) if start + page.len() < total => Some(crate::paging::encode(&ListPosition {
+            sort: sort.to_string(),
+            key: k.clone(),
+            id: a.id.clone(),
+        })),
+        _ => None,
+    };
+    let page: Vec<Value> = page.iter().map(|(_, a)| a.view()).collect();
+    Ok(Json(json!({
+        "items": page, "total": total, "offset": q.offset.unwrap_or(0),
+        "limit": limit, "next_cursor": next_cursor,
+    })))
 }
 
 pub async fn get_automation(

@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::automations::StoredAutomation;
 use crate::error::ApiError;
 use crate::now_ms;
+use crate::replay::Claim;
 use crate::users::{new_token, token_hash};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -82,8 +83,10 @@ const SIGNATURE_TOLERANCE_SECS: i64 = 300;
 
 /// `POST /hooks/{id}` with `X-Weft-Signature: t=UNIX_SECONDS,v1=HEX`, where
 /// HEX is HMAC-SHA256 over `"{t}.{body}"` keyed with the webhook secret
-/// (the scheme Stripe and others use: the secret never travels, and the
-/// timestamp bounds replays to five minutes).
+/// (the scheme Stripe and others use: the secret never travels). A
+/// signature is accepted once: the same request sent again while its
+/// timestamp is within the five-minute window answers 409
+/// `webhook_replayed` (see [`crate::replay`]).
 pub async fn signed_webhook(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -143,7 +146,36 @@ pub async fn signed_webhook(
     mac.update(b".");
     mac.update(&body);
     mac.verify_slice(&v1).map_err(|_| bad("does not match"))?;
-    accept_webhook(&state, a, &headers, &body)
+    let expires_at = t.saturating_add(SIGNATURE_TOLERANCE_SECS);
+    let guard = &state.webhook_signatures;
+    if let Claim::Replayed { run_id } = guard.claim(&id, &v1, expires_at, now_ms() / 1000)? {
+        let first = run_id
+            .as_deref()
+            .map(|r| format!(" (it started run {r})"))
+            .unwrap_or_default();
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "webhook_replayed",
+            format!(
+                "this signed request was already accepted{first}; each signature is accepted once. Sign a new request with the current time to trigger another run"
+            ),
+        )
+        .details(json!({"run_id": run_id})));
+    }
+    match accept_webhook(&state, a, &headers, &body) {
+        Ok((status, Json(answer))) => {
+            if let Some(run_id) = answer["run_id"].as_str() {
+                guard.accepted(&id, &v1, expires_at, run_id)?;
+            }
+            Ok((status, Json(answer)))
+        }
+        Err(e) => {
+            // Not accepted (disabled, rate-limited, queue full, bad body):
+            // the sender may retry this very request.
+            guard.release(&id, &v1)?;
+            Err(e)
+        }
+    }
 }
 
 pub async fn rotate_webhook_secret(

@@ -149,41 +149,119 @@ fn execute_answer(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunsQuery {
     #[serde(default)]
     automation: Option<String>,
+    /// Comma-separated run statuses.
+    #[serde(default)]
+    status: Option<String>,
+    /// A trigger kind: `manual`, `api`, `webhook`, `schedule`, …
+    #[serde(default)]
+    trigger: Option<String>,
+    /// Created at or after (ms since the epoch, or RFC 3339).
+    #[serde(default)]
+    since: Option<String>,
+    /// Created before (ms since the epoch, or RFC 3339).
+    #[serde(default)]
+    until: Option<String>,
     #[serde(default)]
     limit: Option<usize>,
+    #[serde(default)]
+    cursor: Option<String>,
 }
 
-/// `GET /api/v1/runs`: newest first. Owners see their runs in full
-/// summary; admins see every run's status.
+/// How many stored runs one page may read before it answers with what it
+/// found: a filter that matches little must not make one request read all
+/// history. The page then holds fewer than `limit` items but still has a
+/// `next_cursor` to go on from.
+const MAX_SCANNED_PER_PAGE: usize = 20_000;
+
+/// Run ids are UUIDv7 and `created_at` is taken from the same clock a
+/// moment apart; this slack keeps `since` from stopping the walk early
+/// on a run whose id and timestamp straddle a millisecond.
+const SINCE_SLACK_MS: i64 = 60_000;
+
+/// A time bound: milliseconds since the epoch, or RFC 3339.
+fn time_bound(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    if let Ok(ms) = value.parse::<i64>() {
+        return Ok(Some(ms));
+    }
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| Some(t.timestamp_millis()))
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "{field}: {value:?} is neither milliseconds since the epoch nor an RFC 3339 time (e.g. 2026-01-31T12:00:00Z)"
+            ))
+        })
+}
+
+/// `GET /api/v1/runs`: newest first, in pages. Owners see their runs in
+/// full summary; admins see every run's status.
 pub async fn list_runs(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Query(q): Query<RunsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = q.limit.unwrap_or(50).min(500);
-    let filter = weft_host::store::RunFilter {
-        automation_id: q.automation,
-        limit: None,
-    };
-    let items: Vec<Value> = state
-        .weft
-        .store()
-        .list_runs(&filter)?
-        .into_iter()
-        .filter(|r| caller.is_admin() || r.owner.as_deref() == Some(caller.0.name.as_str()))
-        .take(limit)
-        .map(|r| {
-            json!({
+    let limit = crate::paging::limit(q.limit)?;
+    let statuses: Option<Vec<RunStatus>> = q
+        .status
+        .as_deref()
+        .map(|list| {
+            list.split(',')
+                .map(|s| {
+                    serde_json::from_value(Value::String(s.trim().to_string())).map_err(|_| {
+                        ApiError::bad_request(format!(
+                            "status: {s:?} is not one of queued, running, finished, finished-with-warnings, failed, stopped"
+                        ))
+                    })
+                })
+                .collect()
+        })
+        .transpose()?;
+    let since = time_bound("since", q.since.as_deref())?;
+    let until = time_bound("until", q.until.as_deref())?;
+    let before: Option<String> = q.cursor.as_deref().map(crate::paging::decode).transpose()?;
+    let mut items = Vec::new();
+    let mut scanned = 0usize;
+    let mut last_seen: Option<String> = None;
+    let mut more = false;
+    state.weft.store().scan_runs(before.as_deref(), &mut |r| {
+        if items.len() == limit || scanned == MAX_SCANNED_PER_PAGE {
+            more = true;
+            return false;
+        }
+        if since.is_some_and(|s| r.created_at < s - SINCE_SLACK_MS) {
+            return false;
+        }
+        scanned += 1;
+        last_seen = Some(r.id.clone());
+        let wanted = (caller.is_admin() || r.owner.as_deref() == Some(caller.0.name.as_str()))
+            && q.automation.as_deref().is_none_or(|a| a == r.automation_id)
+            && statuses.as_ref().is_none_or(|s| s.contains(&r.status))
+            && q.trigger.as_deref().is_none_or(|t| t == r.trigger.kind)
+            && since.is_none_or(|s| r.created_at >= s)
+            && until.is_none_or(|u| r.created_at < u);
+        if wanted {
+            items.push(json!({
                 "id": r.id, "automation_id": r.automation_id, "owner": r.owner,
                 "status": r.status, "trigger": r.trigger.kind, "created_at": r.created_at,
                 "started_at": r.started_at, "finished_at": r.finished_at,
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "items": items })))
+            }));
+        }
+        true
+    })?;
+    let next_cursor = if more {
+        last_seen.as_ref().map(crate::paging::encode)
+    } else {
+        None
+    };
+    Ok(Json(
+        json!({ "items": items, "limit": limit, "next_cursor": next_cursor }),
+    ))
 }
 
 /// `POST /api/v1/runs/{id}/stop`: the owner or an admin stops a run.
