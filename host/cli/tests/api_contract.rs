@@ -495,6 +495,9 @@ async fn a_replayed_signed_webhook_is_refused_even_after_a_restart() {
     assert_eq!(run_count(&api, &alice, "signed").await, 3);
 }
 
+/// Method, path, token, body, expected status, expected code.
+type Case<'a> = (&'a str, String, Option<&'a str>, Vec<u8>, u16, &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_answer_is_the_json_error_whatever_layer_made_it() {
     let server = start_server();
@@ -535,7 +538,7 @@ async fn every_error_answer_is_the_json_error_whatever_layer_made_it() {
         (status, body, headers)
     }
 
-    let cases: Vec<(&str, String, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("GET", "/nowhere".into(), None, vec![], 404, "not_found"),
         (
             "GET",
