@@ -22,6 +22,10 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("weft-std-datetime", "DATETIME"),
     ("weft-std-math", "MATH"),
     ("weft-connector-slack", "SLACK"),
+    // Test fixtures: the SDK template (the scaffold `weft connector new`
+    // copies) at its own version and again as 0.2.0.
+    ("weft-connector-template", "ACME_TASKS"),
+    ("weft-fixture-acme-tasks-v2", "ACME_TASKS_V2"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";
@@ -35,10 +39,13 @@ fn main() {
         .to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
 
-    // Only what the components are built from: not sdk/template or docs.
+    // Only what the components are built from: not docs or the
+    // template's tests.
     for watched in [
         "connectors-wasm",
         "sdk/src",
+        "sdk/template/src",
+        "sdk/template/Cargo.toml",
         "sdk/Cargo.toml",
         "wit",
         "Cargo.lock",

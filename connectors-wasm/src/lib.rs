@@ -13,10 +13,17 @@ pub fn by_name(name: &str) -> Option<&'static [u8]> {
     ALL.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
 }
 
-/// What a Weft installation ships with: the generic `http` connector and
-/// the standard blocks (not the test fixtures `echo` and `hostile`, nor
-/// service connectors such as [`SLACK`], which an embedder adds on purpose
-/// from [`ALL`] or [`by_name`]).
+/// What every `weft` command and `weft serve` ship with: the standard
+/// blocks, the generic `http` connector and the service connectors
+/// ([`SLACK`]) — not the test fixtures (`echo`, `hostile`, the template
+/// builds), which only tests and `weft connector invoke NAME` reach.
+pub fn bundled() -> impl Iterator<Item = (&'static str, &'static [u8])> {
+    standard().chain(std::iter::once(("weft-connector-slack", SLACK)))
+}
+
+/// The generic `http` connector and the standard blocks: what an embedder
+/// starting from nothing most likely wants (service connectors such as
+/// [`SLACK`] are added on purpose from [`ALL`] or [`by_name`]).
 pub fn standard() -> impl Iterator<Item = (&'static str, &'static [u8])> {
     ALL.iter()
         .filter(|(name, _)| name.starts_with("weft-std-") || *name == "weft-connector-http")

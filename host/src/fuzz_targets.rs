@@ -8,6 +8,7 @@
 
 use crate::automation::plan::{self, Catalog};
 use crate::automation::template::{Scope, Template};
+use crate::connector_set::VersionPin;
 use crate::manifest::{AuthKind, BlockSpec, Manifest};
 use crate::outbound_http::allow_list::{AllowList, HostPattern};
 use crate::scrub::{self, SecretValues};
@@ -37,8 +38,20 @@ fn fuzz_manifest(id: &str, block: &str, schema: Value) -> Manifest {
 }
 
 impl Catalog for FuzzCatalog {
-    fn manifest(&self, connector: &str) -> Option<&Manifest> {
-        self.0.iter().find(|m| m.id == connector)
+    fn manifest(&self, connector: &str, pin: Option<&VersionPin>) -> Option<&Manifest> {
+        self.0.iter().find(|m| {
+            m.id == connector
+                && pin
+                    .is_none_or(|p| semver::Version::parse(&m.version).is_ok_and(|v| p.matches(&v)))
+        })
+    }
+
+    fn versions_of(&self, connector: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|m| m.id == connector)
+            .map(|m| m.version.clone())
+            .collect()
     }
 
     fn connector_ids(&self) -> Vec<String> {

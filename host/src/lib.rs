@@ -37,13 +37,18 @@
 //! [`sandbox`] (per-invocation store state), [`manifest`], [`error`],
 //! [`testing`] (helpers for connector authors' tests), [`automation`]
 //! (document, references and formulas, validation), [`store`] (run
-//! history), [`chaining`] (automations calling automations), and [`weft`]
-//! (the engine facade; the walker is private).
+//! history), [`chaining`] (automations calling automations),
+//! [`connector_set`] (installed connectors, every version side by side,
+//! and how a block's version pin picks one; changed at run time without a
+//! restart), [`signing`] (publishers' ed25519 signatures over components
+//! and the keys an operator trusts), and [`weft`] (the engine facade; the
+//! walker is private).
 
 pub mod automation;
 pub mod chaining;
 pub mod component_cache;
 pub mod connections;
+pub mod connector_set;
 pub mod contract;
 pub mod credentials;
 pub mod engine;
@@ -57,6 +62,7 @@ pub mod outbound_http;
 pub mod runtime;
 pub mod sandbox;
 pub mod scrub;
+pub mod signing;
 pub mod store;
 pub mod testing;
 mod walker;
@@ -66,6 +72,7 @@ pub use chaining::{
     AutomationCaller, ChainCall, ChainError, ChainOutcome, LocalAutomations, call_stack,
     chained_trigger,
 };
+pub use connector_set::{ConnectorPolicy, ConnectorSet, ConnectorSetError, VersionPin};
 pub use error::{BlockErrorKind, BlockFailure, InvokeError, LimitExceeded, LoadError};
 pub use limits::Limits;
 pub use manifest::Manifest;

@@ -436,6 +436,27 @@ impl Connector {
         }
     }
 
+    /// Limits for every block, or (`None`) the runtime's defaults again;
+    /// per-block limits are kept.
+    pub fn with_connector_limits(&self, limits: Option<Limits>) -> Connector {
+        let mut inner = (*self.inner).clone();
+        inner.limits = limits;
+        Connector {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The operator's grant, as the entries it was parsed from.
+    pub fn grant_entries(&self) -> Vec<String> {
+        self.inner
+            .policy
+            .grant
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
     /// Limits for one block, overriding the connector's.
     pub fn with_block_limits(&self, block: &str, limits: Limits) -> Connector {
         let mut inner = (*self.inner).clone();

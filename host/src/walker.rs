@@ -10,8 +10,9 @@ use crate::automation::plan::{NodeId, NodeKind, Plan};
 use crate::automation::template::{Scope, Template};
 use crate::chaining::{AutomationCaller, ChainCall, ChainOutcome, call_stack, check_call};
 use crate::connections::{ConnectionRequest, ConnectionResolver};
+use crate::connector_set::{SharedConnectors, VersionPin};
 use crate::error::InvokeError;
-use crate::runtime::{Connector, InvokeContext};
+use crate::runtime::InvokeContext;
 use crate::scrub::{self, SecretValues};
 use crate::store::{RunRecord, RunStatus, RunStore, StepRecord, StepStatus, StoreError};
 use serde_json::{Map, Value, json};
@@ -53,7 +54,7 @@ impl From<StoreError> for Halt {
 
 pub(crate) struct Walk<'a> {
     pub plan: &'a Plan,
-    pub connectors: &'a HashMap<String, Connector>,
+    pub connectors: &'a SharedConnectors,
     pub store: &'a dyn RunStore,
     pub cancel: CancellationToken,
     pub run: RunRecord,
@@ -175,6 +176,8 @@ struct Outcome {
     flow: Flow,
     /// The run a `call_automation` block started.
     child_run: Option<String>,
+    /// The connector version a connector block ran.
+    connector_version: Option<String>,
 }
 
 impl Outcome {
@@ -188,6 +191,7 @@ impl Outcome {
             logs: Vec::new(),
             flow: Flow::Continue,
             child_run: None,
+            connector_version: None,
         }
     }
 }
@@ -195,7 +199,7 @@ impl Outcome {
 impl<'a> Walk<'a> {
     pub fn new(
         plan: &'a Plan,
-        connectors: &'a HashMap<String, Connector>,
+        connectors: &'a SharedConnectors,
         store: &'a dyn RunStore,
         cancel: CancellationToken,
         run: RunRecord,
@@ -558,10 +562,11 @@ impl<'a> Walk<'a> {
                 block,
                 inputs,
                 connection,
+                version,
             } => {
                 self.connector(
                     &node.id,
-                    connector,
+                    (connector, version.as_ref()),
                     block,
                     inputs,
                     connection.as_deref(),
@@ -630,7 +635,7 @@ impl<'a> Walk<'a> {
     async fn connector(
         &mut self,
         step: &str,
-        connector: &str,
+        (connector, pin): (&str, Option<&VersionPin>),
         block: &str,
         inputs: &Template,
         connection: Option<&str>,
@@ -640,12 +645,24 @@ impl<'a> Walk<'a> {
             Ok(v) => v,
             Err(e) => return Ok(Outcome::plain(Err(format!("inputs: {e}")), None)),
         };
-        let Some(c) = self.connectors.get(connector) else {
-            return Ok(Outcome::plain(
-                Err(format!("connector {connector:?} is not loaded")),
-                Some(input),
-            ));
+        // Looked up per invocation: a connector installed, removed or
+        // re-granted since the run started applies from the next block on.
+        let installed = self.connectors.snapshot();
+        let Some(c) = installed.resolve(connector, pin).cloned() else {
+            let message = match pin {
+                None => format!("connector {connector:?} is not installed"),
+                Some(pin) => format!(
+                    "no installed version of connector {connector:?} matches {pin} (installed: {})",
+                    installed
+                        .versions(connector)
+                        .map(|c| c.manifest().version.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            return Ok(Outcome::plain(Err(message), Some(input)));
         };
+        drop(installed);
         let (fields, credentials) = match connection {
             None => (json!({}), None),
             Some(id) => {
@@ -730,6 +747,7 @@ impl<'a> Walk<'a> {
                 logs,
                 flow: Flow::Continue,
                 child_run: None,
+                connector_version: Some(c.manifest().version.clone()),
             });
         }
     }
@@ -882,6 +900,7 @@ impl<'a> Walk<'a> {
             input_bytes,
             output_bytes,
             child_run_id: o.child_run,
+            connector_version: o.connector_version,
         };
         scrub::record::step(&mut step, &self.secrets);
         self.seq += 1;

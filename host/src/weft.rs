@@ -1,11 +1,14 @@
 //! [`Weft`]: the engine as an embedding program uses it — connectors
 //! loaded and granted, a history store, and runs of validated automations.
 
-use crate::automation::plan::{self, Catalog, Plan, ValidationErrors};
+use crate::automation::plan::{self, Plan, ValidationErrors};
 use crate::chaining::{AutomationCaller, ChainCall, chained_trigger};
 use crate::connections::ConnectionResolver;
+use crate::connector_set::{
+    ConnectorPolicy, ConnectorSet, ConnectorSetError, InstallError, SharedConnectors,
+};
 use crate::error::LoadError;
-use crate::manifest::Manifest;
+use crate::outbound_http::allow_list::PatternError;
 use crate::runtime::{Connector, Runtime};
 use crate::store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StoreError, Trigger};
 pub use crate::walker::StepObserver;
@@ -26,8 +29,10 @@ pub enum WeftError {
     Store(#[from] StoreError),
     #[error("grant for connector {connector:?}: {reason}")]
     Grant { connector: String, reason: String },
-    #[error("two components both call themselves {0:?}")]
+    #[error("two components both call themselves {0:?} with the same version")]
     DuplicateConnector(String),
+    #[error(transparent)]
+    Connectors(#[from] ConnectorSetError),
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),
 }
@@ -41,6 +46,7 @@ pub struct WeftBuilder {
     store: Option<Arc<dyn RunStore>>,
     sled_dir: Option<PathBuf>,
     components: Vec<Vec<u8>>,
+    loaded: Vec<Connector>,
     grants: HashMap<String, Vec<String>>,
     caller: Option<Arc<dyn AutomationCaller>>,
     max_chain_depth: usize,
@@ -54,6 +60,7 @@ impl Default for WeftBuilder {
             store: None,
             sled_dir: None,
             components: Vec::new(),
+            loaded: Vec::new(),
             grants: HashMap::new(),
             caller: None,
             max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
@@ -81,6 +88,12 @@ impl WeftBuilder {
     /// Add a connector component.
     pub fn component(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.components.push(bytes.into());
+        self
+    }
+    /// Add a connector already loaded (with [`Runtime::load`] on the same
+    /// runtime), e.g. to report which file a load error came from.
+    pub fn connector(mut self, connector: Connector) -> Self {
+        self.loaded.push(connector);
         self
     }
     /// Grant a connector outbound hosts (`scheme://host[:port]`).
@@ -123,23 +136,37 @@ impl WeftBuilder {
             (None, Some(dir)) => Arc::new(SledStore::open(dir)?),
             (None, None) => Arc::new(SledStore::temporary()?),
         };
-        let mut connectors = HashMap::new();
+        let mut set = ConnectorSet::new();
+        let mut policies = HashMap::new();
+        for (id, entries) in self.grants {
+            policies.insert(
+                id,
+                ConnectorPolicy {
+                    allow: entries,
+                    limits: None,
+                },
+            );
+        }
+        let mut loaded = self.loaded;
         for bytes in &self.components {
-            let c = runtime.load(bytes).await?;
+            loaded.push(runtime.load(bytes).await?);
+        }
+        for c in loaded {
             let id = c.manifest().id.clone();
-            let c = match self.grants.get(&id) {
-                Some(entries) => c.with_grant(entries).map_err(|e| WeftError::Grant {
+            let c = match policies.get(&id) {
+                Some(policy) => policy.apply(&c).map_err(|e| WeftError::Grant {
                     connector: id.clone(),
                     reason: e.to_string(),
                 })?,
                 None => c,
             };
-            if connectors.insert(id.clone(), c).is_some() {
-                return Err(WeftError::DuplicateConnector(id));
-            }
+            set.insert(c).map_err(|e| match e {
+                ConnectorSetError::VersionExists { id, .. } => WeftError::DuplicateConnector(id),
+                other => WeftError::Connectors(other),
+            })?;
         }
-        for connector in self.grants.keys() {
-            if !connectors.contains_key(connector) {
+        for connector in policies.keys() {
+            if !set.contains(connector) {
                 return Err(WeftError::Grant {
                     connector: connector.clone(),
                     reason: "no such connector is loaded".into(),
@@ -150,7 +177,7 @@ impl WeftBuilder {
             inner: Arc::new(Inner {
                 runtime,
                 store,
-                connectors,
+                connectors: SharedConnectors::new(set, policies),
                 caller: self.caller,
                 max_chain_depth: self.max_chain_depth,
                 connections: self.connections,
@@ -169,7 +196,7 @@ pub struct Weft {
 struct Inner {
     runtime: Runtime,
     store: Arc<dyn RunStore>,
-    connectors: HashMap<String, Connector>,
+    connectors: SharedConnectors,
     caller: Option<Arc<dyn AutomationCaller>>,
     max_chain_depth: usize,
     connections: Option<Arc<dyn ConnectionResolver>>,
@@ -184,15 +211,6 @@ impl WeakWeft {
     /// The Weft, unless it has been dropped.
     pub fn upgrade(&self) -> Option<Weft> {
         self.0.upgrade().map(|inner| Weft { inner })
-    }
-}
-
-impl Catalog for Inner {
-    fn manifest(&self, connector: &str) -> Option<&Manifest> {
-        self.connectors.get(connector).map(Connector::manifest)
-    }
-    fn connector_ids(&self) -> Vec<String> {
-        self.connectors.keys().cloned().collect()
     }
 }
 
@@ -237,12 +255,44 @@ impl Weft {
         self.inner.store.as_ref()
     }
 
-    pub fn connector(&self, id: &str) -> Option<&Connector> {
-        self.inner.connectors.get(id)
+    /// The newest installed version of connector `id`.
+    pub fn connector(&self, id: &str) -> Option<Connector> {
+        self.inner.connectors.snapshot().newest(id).cloned()
     }
 
-    pub fn connectors(&self) -> impl Iterator<Item = &Connector> {
-        self.inner.connectors.values()
+    /// Every connector, every version, as installed now.
+    pub fn connectors(&self) -> Arc<ConnectorSet> {
+        self.inner.connectors.snapshot()
+    }
+
+    /// Add a connector version at run time (configured by its id's
+    /// policy); runs started after this see it.
+    pub fn install(&self, connector: Connector) -> Result<Connector, InstallError> {
+        self.inner.connectors.install(connector)
+    }
+
+    /// Remove one version of a connector; runs already going keep theirs.
+    pub fn uninstall(
+        &self,
+        id: &str,
+        version: &semver::Version,
+    ) -> Result<Connector, ConnectorSetError> {
+        self.inner.connectors.remove(id, version)
+    }
+
+    /// The operator's policy for connector `id`.
+    pub fn connector_policy(&self, id: &str) -> ConnectorPolicy {
+        self.inner.connectors.policy(id)
+    }
+
+    /// Replace connector `id`'s grant and limits, for every version; the
+    /// next invocation uses them.
+    pub fn set_connector_policy(
+        &self,
+        id: &str,
+        policy: ConnectorPolicy,
+    ) -> Result<(), PatternError> {
+        self.inner.connectors.set_policy(id, policy)
     }
 
     /// A handle that does not keep this Weft alive.
@@ -252,7 +302,7 @@ impl Weft {
 
     /// Validate an automation document (JSON) against the loaded connectors.
     pub fn validate(&self, document: &Value) -> Result<Plan, ValidationErrors> {
-        plan::compile_json(document, self.inner.as_ref())
+        plan::compile_json(document, self.inner.connectors.snapshot().as_ref())
     }
 
     /// Run a validated automation to the end.

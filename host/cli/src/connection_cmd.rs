@@ -11,21 +11,12 @@
 //! they stay out of shell history and `ps`; no output ever contains one
 //! (the API never returns them).
 
+use crate::api_client::{Client, UNREACHABLE};
 use crate::exit::{Failure, OK, USAGE};
 use clap::{Args, Subcommand, ValueEnum};
-use reqwest::{Method, StatusCode, Url};
+use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
-
-/// The server answered with an API error (4xx).
-pub const REFUSED: u8 = 5;
-/// The server could not be reached, failed (5xx) or is not `weft serve`.
-pub const UNREACHABLE: u8 = 6;
-
-const TOKEN_HINT: &str = "set WEFT_TOKEN to your API token (or pass --token); the first admin's \
-    token is printed when `weft serve` first starts, and admins create users and their tokens \
-    with POST /api/v1/users";
 
 #[derive(Args)]
 #[command(after_help = "Examples:\n  \
@@ -190,7 +181,7 @@ fn parse_field(s: &str) -> Result<(String, String), String> {
 }
 
 pub async fn run(args: ConnectionArgs, json_out: bool) -> Result<u8, Failure> {
-    let client = Client::new(&args.server, args.token)?;
+    let client = Client::new(&args.server, args.token, "connections", connection_hints)?;
     match args.command {
         ConnectionCommand::List => list(&client, json_out).await,
         ConnectionCommand::Create {
@@ -574,165 +565,14 @@ impl Drop for EchoOff {
     }
 }
 
-/// Extra advice for an API error, by status.
-type Hint<'a> = &'a dyn Fn(StatusCode) -> Option<String>;
-
-/// The connections API of one server, as one user.
-struct Client {
-    http: reqwest::Client,
-    base: Url,
-    token: String,
-}
-
-impl Client {
-    fn new(server: &str, token: Option<String>) -> Result<Self, Failure> {
-        let base = Url::parse(server)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
-            .ok_or_else(|| {
-                Failure::new(USAGE, format!("--server {server:?} is not an http(s) URL"))
-                    .hint("e.g. --server http://127.0.0.1:8080 (or set WEFT_SERVER)")
-            })?;
-        let token = token
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Failure::new(USAGE, "no API token").hint(TOKEN_HINT))?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| Failure::new(crate::exit::INTERNAL, format!("HTTP client: {e}")))?;
-        Ok(Client { http, base, token })
-    }
-
-    /// `/api/v1/connections/{segments…}` on the server.
-    fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        url.set_query(None);
-        url.set_fragment(None);
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty()
-                .extend(["api", "v1", "connections"])
-                .extend(segments);
-        }
-        url
-    }
-
-    /// Send a request; the answer's JSON body (`None` for 204), or the
-    /// API's error as a [`Failure`] with a hint.
-    async fn call(
-        &self,
-        method: Method,
-        segments: &[&str],
-        body: Option<Value>,
-        hint: Hint<'_>,
-    ) -> Result<Option<Value>, Failure> {
-        self.call_with_query(method, segments, &[], body, hint)
-            .await
-    }
-
-    /// [`Client::call`] with a query string.
-    async fn call_with_query(
-        &self,
-        method: Method,
-        segments: &[&str],
-        query: &[(&str, &str)],
-        body: Option<Value>,
-        hint: Hint<'_>,
-    ) -> Result<Option<Value>, Failure> {
-        let mut url = self.url(segments);
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        let mut request = self
-            .http
-            .request(method, url.clone())
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.map_err(|e| {
-            let why = if e.is_timeout() {
-                "no answer within 60 s".to_string()
-            } else {
-                root_cause(&e)
-            };
-            Failure::new(
-                UNREACHABLE,
-                format!("could not reach the server at {}: {why}", self.base),
-            )
-            .hint("is `weft serve` running there? Set WEFT_SERVER (or --server) to its address")
-        })?;
-        let status = response.status();
-        let text = response.text().await.map_err(|e| {
-            Failure::new(
-                UNREACHABLE,
-                format!("reading the server's answer: {}", root_cause(&e)),
-            )
-        })?;
-        if status.is_success() {
-            if text.trim().is_empty() {
-                return Ok(None);
-            }
-            return serde_json::from_str(&text).map(Some).map_err(|_| {
-                Failure::new(
-                    UNREACHABLE,
-                    format!("{url} answered {status} with something that is not JSON"),
-                )
-                .hint("is --server (WEFT_SERVER) the address of `weft serve`?")
-            });
-        }
-        Err(api_failure(status, &text, &url, hint))
-    }
-}
-
-/// An error answer as a [`Failure`]: the API's code and message, and what
-/// to do about it.
-fn api_failure(status: StatusCode, text: &str, url: &Url, hint: Hint<'_>) -> Failure {
-    let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-    let Some(code) = body["error"]["code"].as_str() else {
-        let excerpt: String = text.trim().chars().take(200).collect();
-        return Failure::new(
-            UNREACHABLE,
-            format!("{url} answered {status} without a Weft error: {excerpt}"),
-        )
-        .hint("is --server (WEFT_SERVER) the address of `weft serve`?");
-    };
-    let mut message = format!(
-        "{code} (HTTP {}): {}",
-        status.as_u16(),
-        body["error"]["message"].as_str().unwrap_or_default()
-    );
-    let details = &body["error"]["details"];
-    if !details.is_null() {
-        message.push_str(&format!("\ndetails: {details}"));
-    }
-    let exit = if status.is_server_error() {
-        UNREACHABLE
-    } else {
-        REFUSED
-    };
-    let failure = Failure::new(exit, message);
-    let hint = hint(status).or_else(|| match status {
-        StatusCode::UNAUTHORIZED => Some(TOKEN_HINT.to_string()),
-        StatusCode::FORBIDDEN => Some("only a connection's owner may change it".into()),
-        StatusCode::NOT_FOUND => Some(
+/// Advice for the connections API's refusals.
+fn connection_hints(status: reqwest::StatusCode) -> Option<String> {
+    match status {
+        reqwest::StatusCode::FORBIDDEN => Some("only a connection's owner may change it".into()),
+        reqwest::StatusCode::NOT_FOUND => Some(
             "`weft connection list` shows the ids of your connections (others' are not visible)"
                 .into(),
         ),
-        s if s.is_server_error() => Some("see the server's log".into()),
         _ => None,
-    });
-    match hint {
-        Some(h) => failure.hint(h),
-        None => failure,
     }
-}
-
-/// The innermost cause of an error, e.g. "Connection refused (os error 111)".
-fn root_cause(e: &dyn std::error::Error) -> String {
-    let mut cause = e;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }

@@ -1,5 +1,6 @@
 //! `weft connector list | describe | invoke`.
 
+use crate::components::{self, ComponentFiles};
 use crate::exit::{BLOCK_FAILED, Failure, OK, USAGE};
 use crate::invoke_credential::{CredentialFlags, CredentialKind, credential_source};
 use crate::{schema_text, source};
@@ -11,8 +12,28 @@ use weft_host::{InvokeContext, InvokeReport, Limits, Runtime};
 
 #[derive(Subcommand)]
 pub enum ConnectorCommand {
-    /// List the connectors bundled in this binary.
-    List,
+    /// List the connectors every command sees: bundled, in the components
+    /// directory and --component files; with --server, those a running
+    /// server has installed (every version, publisher, grants).
+    List {
+        /// List a running server's connectors instead (WEFT_SERVER).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// Your API token for --server.
+        #[arg(long, env = "WEFT_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
+    /// Make an ed25519 key pair for signing your components.
+    Keygen(crate::connector_ops::KeygenArgs),
+    /// Sign a component: writes FILE.sig, which `install` sends along.
+    Sign(crate::connector_ops::SignArgs),
+    /// Install a component into a running server (admins).
+    Install(crate::connector_ops::InstallArgs),
+    /// Remove one installed version from a running server (admins).
+    Remove(crate::connector_ops::RemoveArgs),
+    /// Set a connector's grants (hosts it may reach) and limits on a
+    /// running server (admins); the next invocation uses them.
+    Grant(crate::connector_ops::GrantArgs),
     /// Create a new connector crate from the SDK's template: blocks, tests
     /// against a fake API, README; `cargo test --release` in it goes green.
     New(crate::connector_new::NewArgs),
@@ -66,17 +87,28 @@ pub enum ConnectorCommand {
     },
 }
 
-pub async fn run(cmd: ConnectorCommand, cache_dir: &Path, json_out: bool) -> Result<u8, Failure> {
-    match cmd {
-        ConnectorCommand::List => return list(cache_dir, json_out).await,
-        ConnectorCommand::New(args) => return crate::connector_new::run(args, json_out),
-        _ => {}
-    }
+pub async fn run(
+    cmd: ConnectorCommand,
+    cache_dir: &Path,
+    files: &ComponentFiles,
+    json_out: bool,
+) -> Result<u8, Failure> {
+    use crate::connector_ops as ops;
     let runtime = runtime(cache_dir)?;
     match cmd {
-        ConnectorCommand::List | ConnectorCommand::New(_) => unreachable!("handled above"),
+        ConnectorCommand::List {
+            server: Some(server),
+            token,
+        } => ops::list_remote(&server, token, json_out).await,
+        ConnectorCommand::List { server: None, .. } => list(&runtime, files, json_out).await,
+        ConnectorCommand::New(args) => crate::connector_new::run(args, json_out),
+        ConnectorCommand::Keygen(args) => ops::keygen(args, json_out),
+        ConnectorCommand::Sign(args) => ops::sign(args, &runtime, json_out).await,
+        ConnectorCommand::Install(args) => ops::install(args, json_out).await,
+        ConnectorCommand::Remove(args) => ops::remove(args, json_out).await,
+        ConnectorCommand::Grant(args) => ops::grant(args, json_out).await,
         ConnectorCommand::Describe { connector } => {
-            let c = source::load(&runtime, &connector).await?;
+            let c = source::load(&runtime, &connector, files).await?;
             if json_out {
                 print_json(&json!(c.manifest()));
             } else {
@@ -102,7 +134,7 @@ pub async fn run(cmd: ConnectorCommand, cache_dir: &Path, json_out: bool) -> Res
                 Some(text) => parse_json_arg("--connection", &text)?,
                 None => json!({}),
             };
-            let c = source::load(&runtime, &connector).await?;
+            let c = source::load(&runtime, &connector, files).await?;
             let credentials = credential_source(
                 CredentialFlags {
                     secret_stdin: connection_secret_stdin,
@@ -163,23 +195,27 @@ fn runtime(cache_dir: &Path) -> Result<Runtime, Failure> {
         })
 }
 
-async fn list(cache_dir: &Path, json_out: bool) -> Result<u8, Failure> {
-    let runtime = runtime(cache_dir)?;
+async fn list(runtime: &Runtime, files: &ComponentFiles, json_out: bool) -> Result<u8, Failure> {
     let mut rows = Vec::new();
-    for (id, _) in source::bundled() {
-        let c = source::load(&runtime, id).await?;
-        let m = c.manifest();
-        rows.push(json!({
-            "id": m.id, "version": m.version, "name": m.display_name,
-            "description": m.description, "blocks": m.blocks.iter().map(|b| &b.id).collect::<Vec<_>>(),
-        }));
+    for (name, bytes) in components::bundled() {
+        let c = runtime.load(bytes).await.map_err(|e| {
+            Failure::new(crate::exit::LOAD, format!("bundled component {name}: {e}"))
+        })?;
+        rows.push(row(&c, "bundled", None));
+    }
+    for p in files.load(runtime).await? {
+        rows.push(row(&p.connector, "file", Some(&p.path)));
     }
     if json_out {
         print_json(&Value::Array(rows));
     } else {
         for r in &rows {
+            let file = r["file"]
+                .as_str()
+                .map(|f| format!(" ({f})"))
+                .unwrap_or_default();
             println!(
-                "{:<10} {:<8} {}\n{:<19} blocks: {}",
+                "{:<10} {:<8} {}{file}\n{:<19} blocks: {}",
                 r["id"].as_str().unwrap_or_default(),
                 r["version"].as_str().unwrap_or_default(),
                 r["description"].as_str().unwrap_or_default(),
@@ -196,6 +232,16 @@ async fn list(cache_dir: &Path, json_out: bool) -> Result<u8, Failure> {
         }
     }
     Ok(OK)
+}
+
+/// One connector as `connector list` shows it.
+fn row(c: &weft_host::Connector, source: &str, file: Option<&Path>) -> Value {
+    let m = c.manifest();
+    json!({
+        "id": m.id, "version": m.version, "name": m.display_name,
+        "description": m.description, "blocks": m.blocks.iter().map(|b| &b.id).collect::<Vec<_>>(),
+        "source": source, "file": file.map(|f| f.display().to_string()),
+    })
 }
 
 pub fn parse_json_arg(flag: &str, text: &str) -> Result<Value, Failure> {

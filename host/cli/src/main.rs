@@ -6,9 +6,12 @@
 //! connections over its REST API (`connection`). Every command prints for
 //! humans by default and JSON with `--json`.
 
+mod api_client;
+mod components;
 mod connection_cmd;
 mod connector_cmd;
 mod connector_new;
+mod connector_ops;
 mod exit;
 mod invoke_credential;
 mod run_cmd;
@@ -55,6 +58,8 @@ use std::process::ExitCode;
         weft connector list\n  \
         weft connector new my-connector   # a connector crate from the SDK template\n  \
         weft connector describe http\n  \
+        weft run my-automation.json --component ./target/wasm32-wasip2/release/my_connector.wasm\n  \
+        weft connector install my_connector.wasm --server http://127.0.0.1:8080   # signed: see `weft connector sign --help`\n  \
         weft connector invoke echo echo --input '{\"value\": \"hi\"}'\n  \
         weft connector invoke http request --input '{\"url\": \"http://127.0.0.1:8080/items\"}' --allow http://127.0.0.1:8080\n  \
         weft connector invoke ./target/wasm32-wasip2/release/my_connector.wasm my-block --input @input.json\n  \
@@ -73,6 +78,17 @@ struct Cli {
     /// Where run history is kept (a sled database under this directory).
     #[arg(long, global = true, env = "WEFT_DATA_DIR")]
     data_dir: Option<PathBuf>,
+
+    /// Where component files (.wasm) are read from, for every command;
+    /// `weft serve` also keeps components installed through its API here
+    /// [default: DATA_DIR/components].
+    #[arg(long, global = true, env = "WEFT_COMPONENTS_DIR", value_name = "DIR")]
+    components_dir: Option<PathBuf>,
+
+    /// Load this component file too (a connector built with `cargo build
+    /// --release --target wasm32-wasip2`). Repeatable.
+    #[arg(long = "component", global = true, value_name = "FILE")]
+    component: Vec<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -171,27 +187,28 @@ fn main() -> ExitCode {
     let cache_dir = cli.cache_dir.unwrap_or_else(source::default_cache_dir);
     let data_dir = cli.data_dir.unwrap_or_else(run_cmd::default_data_dir);
     let json = cli.json;
+    let files = components::ComponentFiles::new(cli.components_dir, &data_dir, cli.component);
     let result = tokio.block_on(async {
         match cli.command {
-            Command::Connector(cmd) => connector_cmd::run(cmd, &cache_dir, json).await,
+            Command::Connector(cmd) => connector_cmd::run(cmd, &cache_dir, &files, json).await,
             Command::Connection(args) => connection_cmd::run(args, json).await,
             Command::Run { file, input, allow } => {
                 let input = run_cmd::parse_input(&input)?;
-                let weft = run_cmd::engine(&data_dir, &cache_dir, &allow).await?;
+                let weft = run_cmd::engine(&data_dir, &cache_dir, &allow, &files).await?;
                 run_cmd::run(&weft, &file, input, json).await
             }
-            Command::Serve(args) => serve_cmd::run(args, &data_dir, &cache_dir).await,
+            Command::Serve(args) => serve_cmd::run(args, &data_dir, &cache_dir, &files).await,
             Command::Validate { file } => {
-                let weft = run_cmd::engine(&data_dir, &cache_dir, &[]).await?;
+                let weft = run_cmd::engine(&data_dir, &cache_dir, &[], &files).await?;
                 run_cmd::validate(&weft, &file, json).await
             }
             Command::Runs { automation, limit } => {
-                let weft = run_cmd::engine(&data_dir, &cache_dir, &[]).await?;
+                let weft = run_cmd::engine(&data_dir, &cache_dir, &[], &files).await?;
                 run_cmd::runs(&weft, automation, limit, json)
             }
             Command::SecretKey(SecretKeyCommand::Rotate) => rotate_key(&data_dir, json),
             Command::RunLog { run_id } => {
-                let weft = run_cmd::engine(&data_dir, &cache_dir, &[]).await?;
+                let weft = run_cmd::engine(&data_dir, &cache_dir, &[], &files).await?;
                 run_cmd::run_log(&weft, &run_id, json)
             }
         }

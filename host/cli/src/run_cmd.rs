@@ -2,6 +2,7 @@
 //! the embedded default (sled under the data directory, the standard
 //! components bundled in this binary).
 
+use crate::components::{self, ComponentFiles, Placed};
 use crate::exit::{BLOCK_FAILED, Failure, LOAD, OK, USAGE};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -28,18 +29,27 @@ fn parse_grant(arg: &str) -> (String, String) {
     }
 }
 
-pub async fn engine(data_dir: &Path, cache_dir: &Path, grants: &[String]) -> Result<Weft, Failure> {
-    build(engine_builder(data_dir, cache_dir, grants, &[])?).await
+pub async fn engine(
+    data_dir: &Path,
+    cache_dir: &Path,
+    grants: &[String],
+    files: &ComponentFiles,
+) -> Result<Weft, Failure> {
+    let (builder, _) = engine_builder(data_dir, cache_dir, grants, &[], files).await?;
+    build(builder).await
 }
 
-/// The engine's builder: the standard components, the grants and the
-/// operator routes (`FROM=TO` origins), history under `data_dir`.
-pub fn engine_builder(
+/// The engine's builder: the bundled connectors and the component files
+/// (see [`crate::components`]), the grants and the operator routes
+/// (`FROM=TO` origins), history under `data_dir`. Also returns the files
+/// loaded.
+pub async fn engine_builder(
     data_dir: &Path,
     cache_dir: &Path,
     grants: &[String],
     routes: &[String],
-) -> Result<weft_host::WeftBuilder, Failure> {
+    files: &ComponentFiles,
+) -> Result<(weft_host::WeftBuilder, Vec<Placed>), Failure> {
     let mut runtime = Runtime::builder().cache_dir(cache_dir);
     for route in routes {
         let Some((from, to)) = route.split_once('=') else {
@@ -56,28 +66,40 @@ pub fn engine_builder(
             format!("could not start the engine: {e}"),
         )
     })?;
+    let placed = files.load(&runtime).await?;
     let mut builder = Weft::builder()
         .runtime(runtime)
         .sled(data_dir.join("history"));
-    for (_, bytes) in weft_components::standard() {
+    for (_, bytes) in components::bundled() {
         builder = builder.component(bytes);
+    }
+    for p in &placed {
+        builder = builder.connector(p.connector.clone());
     }
     for g in grants {
         let (connector, entry) = parse_grant(g);
         builder = builder.grant(&connector, &[entry]);
     }
-    Ok(builder)
+    Ok((builder, placed))
 }
 
 pub async fn build(builder: weft_host::WeftBuilder) -> Result<Weft, Failure> {
+    use weft_host::WeftError;
     builder.build().await.map_err(|e| {
         let text = e.to_string();
-        let code = if text.contains("grant") || text.contains("route") {
-            USAGE
-        } else {
-            LOAD
-        };
-        Failure::new(code, text).hint("grants look like --allow http://127.0.0.1:8080 or --allow CONNECTOR=https://api.example.com")
+        match e {
+            WeftError::Grant { .. } => Failure::new(USAGE, text).hint(
+                "grants look like --allow http://127.0.0.1:8080 or --allow CONNECTOR=https://api.example.com",
+            ),
+            WeftError::DuplicateConnector(_) | WeftError::Connectors(_) => {
+                Failure::new(USAGE, text).hint(
+                    "each connector version may come only once: from this binary, the components directory (--components-dir) or --component",
+                )
+            }
+            WeftError::Store(_) => Failure::new(crate::exit::INTERNAL, text)
+                .hint("is another weft (e.g. `weft serve`) using the same --data-dir? Give this command its own --data-dir"),
+            WeftError::Load(_) | WeftError::Invalid(_) => Failure::new(LOAD, text),
+        }
     })
 }
 

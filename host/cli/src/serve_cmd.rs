@@ -1,6 +1,7 @@
 //! `weft serve`: settings from flags, environment and a TOML file (in that
 //! order of precedence), then the server.
 
+use crate::components::{ComponentFiles, Placed};
 use crate::exit::{Failure, INTERNAL, OK, USAGE};
 use crate::run_cmd;
 use clap::Args;
@@ -8,12 +9,16 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use weft_host::signing::{Signature, TrustedKey, TrustedKeys};
+use weft_server::connectors::PlacedFile;
+use weft_server::connectors::trust::TrustPolicy;
 use weft_server::{AppState, ServerConfig};
 
 #[derive(Args)]
 #[command(
     after_help = "Settings may also come from a TOML file (--config); flags and environment win.\n\
-    Example weft.toml:\n  listen = \"0.0.0.0:8080\"\n  allow = [\"https://api.example.com\"]\n  rate_limit_per_minute = 600\n  per_automation_concurrency = 1"
+    Example weft.toml:\n  listen = \"0.0.0.0:8080\"\n  allow = [\"https://api.example.com\"]\n  rate_limit_per_minute = 600\n  per_automation_concurrency = 1\n  trusted_keys = [\"acme=PUBLIC_KEY\"]\n  [connectors.acme-tasks]\n  allow = [\"https://api.acme-tasks.example\"]\n  limits = { fuel = 500000000, wall_clock = 30000 }\n\n\
+    Connectors: the bundled ones, the component files in --components-dir (default DATA_DIR/components) and --component FILE, and those installed through the API (`weft connector install`), which are kept in the components directory. Grants and limits changed through the API (`weft connector grant`) win over this file."
 )]
 pub struct ServeArgs {
     /// A TOML file with any of the settings below.
@@ -72,7 +77,29 @@ pub struct ServeArgs {
     /// [default: http://LISTEN-ADDRESS].
     #[arg(long, env = "WEFT_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Trust components signed by this publisher key: `NAME=PUBLIC_KEY`
+    /// (the public key `weft connector keygen` printed). Components
+    /// installed through the API must carry a signature by a trusted key.
+    /// Repeatable; WEFT_TRUSTED_KEYS takes a comma-separated list.
+    #[arg(
+        long = "trusted-key",
+        value_name = "NAME=KEY",
+        env = "WEFT_TRUSTED_KEYS",
+        value_delimiter = ','
+    )]
+    trusted_key: Vec<String>,
+    /// Accept unsigned components through the API too (shown as unsigned).
+    #[arg(long)]
+    allow_unsigned_components: bool,
+    /// Largest component `POST /api/v1/connectors` accepts, in bytes
+    /// [default: 33554432].
+    #[arg(long)]
+    max_component_bytes: Option<usize>,
 }
+
+/// A connector's grants and limits in the TOML file (`[connectors.ID]`).
+/// Changes made through the API later win: they are the newer word.
+type FilePolicies = std::collections::BTreeMap<String, weft_host::ConnectorPolicy>;
 
 /// The TOML file's shape; every key optional, unknown keys refused.
 #[derive(Deserialize, Default)]
@@ -96,9 +123,21 @@ struct FileConfig {
     #[serde(default)]
     routes: Vec<String>,
     public_url: Option<String>,
+    #[serde(default)]
+    trusted_keys: Vec<String>,
+    #[serde(default)]
+    allow_unsigned_components: bool,
+    max_component_bytes: Option<usize>,
+    #[serde(default)]
+    connectors: FilePolicies,
 }
 
-pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u8, Failure> {
+pub async fn run(
+    args: ServeArgs,
+    data_dir: &Path,
+    cache_dir: &Path,
+    files: &ComponentFiles,
+) -> Result<u8, Failure> {
     let file = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -152,6 +191,18 @@ pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u
                 .unwrap_or(defaults.retention.max_runs_per_automation),
         },
         public_url: args.public_url.or(file.public_url),
+        connectors: weft_server::connectors::ConnectorSettings {
+            dir: Some(files.dir.clone()),
+            trust: trust_policy(
+                file.trusted_keys.iter().chain(&args.trusted_key),
+                args.allow_unsigned_components || file.allow_unsigned_components,
+            )?,
+            max_component_bytes: args
+                .max_component_bytes
+                .or(file.max_component_bytes)
+                .unwrap_or(weft_server::connectors::DEFAULT_MAX_COMPONENT_BYTES),
+        },
+        placed_components: Vec::new(),
     };
     let listen = args
         .listen
@@ -175,13 +226,67 @@ pub async fn run(args: ServeArgs, data_dir: &Path, cache_dir: &Path) -> Result<u
             )
             .hint("is another `weft serve` using the same --data-dir?")
         })?;
-    let builder = run_cmd::engine_builder(data_dir, cache_dir, &allow, &routes)?
+    let (builder, placed) =
+        run_cmd::engine_builder(data_dir, cache_dir, &allow, &routes, files).await?;
+    let builder = builder
         .connections(store.connections.resolver())
-        .automation_caller(store.caller.clone())
-        // The bundled third-party-style connector.
-        .component(weft_components::SLACK);
+        .automation_caller(store.caller.clone());
     let weft = run_cmd::build(builder).await?;
+    for (id, policy) in file.connectors {
+        weft.set_connector_policy(&id, policy).map_err(|e| {
+            Failure::new(USAGE, format!("[connectors.{id}] allow: {e}"))
+                .hint("entries look like https://api.example.com or http://127.0.0.1:8080")
+        })?;
+    }
+    let mut config = config;
+    config.placed_components = placed
+        .iter()
+        .map(|p| placed_file(p, &config.connectors.trust))
+        .collect();
     serve(weft, store, &listen, config, documents).await
+}
+
+/// The operator's trusted publisher keys, parsed.
+fn trust_policy<'a>(
+    keys: impl Iterator<Item = &'a String>,
+    allow_unsigned: bool,
+) -> Result<TrustPolicy, Failure> {
+    let mut trusted = Vec::new();
+    for key in keys.filter(|k| !k.trim().is_empty()) {
+        trusted.push(TrustedKey::parse(key).map_err(|e| {
+            Failure::new(USAGE, format!("--trusted-key: {e}"))
+                .hint("e.g. --trusted-key acme=MCowBQYDK2VwAyEA… (the public_key printed by `weft connector keygen`)")
+        })?);
+    }
+    Ok(TrustPolicy {
+        keys: TrustedKeys(trusted),
+        allow_unsigned,
+    })
+}
+
+/// A loaded component file as the server lists it: its publisher is the
+/// trusted key that signed it (`FILE.sig`), if any.
+fn placed_file(p: &Placed, trust: &TrustPolicy) -> PlacedFile {
+    let m = p.connector.manifest();
+    let publisher = std::fs::read(weft_server::connectors::signature_path(&p.path))
+        .ok()
+        .and_then(|text| serde_json::from_slice::<Signature>(&text).ok())
+        .and_then(|sig| {
+            std::fs::read(&p.path).ok().and_then(|bytes| {
+                trust
+                    .keys
+                    .verify(&bytes, &m.id, &m.version, &sig)
+                    .ok()
+                    .map(|k| k.publisher.clone())
+            })
+        });
+    PlacedFile {
+        path: p.path.clone(),
+        sha256: p.sha256.clone(),
+        id: m.id.clone(),
+        version: m.version.clone(),
+        publisher,
+    }
 }
 
 /// The automation documents named by `--load`, read and parsed before the

@@ -2,13 +2,17 @@
 //! run the way a plugin author runs them, on a clean directory:
 //! `weft connector new`, `cargo test --release` in the new crate (its
 //! tests build the component and drive this `weft` against a fake API),
-//! then `weft connector describe` and `invoke` on the built component.
+//! then `weft connector describe` and `invoke` on the built component,
+//! then `keygen`, `sign`, and `install` into a running `weft serve` that
+//! trusts the key, where an automation made through the API runs it.
 //!
 //! The nested cargo builds into `<target>/walkthrough` (beside this test's
 //! own target directory), so after the first run only the new crate itself
 //! is compiled: CI pays the dependencies once. Each step is bounded.
 
-use serde_json::Value;
+mod common;
+
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -85,8 +89,8 @@ fn expect_success(out: &Output, what: &str) {
     );
 }
 
-#[test]
-fn a_new_connector_builds_passes_its_tests_and_runs_in_weft() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_connector_builds_passes_its_tests_and_runs_in_weft() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("issues");
     let target = outer_target_dir().join("walkthrough");
@@ -167,5 +171,90 @@ fn a_new_connector_builds_passes_its_tests_and_runs_in_weft() {
     assert_eq!(
         report["output"],
         serde_json::json!({"total": 3, "by_status": {"done": 1, "open": 2}})
+    );
+
+    // Step 6: sign it, install it into a server that trusts the key, and
+    // run it from an automation made through the API.
+    let key = tmp.path().join("issues.key");
+    let mut keygen = weft();
+    keygen
+        .args(["--json", "connector", "keygen", "--out"])
+        .arg(&key);
+    let out = run_bounded(keygen, Duration::from_secs(30), "weft connector keygen");
+    expect_success(&out, "weft connector keygen");
+    let public_key =
+        serde_json::from_slice::<Value>(&out.stdout).expect("keygen JSON")["public_key"]
+            .as_str()
+            .expect("public key")
+            .to_string();
+    let mut sign = weft();
+    sign.args(["connector", "sign"])
+        .arg(&wasm)
+        .arg("--key")
+        .arg(&key);
+    let out = run_bounded(sign, Duration::from_secs(60), "weft connector sign");
+    expect_success(&out, "weft connector sign");
+    let trusted = format!("me={public_key}");
+    let server = common::start(
+        tempfile::tempdir().expect("data dir"),
+        common::Options {
+            args: &["--trusted-key", &trusted],
+            cache_dir: Some(cache.clone()),
+            ..Default::default()
+        },
+    );
+    let mut install = weft();
+    install
+        .args(["connector", "install"])
+        .arg(&wasm)
+        .env("WEFT_SERVER", &server.base)
+        .env("WEFT_TOKEN", common::ADMIN);
+    let out = run_bounded(install, Duration::from_secs(60), "weft connector install");
+    expect_success(&out, "weft connector install");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("installed issues@0.1.0 (publisher: me)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let api = common::Api::new(&server);
+    let (status, created) = api
+        .call(
+            "POST",
+            "/api/v1/automations",
+            Some(common::ADMIN),
+            Some(json!({
+                "weft": "automation/v1", "id": "count-issues", "name": "Count issues",
+                "blocks": [
+                    {"id": "Start", "type": "start"},
+                    {"id": "Count", "type": "connector", "connector": "issues", "block": "summarize",
+                     "inputs": {"tasks": "{$.Start.tasks}"}},
+                    {"id": "Out", "type": "output", "mode": "set", "value": "{$.Count}"}
+                ],
+                "edges": [{"from": "Start", "to": "Count"}, {"from": "Count", "to": "Out"}]
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let answer: Value = api
+        .http
+        .post(format!(
+            "{}/api/v1/automations/count-issues/actions/execute",
+            server.base
+        ))
+        .header(
+            "X-Execution-Token",
+            created["execution_token"].as_str().unwrap_or_default(),
+        )
+        .json(&json!({"tasks": [{"status": "open"}, {"status": "open"}]}))
+        .send()
+        .await
+        .expect("execute")
+        .json()
+        .await
+        .expect("JSON output");
+    assert_eq!(answer, json!({"total": 2, "by_status": {"open": 2}}));
+    eprintln!(
+        "walkthrough: `weft connector new` to a run in the server: {:.1} s",
+        started.elapsed().as_secs_f64()
     );
 }

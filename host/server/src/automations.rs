@@ -29,6 +29,10 @@ pub struct StoredAutomation {
     /// Runs at the same time; `None` uses the server's default.
     #[serde(default)]
     pub concurrency: Option<u32>,
+    /// Why the server disabled it (e.g. a connector version it needed was
+    /// removed); cleared when someone enables it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
     pub document: Value,
 }
 
@@ -45,6 +49,7 @@ impl StoredAutomation {
             "name": self.document.get("name"),
             "owner": self.owner,
             "enabled": self.enabled,
+            "disabled_reason": self.disabled_reason,
             "rate_limit_per_minute": self.rate_limit_per_minute,
             "concurrency": self.concurrency,
             "version": self.version,

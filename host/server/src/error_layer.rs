@@ -30,6 +30,8 @@ const MESSAGE_LIMIT: usize = 1024;
 pub struct BodyLimits {
     /// `/hooks/…` routes (`--max-webhook-bytes`).
     pub webhook: usize,
+    /// `POST /api/v1/connectors` (`--max-component-bytes`).
+    pub component: usize,
     /// Every other route.
     pub api: usize,
 }
@@ -38,6 +40,8 @@ impl BodyLimits {
     fn for_path(&self, path: &str) -> usize {
         if path.starts_with("/hooks/") {
             self.webhook
+        } else if path == "/api/v1/connectors" {
+            self.component
         } else {
             self.api
         }

@@ -12,10 +12,12 @@
 mod api;
 mod openapi;
 pub use api::Created;
+pub mod audit;
 pub mod automations;
 pub mod chaining;
 pub mod connections;
 mod connections_api;
+pub mod connectors;
 pub mod error;
 pub mod error_layer;
 pub mod metrics;
@@ -67,6 +69,10 @@ pub struct ServerConfig {
     /// The server's address as browsers reach it (for the OAuth2 redirect
     /// URI), e.g. `https://weft.example.com`; without it, the listen address.
     pub public_url: Option<String>,
+    /// Components directory, trust policy, component size limit.
+    pub connectors: connectors::ConnectorSettings,
+    /// The component files the engine was built with (for listings).
+    pub placed_components: Vec<connectors::PlacedFile>,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +88,8 @@ impl Default for ServerConfig {
             min_schedule_interval: Duration::from_secs(30),
             retention: retention::Retention::default(),
             public_url: None,
+            connectors: connectors::ConnectorSettings::default(),
+            placed_components: Vec::new(),
         }
     }
 }
@@ -95,6 +103,9 @@ pub struct ServerStore {
     /// Give to the engine with `WeftBuilder::automation_caller`; the state
     /// attaches itself when the queue starts.
     pub caller: Arc<chaining::ServerCaller>,
+    /// `components` beside the secret key (the data directory), unless
+    /// the settings name another.
+    components_dir: std::path::PathBuf,
 }
 
 /// Why the server store could not be opened.
@@ -139,6 +150,7 @@ impl ServerStore {
             db,
             connections: connections::source::ConnectionService::new(connections),
             caller: Arc::default(),
+            components_dir: key_dir.join("components"),
         })
     }
 }
@@ -153,6 +165,9 @@ pub struct AppState {
     pub(crate) webhook_signatures: replay::ReplayGuard,
     pub users: Users,
     pub automations: Automations,
+    /// Installed connectors' origins, stored grants, installs and removals.
+    pub connectors: connectors::Connectors,
+    pub audit: audit::AuditLog,
     pub config: ServerConfig,
     pub(crate) rate_limits: rate_limit::RateLimiter,
     /// Last fire time per scheduled automation (ms, big-endian).
@@ -184,7 +199,12 @@ impl AppState {
     ) -> Result<Self, sled::Error> {
         let db = store.db;
         store.connections.attach(&weft);
+        let connectors =
+            connectors::Connectors::open(&db, store.components_dir, config.connectors.clone())?;
+        connectors.start(&weft, &config.placed_components)?;
         Ok(AppState {
+            connectors,
+            audit: audit::AuditLog::open(&db)?,
             caller: store.caller,
             connections: store.connections,
             oauth_pending: db.open_tree("oauth_pending")?,
@@ -360,6 +380,14 @@ impl PlanKey {
 }
 
 impl AppState {
+    /// Forget every cached plan: the connectors changed, and a plan was
+    /// validated against the versions installed then.
+    pub(crate) fn forget_all_plans(&self) {
+        if let Ok(mut plans) = self.plans.write() {
+            plans.clear();
+        }
+    }
+
     /// Forget a deleted automation's plan.
     pub(crate) fn forget_plan(&self, id: &str) {
         if let Ok(mut plans) = self.plans.write() {
@@ -379,6 +407,7 @@ pub(crate) fn now_ms() -> i64 {
 pub fn router(state: Arc<AppState>) -> Router {
     let limits = error_layer::BodyLimits {
         webhook: state.config.max_webhook_bytes,
+        component: state.connectors.max_component_bytes(),
         api: error_layer::API_BODY_LIMIT,
     };
     Router::new()
@@ -426,6 +455,22 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(connections_api::authorize),
         )
         .route("/oauth/callback", get(connections_api::callback))
+        .route(
+            "/api/v1/connectors",
+            get(api::list_connectors)
+                .post(api::install_connector)
+                .layer(axum::extract::DefaultBodyLimit::max(limits.component)),
+        )
+        .route("/api/v1/connectors/{id}", get(api::get_connector))
+        .route(
+            "/api/v1/connectors/{id}/versions/{version}",
+            axum::routing::delete(api::remove_connector_version),
+        )
+        .route(
+            "/api/v1/connectors/{id}/grants",
+            axum::routing::put(api::put_connector_grants),
+        )
+        .route("/api/v1/audit", get(api::list_audit))
         .route("/api/v1/runs", get(api::list_runs))
         .route("/api/v1/runs/{id}", get(api::get_run))
         .route("/api/v1/runs/{id}/stop", post(api::stop_run))

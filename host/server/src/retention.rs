@@ -118,6 +118,7 @@ mod tests {
             input_bytes: 0,
             output_bytes: 0,
             child_run_id: None,
+            connector_version: None,
         }
     }
 

@@ -155,6 +155,11 @@ pub enum BlockKind {
         /// Connection id (authenticated connectors).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         connection: Option<String>,
+        /// Which installed versions of the connector this block accepts: a
+        /// full version (`1.2.0`) pins exactly, anything else is a semver
+        /// range (`^1`, `~1.2`, `>=1.1, <2`). Omitted: the newest installed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
     },
     /// Run another automation. Synchronously (the default) its output
     /// becomes this block's output; asynchronously the block's output is
@@ -211,7 +216,7 @@ impl BlockKind {
             "output" => &["mode", "value"],
             "error" => &["mode", "message"],
             "sleep" => &["ms"],
-            "connector" => &["connector", "block", "inputs", "connection"],
+            "connector" => &["connector", "block", "inputs", "connection", "version"],
             "call_automation" => &["automation", "mode", "inputs"],
             _ => return None,
         })

@@ -15,6 +15,7 @@ use super::document::{
 };
 use super::formula;
 use super::template::{RefRoot, Template};
+use crate::connector_set::VersionPin;
 use crate::manifest::Manifest;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -63,7 +64,10 @@ impl std::error::Error for ValidationErrors {}
 
 /// What validation needs to know about connectors.
 pub trait Catalog {
-    fn manifest(&self, connector: &str) -> Option<&Manifest>;
+    /// The manifest of the version a block with `pin` would run.
+    fn manifest(&self, connector: &str, pin: Option<&VersionPin>) -> Option<&Manifest>;
+    /// The installed versions of a connector (for messages).
+    fn versions_of(&self, connector: &str) -> Vec<String>;
     fn connector_ids(&self) -> Vec<String>;
 }
 
@@ -130,6 +134,8 @@ pub enum NodeKind {
         block: String,
         inputs: Template,
         connection: Option<String>,
+        /// The versions this block accepts; `None`: the newest.
+        version: Option<VersionPin>,
     },
     CallAutomation {
         automation: String,
@@ -623,17 +629,34 @@ impl<'a> Checker<'a> {
                 block: block_name,
                 inputs,
                 connection,
+                version,
             } => {
                 // Omitted inputs are an empty object, as the block sees them.
                 let empty = Value::Object(Map::new());
                 let inputs = if inputs.is_null() { &empty } else { inputs };
                 let inputs_t = self.inputs(id, inputs);
-                self.check_connector(id, connector, block_name, inputs, &inputs_t);
+                let pin = match version.as_deref().map(VersionPin::parse) {
+                    None => None,
+                    Some(Ok(pin)) => Some(pin),
+                    Some(Err(e)) => {
+                        self.errors.push(
+                            Some(id),
+                            "version",
+                            format!(
+                                "\"{}\" is neither a version (1.2.0) nor a semver range (^1, ~1.2, >=1.1, <2): {e}",
+                                super::ident::shown(version.as_deref().unwrap_or_default())
+                            ),
+                        );
+                        None
+                    }
+                };
+                self.check_connector(id, connector, block_name, pin.as_ref(), inputs, &inputs_t);
                 NodeKind::Connector {
                     connector: connector.clone(),
                     block: block_name.clone(),
                     inputs: inputs_t,
                     connection: connection.clone(),
+                    version: pin,
                 }
             }
             BlockKind::CallAutomation {
@@ -684,10 +707,25 @@ impl<'a> Checker<'a> {
         id: &str,
         connector: &str,
         block: &str,
+        pin: Option<&VersionPin>,
         raw: &Value,
         inputs: &Template,
     ) {
-        let Some(manifest) = self.catalog.manifest(connector) else {
+        if let Some(pin) = pin {
+            let installed = self.catalog.versions_of(connector);
+            if !installed.is_empty() && self.catalog.manifest(connector, Some(pin)).is_none() {
+                self.errors.push(
+                    Some(id),
+                    "version",
+                    format!(
+                        "no installed version of connector {connector:?} matches {pin} (installed: {})",
+                        installed.join(", ")
+                    ),
+                );
+                return;
+            }
+        }
+        let Some(manifest) = self.catalog.manifest(connector, pin) else {
             let mut known = self.catalog.connector_ids();
             known.sort();
             self.errors.push(

@@ -139,6 +139,17 @@ pub fn manifest(m: types::Manifest) -> Result<Manifest, LoadError> {
             format!("{:?} must be 1-64 characters of a-z, 0-9 and -", m.id),
         ));
     }
+    // Versions sit side by side and automations pin them by semver range,
+    // so the version must be one.
+    if let Err(e) = semver::Version::parse(&m.version) {
+        return Err(bad(
+            "version".into(),
+            format!(
+                "{:?} is not a semantic version such as 1.2.0: {e}",
+                m.version
+            ),
+        ));
+    }
     let mut seen = HashSet::new();
     let mut blocks = Vec::with_capacity(m.blocks.len());
     for (i, b) in m.blocks.into_iter().enumerate() {

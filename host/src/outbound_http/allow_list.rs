@@ -1,5 +1,5 @@
-//! Allow-list patterns in the syntax operators know from Spin's
-//! `allowed_outbound_hosts`: `scheme://host[:port]`, with `*` for any scheme
+//! Allow-list patterns (declared hosts and operator grants) in the syntax
+//! operators know from Spin: `scheme://host[:port]`, with `*` for any scheme
 //! or host, a `*.` prefix for subdomains, `:*` for any port, the scheme's
 //! default port when none is given, and no paths.
 //!

@@ -320,13 +320,16 @@ impl OutboundHttp {
         if !self.grant.allows(url) {
             let granted: Vec<String> = self.grant.0.iter().map(|p| p.to_string()).collect();
             return Err(HttpFailure::Denied(format!(
-                "{origin} is not in the operator's grant for connector {:?} (granted: {}); an admin can add it to allowed_outbound_hosts",
+                "{origin} is not in the operator's grant for connector {:?} (granted: {}); grant it with `weft connector grant {} --allow {origin}` on a server (or PUT /api/v1/connectors/{}/grants), or `--allow {}={origin}` for `weft run` and `weft serve`",
                 self.connector_id,
                 if granted.is_empty() {
                     "nothing".to_string()
                 } else {
                     granted.join(", ")
-                }
+                },
+                self.connector_id,
+                self.connector_id,
+                self.connector_id,
             )));
         }
         let literal = match url.host() {

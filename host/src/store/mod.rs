@@ -121,6 +121,10 @@ pub struct StepRecord {
     /// written before chaining existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child_run_id: Option<String>,
+    /// The connector version a connector block ran (absent in records
+    /// written before versions sat side by side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connector_version: Option<String>,
 }
 
 /// Which runs to list.

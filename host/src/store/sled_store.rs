@@ -237,6 +237,7 @@ mod tests {
             input_bytes: 1,
             output_bytes: 0,
             child_run_id: None,
+            connector_version: None,
         }
     }
 

@@ -62,6 +62,7 @@ pub(crate) fn create(state: &AppState, document: Value, owner: &str) -> Result<C
         webhook_secret_hash: token_hash(&secret),
         rate_limit_per_minute: None,
         concurrency: None,
+        disabled_reason: None,
         webhook_secret_sealed: Some(seal_webhook_secret(state, &plan.id, &secret)),
         document,
     };
@@ -276,6 +277,9 @@ pub async fn patch_automation(
         next.enabled = enabled
             .as_bool()
             .ok_or_else(|| ApiError::bad_request("enabled: true or false"))?;
+        if next.enabled {
+            next.disabled_reason = None;
+        }
     }
     if let Some(limit) = body.get("rate_limit_per_minute") {
         next.rate_limit_per_minute = match limit {
@@ -348,8 +352,12 @@ pub(crate) fn runnable(state: &AppState, a: &StoredAutomation) -> Result<(), Api
             StatusCode::CONFLICT,
             "automation_disabled",
             format!(
-                "automation {:?} is disabled; enable it (PATCH enabled=true) to run it",
-                a.id
+                "automation {:?} is disabled{}; enable it (PATCH enabled=true) to run it",
+                a.id,
+                a.disabled_reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
             ),
         ));
     }

@@ -15,11 +15,13 @@ use std::sync::Arc;
 use weft_host::automation::Plan;
 
 mod automations;
+mod connectors;
 mod hooks;
 mod runs;
 mod transfer;
 mod users;
 pub use automations::*;
+pub use connectors::*;
 pub use hooks::*;
 pub use runs::*;
 pub use transfer::*;

@@ -1,0 +1,122 @@
+//! The one connector set every command sees: the connectors bundled in
+//! this binary, the component files in the components directory
+//! (`--components-dir`, `WEFT_COMPONENTS_DIR`, default
+//! `DATA_DIR/components` — where `weft serve` also keeps the components
+//! installed through its API), and any `--component FILE`.
+//!
+//! `weft run`, `validate`, `connector list|describe|invoke` and `serve`
+//! all build their set here, so a connector that one of them knows, all of
+//! them know.
+
+use crate::exit::{Failure, LOAD, USAGE};
+use std::path::{Path, PathBuf};
+use weft_host::{Connector, Runtime};
+
+/// Where component files come from.
+#[derive(Debug, Clone, Default)]
+pub struct ComponentFiles {
+    /// The components directory (its `*.wasm` files, if it exists).
+    pub dir: PathBuf,
+    /// Files named with `--component`.
+    pub extra: Vec<PathBuf>,
+}
+
+/// A component file, loaded.
+pub struct Placed {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub connector: Connector,
+}
+
+impl ComponentFiles {
+    /// `dir`, unless the flag or environment named one.
+    pub fn new(dir: Option<PathBuf>, data_dir: &Path, extra: Vec<PathBuf>) -> Self {
+        ComponentFiles {
+            dir: dir.unwrap_or_else(|| data_dir.join("components")),
+            extra,
+        }
+    }
+
+    /// The files to load: the directory's `*.wasm`, sorted, then the
+    /// `--component` files. A missing directory holds nothing.
+    pub fn paths(&self) -> Result<Vec<PathBuf>, Failure> {
+        let mut found = Vec::new();
+        match std::fs::read_dir(&self.dir) {
+            Ok(entries) => {
+                for entry in entries {
+                    let path = entry
+                        .map_err(|e| {
+                            Failure::new(USAGE, format!("reading {}: {e}", self.dir.display()))
+                        })?
+                        .path();
+                    if path.extension().is_some_and(|x| x == "wasm") && path.is_file() {
+                        found.push(path);
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Failure::new(
+                    USAGE,
+                    format!(
+                        "cannot read the components directory {}: {e}",
+                        self.dir.display()
+                    ),
+                )
+                .hint("point --components-dir (WEFT_COMPONENTS_DIR) at a readable directory"));
+            }
+        }
+        found.sort();
+        for path in &self.extra {
+            if !path.is_file() {
+                return Err(Failure::new(
+                    USAGE,
+                    format!("--component {}: no such file", path.display()),
+                )
+                .hint("give the path of a component built with `cargo build --release --target wasm32-wasip2`"));
+            }
+            found.push(path.clone());
+        }
+        Ok(found)
+    }
+
+    /// Load every file, naming the one that fails.
+    pub async fn load(&self, runtime: &Runtime) -> Result<Vec<Placed>, Failure> {
+        let mut placed = Vec::new();
+        for path in self.paths()? {
+            let bytes = std::fs::read(&path)
+                .map_err(|e| Failure::new(USAGE, format!("cannot read {}: {e}", path.display())))?;
+            let connector = runtime.load(&bytes).await.map_err(|e| {
+                Failure::new(LOAD, format!("{}: {e}", path.display())).hint(format!(
+                    "remove it from {} (or drop its --component) to go on without it",
+                    self.dir.display()
+                ))
+            })?;
+            placed.push(Placed {
+                sha256: weft_server::connectors::sha256(&bytes),
+                path,
+                connector,
+            });
+        }
+        Ok(placed)
+    }
+}
+
+/// The bundled connectors: (id users type, bytes).
+pub fn bundled() -> impl Iterator<Item = (&'static str, &'static [u8])> {
+    weft_components::bundled().map(|(name, bytes)| (short_name(name), bytes))
+}
+
+/// Every component in this binary, test fixtures included (which
+/// `weft connector describe|invoke NAME` reach but no set contains).
+pub fn all() -> impl Iterator<Item = (&'static str, &'static [u8])> {
+    weft_components::ALL
+        .iter()
+        .map(|(name, bytes)| (short_name(name), *bytes))
+}
+
+fn short_name(crate_name: &'static str) -> &'static str {
+    crate_name
+        .trim_start_matches("weft-connector-")
+        .trim_start_matches("weft-std-")
+}
