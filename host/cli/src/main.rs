@@ -171,9 +171,25 @@ fn rotate_key(data_dir: &std::path::Path, json: bool) -> Result<u8, exit::Failur
     Ok(exit::OK)
 }
 
+/// End quietly when the reader of our output goes away (`weft connector
+/// describe http | head`), as Unix tools do: Rust ignores SIGPIPE, so a
+/// closed pipe would otherwise make `println!` panic. Not for `serve`,
+/// which must outlive whoever reads its log.
+fn die_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default disposition of one signal at start-up,
+    // before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     return_freed_memory_promptly();
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        die_quietly_on_closed_pipe();
+    }
     let tokio = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
