@@ -220,6 +220,7 @@ async fn validation_refuses_self_calls_empty_targets_and_bad_input_templates() {
             {"id": "Start", "type": "start"},
             {"id": "Again", "type": "call_automation", "automation": "me"},
             {"id": "Nobody", "type": "call_automation", "automation": " "},
+            {"id": "Outside", "type": "call_automation", "automation": "../x"},
             {"id": "Bad", "type": "call_automation", "automation": "other",
              "inputs": {"x": "{$.Later.value}", "y": "{uppercase: $.Start.name, 'x'}"}},
             {"id": "Typo", "type": "call_automation", "automation": "other", "input": {}},
@@ -237,6 +238,8 @@ async fn validation_refuses_self_calls_empty_targets_and_bad_input_templates() {
         "{errors:?}"
     );
     assert!(has("Nobody", "automation", "must name"), "{errors:?}");
+    // No automation id is outside the identifier rule, so no call can be.
+    assert!(has("Outside", "automation", "must name"), "{errors:?}");
     assert!(
         has("Bad", "inputs.x", "does not run before this block"),
         "{errors:?}"

@@ -7,12 +7,19 @@ use serde_json::{Map, Value};
 use weft_conditions::{Combine, Operator};
 
 /// The format tag every document carries.
+///
+/// The schema (`docs/automation.schema.json`, and its copy in the server's
+/// `openapi.json`) states the identifier rule of [`super::ident`] as a
+/// pattern on every id a user chooses, so that clients can check a document
+/// before sending it; the validator enforces the same rule.
 pub const FORMAT: &str = "automation/v1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Automation {
     /// Always `automation/v1`.
+    #[schemars(extend("const" = "automation/v1"))]
     pub weft: String,
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
     pub id: String,
     pub name: String,
     #[serde(default)]
@@ -26,6 +33,7 @@ pub struct Automation {
     pub run_mode: RunMode,
     /// Variables and their initial values.
     #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z0-9_-]{1,64}$"}))]
     pub variables: Map<String, Value>,
     #[serde(default)]
     pub settings: RunSettings,
@@ -96,6 +104,7 @@ pub struct RunSettings {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Block {
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
     pub id: String,
     #[serde(flatten)]
     pub kind: BlockKind,
@@ -128,6 +137,7 @@ pub enum BlockKind {
     },
     ExitLoop,
     Variable {
+        #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
         variable: String,
         action: VariableAction,
         #[serde(default)]
@@ -167,6 +177,7 @@ pub enum BlockKind {
     #[serde(rename = "call_automation")]
     CallAutomation {
         /// The id of the automation to run (never this one).
+        #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
         automation: String,
         #[serde(default)]
         mode: CallMode,
@@ -310,7 +321,9 @@ fn default_max_backoff() -> u64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Edge {
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
     pub from: String,
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
     pub to: String,
     #[serde(default)]
     pub branch: Branch,

@@ -664,9 +664,14 @@ impl<'a> Checker<'a> {
                 mode,
                 inputs,
             } => {
-                if automation.trim().is_empty() {
-                    self.errors
-                        .push(Some(id), "automation", "must name the automation to call");
+                // Automation ids follow the identifier rule, so a name
+                // outside it can never be called; say so now, not at run time.
+                if let Err(e) = super::ident::check(automation) {
+                    self.errors.push(
+                        Some(id),
+                        "automation",
+                        format!("must name the automation to call: {e}"),
+                    );
                 } else if *automation == self.automation.id {
                     self.errors
                         .push(Some(id), "automation", "an automation cannot call itself");
