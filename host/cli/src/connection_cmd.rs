@@ -353,13 +353,17 @@ fn create_body(
 async fn create(client: &Client, body: Value, json_out: bool) -> Result<u8, Failure> {
     let connector = body["connector"].as_str().unwrap_or_default().to_string();
     let hint = move |status: StatusCode| {
-        (status == StatusCode::BAD_REQUEST).then(|| {
-            format!(
-                "`weft connector describe {connector}` lists the auth kinds a connector \
+        // 400: the request is malformed; 422: it names a connector or an
+        // auth kind this server does not have.
+        (status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY).then(
+            || {
+                format!(
+                    "`weft connector describe {connector}` lists the auth kinds a connector \
                  accepts (`weft connector list` the bundled connectors); see \
                  `weft connection create --help` for what each kind needs"
-            )
-        })
+                )
+            },
+        )
     };
     let created = client
         .call(Method::POST, &[], Some(body), &hint)
@@ -456,11 +460,15 @@ async fn delete(client: &Client, id: &str, json_out: bool) -> Result<u8, Failure
 
 async fn authorize(client: &Client, id: &str, json_out: bool) -> Result<u8, Failure> {
     let hint = |status: StatusCode| {
-        (status == StatusCode::BAD_REQUEST).then(|| {
-            "only oauth2-code connections are authorized in a browser; other kinds are ready \
+        // 400: the request is malformed; 422: it names a connector or an
+        // auth kind this server does not have.
+        (status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY).then(
+            || {
+                "only oauth2-code connections are authorized in a browser; other kinds are ready \
              once created"
-                .to_string()
-        })
+                    .to_string()
+            },
+        )
     };
     let answer = client
         .call(Method::POST, &[id, "actions", "authorize"], None, &hint)

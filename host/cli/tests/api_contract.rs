@@ -656,3 +656,261 @@ async fn every_error_answer_is_the_json_error_whatever_layer_made_it() {
         }
     }
 }
+
+/// Requests that disagreed with openapi.json before schemathesis ran
+/// against the server (`schemathesis.rs` keeps the whole document honest;
+/// these pin each class it found): what the document forbids is refused,
+/// what it allows is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_edges_schemathesis_found_hold() {
+    let server = start_server();
+    let api = Api::new(&server);
+    for id in ["e-a", "e-b", "e-c"] {
+        create(&api, ADMIN, echo(id)).await;
+    }
+    let (s, page) = api
+        .call("GET", "/api/v1/automations?limit=1", Some(ADMIN), None)
+        .await;
+    assert_eq!(s, 200, "{page}");
+    let cursor = page["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+
+    // (method, path, body, status, code): code `None` for a success.
+    type Case = (
+        &'static str,
+        String,
+        Option<Value>,
+        u16,
+        Option<&'static str>,
+    );
+    let cases: Vec<Case> = vec![
+        // A role that is not a role name was read as the default role.
+        (
+            "POST",
+            "/api/v1/users".into(),
+            Some(json!({"name": "u1", "role": {}})),
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "POST",
+            "/api/v1/users".into(),
+            Some(json!({"name": "u2", "role": null})),
+            400,
+            Some("bad_request"),
+        ),
+        // Names are checked as sent; the pattern has no room for spaces.
+        (
+            "POST",
+            "/api/v1/users".into(),
+            Some(json!({"name": " u3"})),
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "POST",
+            "/api/v1/users".into(),
+            Some(json!({"name": "u4", "role": "admin"})),
+            201,
+            None,
+        ),
+        // Dates the pattern allowed but the calendar does not, and
+        // spellings the document does not promise.
+        (
+            "GET",
+            "/api/v1/runs?status=failed,stopped&until=2026-13-31T00:00:00Z".into(),
+            None,
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "GET",
+            "/api/v1/runs?until=2026-01-31t00:00:00z".into(),
+            None,
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "GET",
+            "/api/v1/runs?since=%2B5".into(),
+            None,
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "GET",
+            "/api/v1/runs?status=failed,stopped&until=2026-01-31T00:00:00%2B01:00".into(),
+            None,
+            200,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/runs?since=-999999999999999999".into(),
+            None,
+            200,
+            None,
+        ),
+        // Empty filters match nothing and are refused.
+        (
+            "GET",
+            "/api/v1/runs?automation=".into(),
+            None,
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "GET",
+            "/api/v1/connections?connector=".into(),
+            None,
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "GET",
+            "/api/v1/automations?owner=".into(),
+            None,
+            400,
+            Some("bad_request"),
+        ),
+        // Cursor and offset together: the offset counts from the cursor.
+        (
+            "GET",
+            format!("/api/v1/automations?limit=1&offset=1&cursor={cursor}"),
+            None,
+            200,
+            None,
+        ),
+        // Bodies are objects: serde would read an array as a struct.
+        (
+            "PATCH",
+            "/api/v1/automations/e-a".into(),
+            Some(json!([null, null])),
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "POST",
+            "/api/v1/automations/e-a/runs".into(),
+            Some(json!([])),
+            400,
+            Some("bad_request"),
+        ),
+        // A whole number written as a float is an integer in JSON Schema.
+        (
+            "PATCH",
+            "/api/v1/automations/e-a".into(),
+            Some(json!({"rate_limit_per_minute": 5.0})),
+            200,
+            None,
+        ),
+        (
+            "PATCH",
+            "/api/v1/automations/e-a".into(),
+            Some(json!({"rate_limit_per_minute": 5.5})),
+            400,
+            Some("bad_request"),
+        ),
+        // Things the body names that the server does not have: 422.
+        (
+            "PATCH",
+            "/api/v1/automations/e-a".into(),
+            Some(json!({"owner": "nobody"})),
+            422,
+            Some("unknown_user"),
+        ),
+        (
+            "PUT",
+            "/api/v1/automations/e-b".into(),
+            Some(json!({"version": 1.0, "document": echo("e-c")})),
+            422,
+            Some("invalid_automation"),
+        ),
+        (
+            "POST",
+            "/api/v1/connections".into(),
+            Some(
+                json!({"connector": "nope", "name": "n", "auth": {"kind": "bearer", "token": "t"}}),
+            ),
+            422,
+            Some("invalid_connection"),
+        ),
+        (
+            "POST",
+            "/api/v1/connections".into(),
+            Some(
+                json!({"connector": "slack", "name": "n", "auth": {"kind": "api-key", "key": "k"}}),
+            ),
+            422,
+            Some("invalid_connection"),
+        ),
+        // Nulls, empty secrets and blank names where the document wants values.
+        (
+            "POST",
+            "/api/v1/connections".into(),
+            Some(
+                json!({"connector": "slack", "name": "n", "auth": {"kind": "bearer", "token": null}}),
+            ),
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "POST",
+            "/api/v1/connections".into(),
+            Some(
+                json!({"connector": "slack", "name": "n", "auth": {"kind": "oauth2-code", "client_id": "c", "client_secret": ""}}),
+            ),
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "POST",
+            "/api/v1/connections".into(),
+            Some(
+                json!({"connector": "slack", "name": " \u{3000}", "auth": {"kind": "bearer", "token": "t"}}),
+            ),
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "POST",
+            "/api/v1/connections".into(),
+            Some(json!({"connector": "slack", "name": "n", "auth": ["bearer", "t"]})),
+            400,
+            Some("bad_request"),
+        ),
+        // The OAuth2 callback: empty values and a missing state are
+        // malformed; an unknown state is unknown, whatever else is sent.
+        (
+            "GET",
+            "/oauth/callback?state=&code=c".into(),
+            None,
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "GET",
+            "/oauth/callback?code=c".into(),
+            None,
+            400,
+            Some("bad_request"),
+        ),
+        (
+            "GET",
+            "/oauth/callback?state=s".into(),
+            None,
+            400,
+            Some("oauth_state_invalid"),
+        ),
+    ];
+    for (method, path, body, status, code) in cases {
+        let (s, answer) = api.call(method, &path, Some(ADMIN), body.clone()).await;
+        assert_eq!(
+            (s, answer["error"]["code"].as_str()),
+            (status, code),
+            "{method} {path} {body:?}: {answer}"
+        );
+    }
+}

@@ -289,7 +289,7 @@ async fn connection_commands_against_a_running_server() {
     );
     let stderr = failed(&out, 5);
     assert!(
-        stderr.contains("bad_request") && stderr.contains("weft connector describe slack"),
+        stderr.contains("invalid_connection") && stderr.contains("weft connector describe slack"),
         "{stderr}"
     );
 

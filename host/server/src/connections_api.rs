@@ -35,18 +35,42 @@ impl From<ConnectionError> for ApiError {
 #[serde(deny_unknown_fields)]
 struct AuthInput {
     kind: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::not_null")]
     key: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::not_null")]
     token: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::not_null")]
     username: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::not_null")]
     password: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::not_null")]
     client_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::not_null")]
     client_secret: Option<String>,
+}
+
+/// Deserialize `T` only from a JSON object: serde's derived structs also
+/// take an array of their fields in order, which the document does not
+/// allow and no client means.
+fn object_only<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = <Value as Deserialize>::deserialize(d)?;
+    if !value.is_object() {
+        return Err(serde::de::Error::custom("expected an object"));
+    }
+    serde_json::from_value(value).map_err(serde::de::Error::custom)
+}
+
+/// [`object_only`] for an optional field.
+fn optional_object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    object_only(d).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -54,8 +78,9 @@ struct AuthInput {
 pub struct CreateBody {
     connector: String,
     name: String,
+    #[serde(deserialize_with = "object_only")]
     auth: AuthInput,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::not_null")]
     fields: Option<Value>,
 }
 
@@ -71,6 +96,23 @@ fn auth_parts(
     input: AuthInput,
 ) -> Result<(AuthSettings, SecretMaterial, ConnectionStatus), ApiError> {
     let kind = input.kind.clone();
+    // A field that is sent is sent with a value, also the ones a kind
+    // leaves optional: an empty client secret is a mistake, not "none".
+    for (field, value) in [
+        ("key", &input.key),
+        ("token", &input.token),
+        ("username", &input.username),
+        ("password", &input.password),
+        ("client_id", &input.client_id),
+        ("client_secret", &input.client_secret),
+    ] {
+        if value.as_deref().is_some_and(str::is_empty) {
+            return Err(ApiError::bad_request(format!(
+                "auth.{field}: empty; leave it out or give a value"
+            ))
+            .details(json!({"field": format!("auth.{field}")})));
+        }
+    }
     let mut secrets = SecretMaterial::default();
     let settings = match declared_kind {
         AuthKind::ApiKey { location, name } => {
@@ -115,8 +157,9 @@ fn auth_parts(
             }
         }
         AuthKind::None => {
-            return Err(ApiError::bad_request(
-                "auth.kind: this connector needs no connection",
+            return Err(invalid_connection(
+                "auth.kind",
+                "this connector needs no connection".into(),
             ));
         }
     };
@@ -137,18 +180,44 @@ fn check_fields(fields: &Value) -> Result<(), ApiError> {
         {
             Ok(())
         }
-        Value::Null => Ok(()),
         _ => Err(ApiError::bad_request(
             "fields: an object of plain values (e.g. {\"tenant\": \"acme\"}); secrets belong in auth",
         )),
     }
 }
 
+/// A well-formed connection request that does not fit this server's
+/// connectors (422, as a document that does not fit its blocks is): which
+/// connectors are installed and which auth kinds each declares is the
+/// server's configuration, which no request schema can know.
+fn invalid_connection(field: &str, message: String) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_connection",
+        format!("{field}: {message}"),
+    )
+    .details(json!({"field": field}))
+}
+
+/// A connection's name is for people: no control characters, and at least
+/// one character that is not white space. (openapi.json spells the same
+/// rule as a pattern.)
+fn check_name(name: &str) -> Result<(), ApiError> {
+    if name.chars().any(char::is_control) || name.chars().all(char::is_whitespace) {
+        return Err(ApiError::bad_request(
+            "name: required, with something besides white space and no control characters",
+        )
+        .details(json!({"field": "name"})));
+    }
+    Ok(())
+}
+
 fn declared_kind(state: &AppState, connector: &str, kind: &str) -> Result<AuthKind, ApiError> {
     let c = state.weft.connector(connector).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "connector: no connector {connector:?} is installed"
-        ))
+        invalid_connection(
+            "connector",
+            format!("no connector {connector:?} is installed"),
+        )
     })?;
     let kinds = &c.manifest().auth;
     declared(kinds, kind).cloned().ok_or_else(|| {
@@ -161,10 +230,13 @@ fn declared_kind(state: &AppState, connector: &str, kind: &str) -> Result<AuthKi
                     .unwrap_or_default()
             })
             .collect();
-        ApiError::bad_request(format!(
-            "auth.kind: connector {connector:?} does not declare {kind:?}; it declares {}",
-            names.join(", ")
-        ))
+        invalid_connection(
+            "auth.kind",
+            format!(
+                "connector {connector:?} does not declare {kind:?}; it declares {}",
+                names.join(", ")
+            ),
+        )
     })
 }
 
@@ -173,9 +245,7 @@ pub async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if body.name.trim().is_empty() {
-        return Err(ApiError::bad_request("name: required"));
-    }
+    check_name(&body.name)?;
     let fields = body.fields.unwrap_or_else(|| json!({}));
     check_fields(&fields)?;
     let kind = declared_kind(&state, &body.connector, &body.auth.kind)?;
@@ -220,6 +290,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = crate::paging::limit(q.limit)?;
+    let connector = crate::paging::filter("connector", q.connector)?;
     let after: Option<String> = q.cursor.as_deref().map(crate::paging::decode).transpose()?;
     let mut visible: Vec<Connection> = state
         .connections
@@ -227,7 +298,7 @@ pub async fn list(
         .list()?
         .into_iter()
         .filter(|c| c.owner == caller.0.name || caller.is_admin())
-        .filter(|c| q.connector.as_deref().is_none_or(|k| c.connector == k))
+        .filter(|c| connector.as_deref().is_none_or(|k| c.connector == k))
         .filter(|c| after.as_deref().is_none_or(|a| c.id.as_str() > a))
         .collect();
     visible.sort_by(|a, b| a.id.cmp(&b.id));
@@ -274,12 +345,12 @@ pub async fn get(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::not_null")]
     name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::api::not_null")]
     fields: Option<Value>,
     /// New secrets of the same kind (e.g. a rotated API key).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_object")]
     auth: Option<AuthInput>,
 }
 
@@ -291,6 +362,7 @@ pub async fn update(
 ) -> Result<Json<Value>, ApiError> {
     let mut c = own(&state, &caller, &id)?;
     if let Some(name) = body.name {
+        check_name(&name)?;
         c.name = name;
     }
     if let Some(fields) = body.fields {
@@ -299,10 +371,13 @@ pub async fn update(
     }
     if let Some(input) = body.auth {
         if input.kind != c.auth.kind() {
-            return Err(ApiError::bad_request(format!(
-                "auth.kind: this connection uses {}; make a new connection to change the kind",
-                c.auth.kind()
-            )));
+            return Err(invalid_connection(
+                "auth.kind",
+                format!(
+                    "this connection uses {}; make a new connection to change the kind",
+                    c.auth.kind()
+                ),
+            ));
         }
         let kind = declared_kind(&state, &c.connector, &input.kind)?;
         let (auth, secrets, status) = auth_parts(&kind, input)?;
@@ -413,37 +488,81 @@ pub async fn callback(
     State(state): State<Arc<AppState>>,
     Query(q): Query<CallbackQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let csrf = q.state.unwrap_or_default();
+    // The shape of the callback is checked before its state is used up,
+    // so a malformed request cannot spend an authorization in progress.
+    for (field, value) in [("state", &q.state), ("code", &q.code), ("error", &q.error)] {
+        if value.as_deref().is_some_and(str::is_empty) {
+            return Err(ApiError::bad_request(format!(
+                "{field}: empty; the provider sends a non-empty value or leaves the parameter out"
+            ))
+            .details(json!({"field": field})));
+        }
+    }
+    let Some(csrf) = q.state else {
+        return Err(ApiError::bad_request(
+            "state: missing from the callback; it must carry the state of the authorize URL",
+        )
+        .details(json!({"field": "state"})));
+    };
+    let state_invalid = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "oauth_state_invalid",
+            "this authorization is unknown, used or expired; start again with POST /api/v1/connections/{id}/actions/authorize",
+        )
+    };
+    // An unknown state is answered as such whatever else the request
+    // says: the rest only means something for an authorization in
+    // progress.
+    let live = |bytes: &[u8]| -> Option<Pending> {
+        serde_json::from_slice::<Pending>(bytes)
+            .ok()
+            .filter(|p| crate::now_ms() - p.created_at <= PENDING_TTL_MS)
+    };
+    if state
+        .oauth_pending
+        .get(csrf.as_bytes())?
+        .and_then(|b| live(&b))
+        .is_none()
+    {
+        return Err(state_invalid());
+    }
+    // RFC 6749 §4.1.2: the provider answers with a code, or with an error.
+    let answer = match (q.error, q.code) {
+        (Some(error), _) => Err(error),
+        (None, Some(code)) => Ok(code),
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "code: missing from the callback, and no error either",
+            )
+            .details(json!({"field": "code"})));
+        }
+    };
+    // Used up here, once: of two callbacks with the same state only the
+    // one that removes it goes on.
     let pending: Pending = state
         .oauth_pending
         .remove(csrf.as_bytes())?
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .filter(|p: &Pending| crate::now_ms() - p.created_at <= PENDING_TTL_MS)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "oauth_state_invalid",
-                "this authorization is unknown, used or expired; start again with POST /api/v1/connections/{id}/actions/authorize",
-            )
-        })?;
+        .and_then(|bytes| live(&bytes))
+        .ok_or_else(state_invalid)?;
     let connections = &state.connections;
     let c = connections
         .connections
         .get(&pending.connection_id)?
         .ok_or_else(|| ApiError::not_found("the connection being authorized"))?;
-    if let Some(error) = q.error {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "oauth_denied",
-            format!(
-                "the provider did not authorize connection {}: {error}",
-                c.id
-            ),
-        ));
-    }
-    let code = q
-        .code
-        .ok_or_else(|| ApiError::bad_request("code: missing from the callback"))?;
+    let code = match answer {
+        Ok(code) => code,
+        Err(error) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "oauth_denied",
+                format!(
+                    "the provider did not authorize connection {}: {error}",
+                    c.id
+                ),
+            ));
+        }
+    };
     let AuthSettings::OAuth2Code {
         client_id,
         token_url,

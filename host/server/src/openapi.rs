@@ -474,6 +474,103 @@ mod tests {
         assert_eq!(described, documented, "every code needs one description");
     }
 
+    /// Point a generated schema's `$ref`s (`#/$defs/X`) at the components
+    /// they are embedded as.
+    fn embed_refs(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, child)| match (k.as_str(), child.as_str()) {
+                        ("$ref", Some(r)) if r.starts_with("#/$defs/") => {
+                            let def = &r["#/$defs/".len()..];
+                            (
+                                k.clone(),
+                                Value::String(format!(
+                                    "#/components/schemas/{}",
+                                    embedded_name(def)
+                                )),
+                            )
+                        }
+                        _ => (k.clone(), embed_refs(child)),
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(embed_refs).collect()),
+            other => other.clone(),
+        }
+    }
+
+    /// The component a definition of `docs/automation.schema.json` is
+    /// embedded as: `Automation` + its name, except the two the API
+    /// already had under their own names.
+    fn embedded_name(def: &str) -> String {
+        match def {
+            "RunMode" | "ConnectionRef" => def.to_string(),
+            other => format!("Automation{other}"),
+        }
+    }
+
+    /// The automation document's schema, generated from the engine's types
+    /// (`docs/automation.schema.json`), is embedded in the document, so
+    /// that a client (and schemathesis) sees every block type and field:
+    /// each definition equal but for where its `$ref`s point, and
+    /// `AutomationDocument` with exactly the document's fields.
+    #[test]
+    fn automation_schema_is_embedded() {
+        let doc = doc();
+        let generated = weft_host::automation::document::json_schema();
+        let schemas = &doc["components"]["schemas"];
+        let defs = generated["$defs"].as_object().expect("$defs");
+        assert!(defs.len() > 10, "{defs:?}");
+        for (def, schema) in defs {
+            // Hand-kept and tighter than the engine's type: `auth_kind` is
+            // one of the `AuthKind`s (or empty), not any string.
+            if def == "ConnectionRef" {
+                continue;
+            }
+            let name = embedded_name(def);
+            let mut embedded = schemas[&name].clone();
+            if def == "RunMode"
+                && let Some(map) = embedded.as_object_mut()
+            {
+                // The API's RunMode keeps its own description.
+                map.remove("description");
+            }
+            assert_eq!(
+                embedded,
+                embed_refs(schema),
+                "components.schemas.{name} is not docs/automation.schema.json's $defs.{def}; \
+                 copy it over with its $refs pointing at #/components/schemas/Automation…"
+            );
+        }
+        let document = &schemas["AutomationDocument"];
+        let fields = |v: &Value| -> BTreeSet<String> {
+            v["properties"]
+                .as_object()
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            fields(document),
+            fields(&generated),
+            "AutomationDocument's fields"
+        );
+        assert_eq!(
+            document["required"], generated["required"],
+            "AutomationDocument's required fields"
+        );
+        // The identifier rule is stated wherever a user picks an id.
+        let rule = "^[A-Za-z0-9_-]{1,64}$";
+        assert_eq!(generated["properties"]["id"]["pattern"], rule);
+        assert_eq!(document["properties"]["id"]["pattern"], rule);
+        assert_eq!(defs["Block"]["properties"]["id"]["pattern"], rule);
+        assert_eq!(defs["Edge"]["properties"]["from"]["pattern"], rule);
+        assert_eq!(
+            generated["properties"]["variables"]["propertyNames"]["pattern"],
+            rule
+        );
+    }
+
     #[test]
     fn argument_scanner() {
         let src = r#"x(StatusCode::CONFLICT, "a_b", format!("{}, {}", f(1, 2), "x")) y"#;

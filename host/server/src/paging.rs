@@ -41,6 +41,20 @@ pub fn limit(asked: Option<usize>) -> Result<usize, ApiError> {
     }
 }
 
+/// A filter's value: absent, or a non-empty string. An empty filter
+/// (`?automation=`) would match nothing and is almost always a client
+/// that failed to fill it in, so it is refused rather than answered with
+/// an empty page.
+pub fn filter(field: &'static str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v) if v.is_empty() => Err(ApiError::bad_request(format!(
+            "{field}: empty; leave the filter out to list everything"
+        ))
+        .details(json!({"field": field}))),
+        v => Ok(v),
+    }
+}
+
 /// Encode a position as a cursor.
 pub fn encode<T: Serialize>(position: &T) -> String {
     // Serializing plain data into a Vec cannot fail.
@@ -84,6 +98,12 @@ mod tests {
             let e = decode::<(String, String, i32)>(junk).unwrap_err();
             assert_eq!(e.code, "invalid_cursor", "{junk}");
         }
+        assert_eq!(filter("x", None).ok(), Some(None));
+        assert_eq!(filter("x", Some("a".into())).ok(), Some(Some("a".into())));
+        assert_eq!(
+            filter("x", Some(String::new())).unwrap_err().code,
+            "bad_request"
+        );
         assert_eq!(limit(None).ok(), Some(DEFAULT_LIMIT));
         assert_eq!(limit(Some(MAX_LIMIT)).ok(), Some(MAX_LIMIT));
         assert_eq!(limit(Some(0)).unwrap_err().code, "limit_out_of_range");

@@ -139,6 +139,7 @@ pub async fn list_automations(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = crate::paging::limit(q.limit)?;
+    let owner = crate::paging::filter("owner", q.owner)?;
     let sort = q.sort.as_deref().unwrap_or("name");
     let (field, descending) = match sort.strip_prefix('-') {
         Some(field) => (field, true),
@@ -170,7 +171,7 @@ pub async fn list_automations(
         .into_iter()
         .filter(|a| caller.is_admin() || a.owner == caller.0.name)
         .filter(|a| q.enabled.is_none_or(|e| a.enabled == e))
-        .filter(|a| q.owner.as_deref().is_none_or(|o| a.owner == o))
+        .filter(|a| owner.as_deref().is_none_or(|o| a.owner == o))
         .map(|a| (key(&a), a))
         .collect();
     let order = |a: (&SortKey, &str), b: (&SortKey, &str)| {
@@ -179,13 +180,12 @@ pub async fn list_automations(
     };
     items.sort_by(|a, b| order((&a.0, &a.1.id), (&b.0, &b.1.id)));
     let total = items.len();
-    let start = match (&q.cursor, q.offset) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request(
-                "cursor and offset: send one or the other; next_cursor replaces offset",
-            ));
-        }
-        (Some(cursor), None) => {
+    // Where the page starts: after the cursor's position (or at the top),
+    // then `offset` items further. `offset` predates cursors and is kept
+    // for the clients that use it; with a cursor it counts from the
+    // cursor, so every combination the document allows means something.
+    let from = match &q.cursor {
+        Some(cursor) => {
             let at: ListPosition = crate::paging::decode(cursor)?;
             if at.sort != sort {
                 return Err(crate::paging::invalid_cursor());
@@ -194,15 +194,18 @@ pub async fn list_automations(
                 order((k, &a.id), (&at.key, &at.id)) != std::cmp::Ordering::Greater
             })
         }
-        (None, offset) => offset.unwrap_or(0),
+        None => 0,
     };
+    let start = from.saturating_add(q.offset.unwrap_or(0));
     let page: Vec<&(SortKey, StoredAutomation)> = items.iter().skip(start).take(limit).collect();
     let next_cursor = match page.last() {
-        Some((k, a)) if start + page.len() < total => Some(crate::paging::encode(&ListPosition {
-            sort: sort.to_string(),
-            key: k.clone(),
-            id: a.id.clone(),
-        })),
+        Some((k, a)) if start.saturating_add(page.len()) < total => {
+            Some(crate::paging::encode(&ListPosition {
+                sort: sort.to_string(),
+                key: k.clone(),
+                id: a.id.clone(),
+            }))
+        }
         _ => None,
     };
     let page: Vec<Value> = page.iter().map(|(_, a)| a.view()).collect();
@@ -223,6 +226,7 @@ pub async fn get_automation(
 #[derive(Deserialize)]
 pub struct UpdateBody {
     /// The version being replaced (optimistic concurrency).
+    #[serde(deserialize_with = "super::whole_u64")]
     version: u64,
     document: Value,
 }
@@ -239,10 +243,20 @@ pub async fn update_automation(
     }
     let (document, plan) = validate(&state, body.document, &current.owner)?;
     if plan.id != id {
-        return Err(ApiError::bad_request(format!(
-            "document id {:?} does not match {id:?}",
-            plan.id
-        )));
+        // A document problem like any other the validator finds (and
+        // answered the same way): the request is well formed, the
+        // document does not fit where it is sent.
+        let message = format!(
+            "id: the document's id \"{}\" is not \"{}\", the automation being replaced; an id cannot change",
+            plan.id,
+            weft_host::automation::ident::shown(&id)
+        );
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_automation",
+            message.clone(),
+        )
+        .details(json!([{"block": null, "field": "id", "message": message}])));
     }
     let next = StoredAutomation {
         version: current.version + 1,
@@ -285,7 +299,7 @@ pub async fn patch_automation(
         next.rate_limit_per_minute = match limit {
             Value::Null => None,
             v => Some(
-                v.as_u64()
+                super::whole_number(v)
                     .and_then(|n| u32::try_from(n).ok())
                     .ok_or_else(|| {
                         ApiError::bad_request(
@@ -299,7 +313,7 @@ pub async fn patch_automation(
         next.concurrency = match limit {
             Value::Null => None,
             v => Some(
-                v.as_u64()
+                super::whole_number(v)
                     .and_then(|n| u32::try_from(n).ok())
                     .filter(|n| (1..=1024).contains(n))
                     .ok_or_else(|| {
@@ -321,7 +335,17 @@ pub async fn patch_automation(
         }
         let owner = owner.as_str().unwrap_or_default();
         if state.users.get(owner)?.is_none() {
-            return Err(ApiError::bad_request(format!("owner: no user {owner:?}")));
+            // Well formed, but naming a user this server does not have:
+            // 422, as a document naming a connection that does not exist.
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_user",
+                format!(
+                    "owner: no user \"{}\"",
+                    weft_host::automation::ident::shown(owner)
+                ),
+            )
+            .details(json!({"field": "owner"})));
         }
         next.owner = owner.to_string();
         next.document["owner"] = Value::String(owner.to_string());

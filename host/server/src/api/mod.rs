@@ -38,6 +38,14 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
+        // Every required body is a JSON object. Checked first because
+        // serde's derived structs would also take an array of their
+        // fields in order, and a `Value` takes anything.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_request(
+                "the body must be a JSON object ({…})",
+            ));
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut de)
             .map(JsonBody)
@@ -75,6 +83,38 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::OptionalFrom
             .map(|v| Some(JsonBody(v)))
             .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
     }
+}
+
+/// A JSON number that is a whole number as JSON Schema's `integer` means
+/// it: `3` and `3.0` alike (clients whose language has one number type may
+/// send the latter), never `3.5` or a negative number.
+pub(crate) fn whole_number(value: &Value) -> Option<u64> {
+    if let Some(n) = value.as_u64() {
+        return Some(n);
+    }
+    let f = value.as_f64()?;
+    // 2^64 is the first float above u64::MAX; below it the cast is exact
+    // for every float with no fraction.
+    (f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f)).then_some(f as u64)
+}
+
+/// Serde's side of [`whole_number`], for typed request bodies.
+pub(crate) fn whole_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let value = <Value as serde::Deserialize>::deserialize(d)?;
+    whole_number(&value).ok_or_else(|| {
+        serde::de::Error::custom(format!("{value} is not a whole number of 0 or more"))
+    })
+}
+
+/// For an optional field of a typed body: absent is `None`, but an explicit
+/// `null` is refused like any other value of the wrong type (serde would
+/// read it as absent, and the document does not allow it).
+pub(crate) fn not_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// The authenticated caller.

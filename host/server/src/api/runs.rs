@@ -21,8 +21,17 @@ pub async fn start_run(
     let a = owned(&state, &caller, &id)?;
     runnable(&state, &a)?;
     let plan = state.plan(&a)?;
-    let input = body.map(|JsonBody(v)| v).unwrap_or(Value::Null);
-    let input = input.get("input").cloned().unwrap_or(json!({}));
+    // The body is optional, but when there is one it is an object
+    // (`{"input": …}`); anything else is a client mistake, not "no input".
+    let input = match body.map(|JsonBody(v)| v) {
+        None => json!({}),
+        Some(Value::Object(mut fields)) => fields.remove("input").unwrap_or(json!({})),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "the body must be an object, {\"input\": …}, or empty",
+            ));
+        }
+    };
     let record = weft_host::new_record(
         &plan,
         input,
@@ -182,17 +191,32 @@ const MAX_SCANNED_PER_PAGE: usize = 20_000;
 /// on a run whose id and timestamp straddle a millisecond.
 const SINCE_SLACK_MS: i64 = 60_000;
 
-/// A time bound: milliseconds since the epoch, or RFC 3339.
+/// Whether `value` is milliseconds as the document spells them: an
+/// optional `-` and 1 to 18 digits (`str::parse` alone would also take a
+/// `+` and 19 digits).
+fn is_millis(value: &str) -> bool {
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    (1..=18).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A time bound: milliseconds since the epoch, or RFC 3339 as the document
+/// spells it (`T` and `Z` in capitals; chrono alone would also take a
+/// space and lower case, which the document does not promise).
 fn time_bound(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
     let Some(value) = value else {
         return Ok(None);
     };
-    if let Ok(ms) = value.parse::<i64>() {
+    if is_millis(value)
+        && let Ok(ms) = value.parse::<i64>()
+    {
         return Ok(Some(ms));
     }
-    chrono::DateTime::parse_from_rfc3339(value)
+    let strict = value.as_bytes().get(10) == Some(&b'T') && !value.contains(['t', 'z', ' ']);
+    strict
+        .then(|| chrono::DateTime::parse_from_rfc3339(value).ok())
+        .flatten()
         .map(|t| Some(t.timestamp_millis()))
-        .map_err(|_| {
+        .ok_or_else(|| {
             ApiError::bad_request(format!(
                 "{field}: {value:?} is neither milliseconds since the epoch nor an RFC 3339 time (e.g. 2026-01-31T12:00:00Z)"
             ))
@@ -207,6 +231,8 @@ pub async fn list_runs(
     Query(q): Query<RunsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = crate::paging::limit(q.limit)?;
+    let automation = crate::paging::filter("automation", q.automation)?;
+    let trigger = crate::paging::filter("trigger", q.trigger)?;
     let statuses: Option<Vec<RunStatus>> = q
         .status
         .as_deref()
@@ -234,15 +260,15 @@ pub async fn list_runs(
             more = true;
             return false;
         }
-        if since.is_some_and(|s| r.created_at < s - SINCE_SLACK_MS) {
+        if since.is_some_and(|s| r.created_at < s.saturating_sub(SINCE_SLACK_MS)) {
             return false;
         }
         scanned += 1;
         last_seen = Some(r.id.clone());
         let wanted = (caller.is_admin() || r.owner.as_deref() == Some(caller.0.name.as_str()))
-            && q.automation.as_deref().is_none_or(|a| a == r.automation_id)
+            && automation.as_deref().is_none_or(|a| a == r.automation_id)
             && statuses.as_ref().is_none_or(|s| s.contains(&r.status))
-            && q.trigger.as_deref().is_none_or(|t| t == r.trigger.kind)
+            && trigger.as_deref().is_none_or(|t| t == r.trigger.kind)
             && since.is_none_or(|s| r.created_at >= s)
             && until.is_none_or(|u| r.created_at < u);
         if wanted {

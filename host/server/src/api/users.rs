@@ -7,37 +7,50 @@ use crate::users::Role;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
+
+/// The request body. Typed, so that a `role` that is not one of the
+/// role names (`{}`, `1`, `null`) is refused by deserialization instead of
+/// quietly becoming the default role. Other fields are ignored, as the
+/// document allows.
+#[derive(Deserialize)]
+pub struct CreateUserBody {
+    name: String,
+    #[serde(default = "default_role")]
+    role: Role,
+}
+
+/// Users are created as plain users unless `role` says otherwise.
+fn default_role() -> Role {
+    Role::User
+}
 
 pub async fn create_user(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    JsonBody(body): JsonBody<Value>,
+    JsonBody(body): JsonBody<CreateUserBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     if !caller.is_admin() {
         return Err(ApiError::forbidden("only admins create users"));
     }
-    let name = body["name"].as_str().unwrap_or_default().trim().to_string();
+    // Checked as sent, not trimmed: the document's pattern has no room for
+    // surrounding whitespace, and a name that is accepted must be the name
+    // that was asked for.
+    let name = body.name;
     let valid = !name.is_empty()
         && name.len() <= 64
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
     if !valid {
-        return Err(ApiError::bad_request(
-            "name: 1-64 letters, digits, '.', '-' or '_'",
-        ));
+        return Err(
+            ApiError::bad_request("name: 1-64 letters, digits, '.', '-' or '_'")
+                .details(json!({"field": "name"})),
+        );
     }
-    let role = match body["role"].as_str().unwrap_or("user") {
-        "admin" => Role::Admin,
-        "user" => Role::User,
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "role: {other:?} is not admin or user"
-            )));
-        }
-    };
+    let role = body.role;
     match state.users.create(&name, role, None)? {
         Some(token) => Ok((
             StatusCode::CREATED,
