@@ -23,6 +23,8 @@ ACCEPTED_REJECTIONS = {
     ("listAutomations", "invalid_cursor"): "a cursor this list did not hand out",
     ("listRuns", "invalid_cursor"): "a cursor this list did not hand out",
     ("listConnections", "invalid_cursor"): "a cursor this list did not hand out",
+    ("listConnectors", "invalid_cursor"): "a cursor this list did not hand out",
+    ("listAudit", "invalid_cursor"): "a cursor this list did not hand out",
     # The state is a one-time value from an authorize URL.
     ("oauthCallback", "oauth_state_invalid"): "a state this server did not hand out",
     # The document schema says what is well formed; the validator also
@@ -39,6 +41,15 @@ ACCEPTED_REJECTIONS = {
     # is the server's configuration.
     ("createConnection", "invalid_connection"): "a connector or auth kind this server does not have",
     ("updateConnection", "invalid_connection"): "a connector or auth kind this server does not have",
+    # The body must be a WebAssembly component (signed, if the server
+    # requires signatures); which bytes are one only loading them can tell.
+    ("installConnector", "invalid_component"): "bytes that are not a loadable component",
+    # A signature is checked against the bytes and the trusted keys.
+    ("installConnector", "invalid_signature"): "a signature that is not one of these bytes",
+    # Grant entries are in allow-list syntax (scheme, host with an optional
+    # `*.` wildcard, port), checked by the allow-list parser; the document
+    # names the syntax but a pattern would be a second parser to keep equal.
+    ("putConnectorGrants", "invalid_grant"): "an allow-list entry that does not parse",
     # Which users exist is state.
     ("patchAutomation", "unknown_user"): "an owner who is not a user of this server",
 }
