@@ -56,9 +56,11 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzz_targets;
 pub mod guest_log;
+pub mod guest_text;
 pub mod limits;
 pub mod manifest;
 pub mod outbound_http;
+pub mod run_limits;
 pub mod runtime;
 pub mod sandbox;
 pub mod scrub;
@@ -77,6 +79,7 @@ pub use error::{BlockErrorKind, BlockFailure, InvokeError, LimitExceeded, LoadEr
 pub use limits::Limits;
 pub use manifest::Manifest;
 pub use outbound_http::{HttpCall, HttpLimits};
+pub use run_limits::RunLimits;
 pub use runtime::{Connector, InvokeContext, InvokeReport, Runtime, RuntimeBuilder};
 pub use store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StepStatus, Trigger};
 /// Cancels a run started with [`Weft::run_record`].

@@ -12,6 +12,7 @@ use crate::chaining::{AutomationCaller, ChainCall, ChainOutcome, call_stack, che
 use crate::connections::{ConnectionRequest, ConnectionResolver};
 use crate::connector_set::{SharedConnectors, VersionPin};
 use crate::error::InvokeError;
+use crate::run_limits::{RunLimits, cut_string};
 use crate::runtime::InvokeContext;
 use crate::scrub::{self, SecretValues};
 use crate::store::{RunRecord, RunStatus, RunStore, StepRecord, StepStatus, StoreError};
@@ -21,6 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 use weft_conditions::{combine, compare};
+
+mod bounded;
+use bounded::{RunMemory, Slot};
 
 /// A callback that sees each step as soon as it is written.
 pub type StepObserver<'o> = dyn Fn(&StepRecord) + Send + Sync + 'o;
@@ -76,6 +80,14 @@ pub(crate) struct Walk<'a> {
     /// Every secret the host injected so far in this run: scrubbed from
     /// each block's result and from everything the run records.
     secrets: SecretValues,
+    /// Host-side limits: nesting, value sizes, memory, retry waits.
+    limits: RunLimits,
+    /// What the run holds, against `limits.max_run_memory_bytes`.
+    memory: RunMemory,
+    /// Chains open around the current block (conditions and loops).
+    depth: usize,
+    /// Blocks run since the walk last yielded to the executor.
+    since_yield: u32,
 }
 
 /// The run's steps, shared between the walk and the timer that makes a
@@ -141,6 +153,9 @@ impl Journal {
 /// instead of two plus one per block, and a run of any length is visible
 /// in the history within this time.
 const WRITE_BEHIND: Duration = Duration::from_millis(100);
+
+/// Blocks a walk runs between yields to the executor.
+const YIELD_EVERY: u32 = 64;
 
 impl Scope for Walk<'_> {
     fn named(&self, name: &str) -> Result<&Value, String> {
@@ -229,8 +244,19 @@ impl<'a> Walk<'a> {
             max_chain_depth: 0,
             connections: None,
             secrets: SecretValues::default(),
+            memory: RunMemory::new(RunLimits::default().max_run_memory_bytes),
+            limits: RunLimits::default(),
+            depth: 0,
+            since_yield: 0,
             run,
         }
+    }
+
+    /// Apply these host-side limits (default [`RunLimits::default`]).
+    pub fn limits(mut self, limits: &RunLimits) -> Self {
+        self.memory = RunMemory::new(limits.max_run_memory_bytes);
+        self.limits = limits.clone();
+        self
     }
 
     /// Who resolves connector blocks' `connection` references.
@@ -326,7 +352,8 @@ impl<'a> Walk<'a> {
                     RunStatus::FinishedWithWarnings
                 };
             }
-            Err(Halt::Failed(message)) => {
+            Err(Halt::Failed(mut message)) => {
+                cut_string(&mut message, self.limits.max_error_bytes);
                 self.run.status = RunStatus::Failed;
                 self.run.error = Some(message);
             }
@@ -352,7 +379,31 @@ impl<'a> Walk<'a> {
         'a: 's,
     {
         Box::pin(async move {
+            // Validation bounds nesting; a plan built by hand is held to
+            // the same bound here, before the recursion goes deeper.
+            if self.depth > self.limits.nesting.max_block_depth {
+                return Err(Halt::Failed(format!(
+                    "blocks are nested more than {} levels deep (max_block_depth)",
+                    self.limits.nesting.max_block_depth
+                )));
+            }
+            self.depth += 1;
+            let flow = self.chain_inner(chain).await;
+            self.depth -= 1;
+            flow
+        })
+    }
+
+    async fn chain_inner(&mut self, chain: &[NodeId]) -> Result<Flow, Halt> {
+        {
             for &n in chain {
+                // Blocks that never wait (conditions, variables, loops over
+                // long lists) would otherwise keep this worker thread.
+                self.since_yield += 1;
+                if self.since_yield >= YIELD_EVERY {
+                    self.since_yield = 0;
+                    tokio::task::yield_now().await;
+                }
                 if self.cancel.is_cancelled() {
                     return Err(Halt::Stopped);
                 }
@@ -369,7 +420,7 @@ impl<'a> Walk<'a> {
                 }
             }
             Ok(Flow::Continue)
-        })
+        }
     }
 
     async fn node(&mut self, n: NodeId) -> Result<Flow, Halt> {
@@ -379,9 +430,33 @@ impl<'a> Walk<'a> {
         let started_at = now_ms();
         let mut outcome = match &node.kind {
             NodeKind::Start => {
-                let input = self.run.input.clone();
-                self.outputs.insert(node.id.clone(), input.clone());
-                Outcome::plain(Ok(input), None)
+                // The input may come from an embedder as a value of any
+                // shape: held to the depth and memory limits like the rest.
+                let fits = crate::automation::nesting::json_depth_within(
+                    &self.run.input,
+                    self.limits.nesting.max_json_depth,
+                )
+                .ok_or_else(|| {
+                    format!(
+                        "input: {}",
+                        crate::automation::nesting::json_too_deep(
+                            self.limits.nesting.max_json_depth
+                        )
+                    )
+                })
+                .and_then(|_| {
+                    self.memory
+                        .set_value(Slot::Output(node.id.clone()), &self.run.input)
+                        .map_err(|e| format!("input: {e}"))
+                });
+                match fits {
+                    Ok(()) => {
+                        let input = self.run.input.clone();
+                        self.outputs.insert(node.id.clone(), input.clone());
+                        Outcome::plain(Ok(input), None)
+                    }
+                    Err(e) => Outcome::plain(Err(e), None),
+                }
             }
             NodeKind::Condition {
                 mode,
@@ -392,12 +467,12 @@ impl<'a> Walk<'a> {
                 let mut results = Vec::with_capacity(clauses.len());
                 let mut failure = None;
                 for (i, (left, op, right)) in clauses.iter().enumerate() {
-                    let l = left
-                        .eval(self)
-                        .map_err(|e| format!("condition.clauses[{i}].left: {e}"));
-                    let r = right
-                        .eval(self)
-                        .map_err(|e| format!("condition.clauses[{i}].right: {e}"));
+                    let l = self
+                        .eval(left, &format!("condition.clauses[{i}].left"))?
+                        .map(|(v, _)| v);
+                    let r = self
+                        .eval(right, &format!("condition.clauses[{i}].right"))?
+                        .map(|(v, _)| v);
                     match (l, r) {
                         (Ok(l), Ok(r)) => results.push(compare(&l, *op, &r)),
                         (Err(e), _) | (_, Err(e)) => {
@@ -423,7 +498,14 @@ impl<'a> Walk<'a> {
                 }
             }
             NodeKind::Loop { over, body } => {
-                match over.eval(self).map_err(|e| format!("over: {e}")) {
+                let list = Slot::LoopList(node.id.clone());
+                let over = self.eval(over, "over")?.and_then(|(v, m)| {
+                    self.memory
+                        .set(list.clone(), m.bytes)
+                        .map_err(|e| format!("over: {e}"))?;
+                    Ok(v)
+                });
+                match over {
                     Ok(Value::Array(items)) => {
                         let count = items.len();
                         self.record(
@@ -439,6 +521,8 @@ impl<'a> Walk<'a> {
                             if let Some(top) = self.loops.last_mut() {
                                 top.1 = index;
                             }
+                            // The item is part of the list, already held.
+                            self.memory.release(&Slot::Output(node.id.clone()));
                             self.outputs.insert(
                                 node.id.clone(),
                                 json!({ "item": item, "index": index, "count": count }),
@@ -457,6 +541,14 @@ impl<'a> Walk<'a> {
                             }
                         }
                         self.loops.pop();
+                        // `$.Loop` keeps the last item: count it as the
+                        // list's share that stays.
+                        let kept = self.outputs.get(&node.id).cloned().unwrap_or(Value::Null);
+                        self.memory.release(&list);
+                        if let Err(e) = self.memory.set_value(Slot::Output(node.id.clone()), &kept)
+                        {
+                            return Err(Halt::Failed(format!("block {:?}: {e}", node.id)));
+                        }
                         // After the loop `$.Loop` keeps the last item and
                         // the count; an empty loop still has its count.
                         if count == 0 {
@@ -464,13 +556,16 @@ impl<'a> Walk<'a> {
                         }
                         return Ok(flow);
                     }
-                    Ok(other) => Outcome::plain(
-                        Err(format!(
-                            "over: expected a list to loop over, got {}",
-                            kind_of(&other)
-                        )),
-                        None,
-                    ),
+                    Ok(other) => {
+                        self.memory.release(&list);
+                        Outcome::plain(
+                            Err(format!(
+                                "over: expected a list to loop over, got {}",
+                                kind_of(&other)
+                            )),
+                            None,
+                        )
+                    }
                     Err(e) => Outcome::plain(Err(e), None),
                 }
             }
@@ -489,23 +584,52 @@ impl<'a> Walk<'a> {
                 action,
                 value,
             } => {
-                let result = value
-                    .eval(self)
-                    .map_err(|e| format!("value: {e}"))
-                    .and_then(|v| {
-                        let current = self.vars.get(name).cloned().unwrap_or(Value::Null);
-                        let next = apply_variable(*action, current, v.clone())
-                            .map_err(|e| format!("value: {e}"))?;
-                        self.vars.insert(name.clone(), next.clone());
-                        Ok((v, next))
-                    });
+                let slot = Slot::Variable(name.clone());
+                let result = self.eval(value, "value")?.and_then(|(v, m)| {
+                    // The new size from the old one, without measuring the
+                    // whole variable again on every append.
+                    let held = self.memory.held(&slot);
+                    let projected = match action {
+                        VariableAction::Set => m.bytes,
+                        VariableAction::Append => held + m.bytes + 1,
+                        VariableAction::Merge => held + m.bytes,
+                        VariableAction::Increment => 24,
+                    };
+                    self.memory
+                        .set(slot.clone(), projected)
+                        .map_err(|e| format!("value: {e}"))?;
+                    let current = self.vars.get(name).cloned().unwrap_or(Value::Null);
+                    let next = apply_variable(*action, current, v.clone())
+                        .map_err(|e| format!("value: {e}"));
+                    let next = match next {
+                        Ok(next) => next,
+                        Err(e) => {
+                            self.memory.set(slot.clone(), held)?;
+                            return Err(e);
+                        }
+                    };
+                    self.vars.insert(name.clone(), next.clone());
+                    Ok((v, next))
+                });
                 match result {
                     Ok((input, next)) => Outcome::plain(Ok(next), Some(input)),
                     Err(e) => Outcome::plain(Err(e), None),
                 }
             }
             NodeKind::Output { mode, value } => {
-                match value.eval(self).map_err(|e| format!("value: {e}")) {
+                let held = self.memory.held(&Slot::RunOutput);
+                let checked = self.eval(value, "value")?.and_then(|(v, m)| {
+                    let projected = match mode {
+                        OutputMode::Set => m.bytes,
+                        OutputMode::Add => held + m.bytes + 1,
+                        OutputMode::Merge => held + m.bytes,
+                    };
+                    self.memory
+                        .set(Slot::RunOutput, projected)
+                        .map_err(|e| format!("value: {e}"))?;
+                    Ok(v)
+                });
+                match checked {
                     Ok(v) => match apply_output(*mode, std::mem::take(&mut self.output), v.clone())
                     {
                         Ok(next) => {
@@ -514,6 +638,7 @@ impl<'a> Walk<'a> {
                         }
                         Err((previous, e)) => {
                             self.output = previous;
+                            self.memory.set(Slot::RunOutput, held).ok();
                             Outcome::plain(Err(format!("value: {e}")), Some(v))
                         }
                     },
@@ -521,9 +646,9 @@ impl<'a> Walk<'a> {
                 }
             }
             NodeKind::Error { mode, message } => {
-                let text = message
-                    .eval(self)
-                    .map(|v| crate::automation::template::stringify(&v))
+                let text = self
+                    .eval(message, "message")?
+                    .map(|(v, _)| crate::automation::template::stringify(&v))
                     .unwrap_or_else(|e| format!("(message could not be built: {e})"));
                 match mode {
                     ErrorMode::Fail => Outcome::plain(Err(text.clone()), Some(Value::String(text))),
@@ -533,7 +658,7 @@ impl<'a> Walk<'a> {
                     }
                 }
             }
-            NodeKind::Sleep { ms } => match ms.eval(self).map_err(|e| format!("ms: {e}")) {
+            NodeKind::Sleep { ms } => match self.eval(ms, "ms")?.map(|(v, _)| v) {
                 Ok(v) => match v.as_u64() {
                     Some(ms) => {
                         let wanted = Duration::from_millis(ms);
@@ -603,8 +728,18 @@ impl<'a> Walk<'a> {
             .err()
             .map(|message| match node.censor {
                 true => "failed (details censored)".to_string(),
-                false => message.clone(),
+                false => {
+                    crate::run_limits::cut_text(message, self.limits.max_error_bytes).into_owned()
+                }
             });
+        // Held against the run's memory budget before it is kept (the
+        // Start block's input was counted when it ran).
+        if let Ok(v) = &outcome.result
+            && !matches!(node.kind, NodeKind::Start)
+            && let Err(e) = self.memory.set_value(Slot::Output(node.id.clone()), v)
+        {
+            outcome.result = Err(e);
+        }
         let output = outcome.result.as_ref().ok().cloned();
         if let Some(v) = output
             && !matches!(node.kind, NodeKind::Start)
@@ -622,9 +757,11 @@ impl<'a> Walk<'a> {
                 }
                 StepStatus::Warning => {
                     self.run.warnings.push(format!("{}: {message}", node.id));
+                    self.memory.release(&Slot::Output(node.id.clone()));
                     self.outputs.insert(node.id.clone(), Value::Null);
                 }
                 _ => {
+                    self.memory.release(&Slot::Output(node.id.clone()));
                     self.outputs.insert(node.id.clone(), Value::Null);
                 }
             }
@@ -641,9 +778,9 @@ impl<'a> Walk<'a> {
         connection: Option<&str>,
         retry: Option<&Retry>,
     ) -> Result<Outcome, Halt> {
-        let input = match inputs.eval(self) {
-            Ok(v) => v,
-            Err(e) => return Ok(Outcome::plain(Err(format!("inputs: {e}")), None)),
+        let input = match self.eval(inputs, "inputs")? {
+            Ok((v, _)) => v,
+            Err(e) => return Ok(Outcome::plain(Err(e), None)),
         };
         // Looked up per invocation: a connector installed, removed or
         // re-granted since the run started applies from the next block on.
@@ -720,8 +857,23 @@ impl<'a> Walk<'a> {
             logs.extend(report.logs);
             let result = match report.output {
                 Ok(v) => Ok(v),
+                Err(err)
+                    if attempt < max_attempts
+                        && err.is_retryable()
+                        && err
+                            .retry_after()
+                            .is_some_and(|after| after > self.limits.max_retry_wait) =>
+                {
+                    // Waiting would hold the run's concurrency slot for as
+                    // long as the block asked: fail now, saying why.
+                    Err(format!(
+                        "{err} (it asked to be retried after {} s, longer than the longest wait allowed, {} s (max_retry_wait); not retried)",
+                        err.retry_after().unwrap_or_default().as_secs(),
+                        self.limits.max_retry_wait.as_secs()
+                    ))
+                }
                 Err(err) if attempt < max_attempts && err.is_retryable() => {
-                    let delay = backoff(retry, attempt, &err);
+                    let delay = backoff(retry, attempt, &err).min(self.limits.max_retry_wait);
                     let left = self.deadline.saturating_duration_since(Instant::now());
                     if delay < left {
                         tokio::select! {
@@ -761,9 +913,9 @@ impl<'a> Walk<'a> {
         mode: CallMode,
         inputs: &Template,
     ) -> Result<Outcome, Halt> {
-        let input = match inputs.eval(self) {
-            Ok(v) => v,
-            Err(e) => return Ok(Outcome::plain(Err(format!("inputs: {e}")), None)),
+        let input = match self.eval(inputs, "inputs")? {
+            Ok((v, _)) => v,
+            Err(e) => return Ok(Outcome::plain(Err(e), None)),
         };
         let Some(caller) = self.caller else {
             return Ok(Outcome::plain(
@@ -854,7 +1006,11 @@ impl<'a> Walk<'a> {
             (Err(_), OnError::Warning) => StepStatus::Warning,
             (Err(_), OnError::Ignore) => StepStatus::Ignored,
         };
-        let size = |v: &Option<Value>| v.as_ref().map_or(0, |v| v.to_string().len());
+        let size = |v: &Option<Value>| {
+            v.as_ref().map_or(0, |v| {
+                crate::automation::bounds::measure(v, usize::MAX, usize::MAX).map_or(0, |m| m.bytes)
+            })
+        };
         let output = o.result.as_ref().ok().cloned();
         let (input_bytes, output_bytes) = (size(&o.input), size(&output));
         let mut http_calls = o.http_calls;
@@ -871,8 +1027,18 @@ impl<'a> Walk<'a> {
                 .map(|_| "failed (details censored)".to_string());
             (None, None, Vec::new(), error)
         } else {
-            (o.input, output, o.logs, o.result.err())
+            let error = o.result.err().map(|mut e| {
+                cut_string(&mut e, self.limits.max_error_bytes);
+                e
+            });
+            (o.input, output, o.logs, error)
         };
+        // The journal keeps every step until the run ends.
+        if !node.censor
+            && let Err(e) = self.memory.add_history(input_bytes + output_bytes)
+        {
+            return Err(Halt::Failed(format!("block {:?}: {e}", node.id)));
+        }
         let target = match &node.kind {
             NodeKind::Connector {
                 connector, block, ..

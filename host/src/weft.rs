@@ -9,6 +9,7 @@ use crate::connector_set::{
 };
 use crate::error::LoadError;
 use crate::outbound_http::allow_list::PatternError;
+use crate::run_limits::RunLimits;
 use crate::runtime::{Connector, Runtime};
 use crate::store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StoreError, Trigger};
 pub use crate::walker::StepObserver;
@@ -51,6 +52,7 @@ pub struct WeftBuilder {
     caller: Option<Arc<dyn AutomationCaller>>,
     max_chain_depth: usize,
     connections: Option<Arc<dyn ConnectionResolver>>,
+    run_limits: RunLimits,
 }
 
 impl Default for WeftBuilder {
@@ -65,6 +67,7 @@ impl Default for WeftBuilder {
             caller: None,
             max_chain_depth: DEFAULT_MAX_CHAIN_DEPTH,
             connections: None,
+            run_limits: RunLimits::default(),
         }
     }
 }
@@ -126,6 +129,15 @@ impl WeftBuilder {
         self
     }
 
+    /// Host-side limits of every run: nesting depths checked at
+    /// validation, the size of values templates produce, a run's memory
+    /// budget, the longest retry wait, the longest error kept (see
+    /// [`RunLimits`]; the defaults are safe for a shared server).
+    pub fn run_limits(mut self, limits: RunLimits) -> Self {
+        self.run_limits = limits;
+        self
+    }
+
     pub async fn build(self) -> Result<Weft, WeftError> {
         let runtime = match self.runtime {
             Some(r) => r,
@@ -181,6 +193,7 @@ impl WeftBuilder {
                 caller: self.caller,
                 max_chain_depth: self.max_chain_depth,
                 connections: self.connections,
+                run_limits: self.run_limits,
             }),
         })
     }
@@ -200,6 +213,7 @@ struct Inner {
     caller: Option<Arc<dyn AutomationCaller>>,
     max_chain_depth: usize,
     connections: Option<Arc<dyn ConnectionResolver>>,
+    run_limits: RunLimits,
 }
 
 /// A [`Weft`] held without keeping it alive (for callers the Weft itself
@@ -295,6 +309,11 @@ impl Weft {
         self.inner.connectors.set_policy(id, policy)
     }
 
+    /// The host-side limits runs get (see [`WeftBuilder::run_limits`]).
+    pub fn run_limits(&self) -> &RunLimits {
+        &self.inner.run_limits
+    }
+
     /// A handle that does not keep this Weft alive.
     pub fn downgrade(&self) -> WeakWeft {
         WeakWeft(Arc::downgrade(&self.inner))
@@ -302,7 +321,11 @@ impl Weft {
 
     /// Validate an automation document (JSON) against the loaded connectors.
     pub fn validate(&self, document: &Value) -> Result<Plan, ValidationErrors> {
-        plan::compile_json(document, self.inner.connectors.snapshot().as_ref())
+        plan::compile_json_with(
+            document,
+            self.inner.connectors.snapshot().as_ref(),
+            &self.inner.run_limits.nesting,
+        )
     }
 
     /// Run a validated automation to the end.
@@ -439,7 +462,8 @@ impl Weft {
         .starting_at(first_seq)
         .deadline_at_most(deadline)
         .chaining(self.inner.caller.as_deref(), self.inner.max_chain_depth)
-        .connections(self.inner.connections.as_deref());
+        .connections(self.inner.connections.as_deref())
+        .limits(&self.inner.run_limits);
         let (record, steps) = walk.run().await?;
         Ok(RunResult { record, steps })
     }

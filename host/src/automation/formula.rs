@@ -79,6 +79,68 @@ fn format_datetime(d: DateTime<Utc>, fmt: &str) -> Result<String, String> {
     Ok(d.format_with_items(items.into_iter()).to_string())
 }
 
+/// Apply formula `name` to already-evaluated arguments, refusing a result
+/// larger than `max_bytes` (as JSON text) before building it where the
+/// size is known in advance: `json`, `concat`, `join` and `split` can turn
+/// arguments within the cap into a result many times larger. The caller
+/// checks the size of every other result.
+pub fn call_bounded(name: &str, args: &[Value], max_bytes: usize) -> Result<Value, String> {
+    check(name, args.len())?;
+    let over = |at_least: usize| {
+        Err(format!(
+            "the result would be at least {at_least} bytes, more than the limit of {max_bytes} bytes (max_value_bytes)"
+        ))
+    };
+    match name {
+        "json" => {
+            if let Err(e) = super::bounds::measure(&args[0], max_bytes, usize::MAX) {
+                return Err(format!("the result: {e}"));
+            }
+        }
+        "concat" => {
+            let total: usize = args.iter().map(text_len).sum();
+            if total > max_bytes {
+                return over(total);
+            }
+        }
+        "join" => {
+            if let Some(items) = args[0].as_array() {
+                let sep = args.get(1).map_or(1, text_len);
+                let total = items.iter().map(text_len).sum::<usize>()
+                    + sep.saturating_mul(items.len().saturating_sub(1));
+                if total > max_bytes {
+                    return over(total);
+                }
+            }
+        }
+        "split" => {
+            let (whole, sep) = (text(&args[0]), text(&args[1]));
+            let mut total = 2usize;
+            let mut parts = Vec::new();
+            for piece in whole.split(sep.as_str()) {
+                // Each piece is at least `"",` in the result.
+                total += super::bounds::string_len(piece) + 1;
+                if total > max_bytes {
+                    return over(total);
+                }
+                parts.push(Value::String(piece.to_string()));
+            }
+            return Ok(Value::Array(parts));
+        }
+        _ => {}
+    }
+    call(name, args)
+}
+
+/// The length of `v` as text, without building the text for strings.
+fn text_len(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        Value::Null => 0,
+        other => other.to_string().len(),
+    }
+}
+
 /// Apply formula `name` to already-evaluated arguments.
 pub fn call(name: &str, args: &[Value]) -> Result<Value, String> {
     check(name, args.len())?;
@@ -162,5 +224,21 @@ mod tests {
         assert!(call("uppercase", &[]).is_err());
         assert!(check("nope", 1).is_err());
         assert!(check("default", 1).is_err());
+    }
+
+    #[test]
+    fn results_past_the_cap_are_refused_before_they_are_built() {
+        let big = json!("x\"".repeat(40));
+        assert!(call_bounded("json", &[big.clone()], 100).is_err());
+        assert!(call_bounded("json", &[big.clone()], 1000).is_ok());
+        assert!(call_bounded("concat", &[big.clone(), big.clone()], 100).is_err());
+        let err = call_bounded("split", &[json!("a".repeat(500)), json!("")], 100)
+            .expect_err("split into hundreds of pieces");
+        assert!(err.contains("max_value_bytes"), "{err}");
+        assert_eq!(
+            call_bounded("split", &[json!("a,b"), json!(",")], 100),
+            Ok(json!(["a", "b"]))
+        );
+        assert!(call_bounded("join", &[json!(["aaaa"; 50]), json!("--")], 100).is_err());
     }
 }

@@ -2,9 +2,11 @@
 //! mapping with references and formulas ([`template`], [`formula`]), and
 //! validation into an executable [`plan::Plan`].
 
+pub mod bounds;
 pub mod document;
 pub mod formula;
 pub mod ident;
+pub mod nesting;
 pub mod plan;
 pub mod schedule;
 pub mod template;

@@ -14,6 +14,7 @@ use super::document::{
     OutputMode, Retry, RunSettings, VariableAction,
 };
 use super::formula;
+use super::nesting::{Nesting, json_depth_within, json_too_deep};
 use super::template::{RefRoot, Template};
 use crate::connector_set::VersionPin;
 use crate::manifest::Manifest;
@@ -174,9 +175,31 @@ impl Errors {
     }
 }
 
-/// Parse and validate a document given as JSON.
+/// Parse and validate a document given as JSON, within the default
+/// [`Nesting`] limits.
 pub fn compile_json(raw: &Value, catalog: &dyn Catalog) -> Result<Plan, ValidationErrors> {
+    compile_json_with(raw, catalog, &Nesting::default())
+}
+
+/// Parse and validate a document given as JSON, refusing anything nested
+/// deeper than `nesting` allows (see [`super::nesting`]).
+pub fn compile_json_with(
+    raw: &Value,
+    catalog: &dyn Catalog,
+    nesting: &Nesting,
+) -> Result<Plan, ValidationErrors> {
     let mut errors = Errors(Vec::new());
+    // Deserializing recurses per level: a document (built in memory by an
+    // embedder, say) deeper than any valid one is refused first. Valid
+    // literals sit a few levels below the root (`blocks[i].inputs.x`).
+    if json_depth_within(raw, nesting.max_json_depth + DOCUMENT_LEVELS).is_none() {
+        errors.push(
+            None,
+            "",
+            json_too_deep(nesting.max_json_depth + DOCUMENT_LEVELS),
+        );
+        return Err(ValidationErrors(errors.0));
+    }
     check_block_fields(raw, &mut errors);
     let automation: Automation = match serde_path_to_error::deserialize(raw) {
         Ok(a) => a,
@@ -186,7 +209,7 @@ pub fn compile_json(raw: &Value, catalog: &dyn Catalog) -> Result<Plan, Validati
             return Err(ValidationErrors(errors.0));
         }
     };
-    match compile(automation, catalog) {
+    match compile_with(automation, catalog, nesting) {
         Ok(plan) if errors.0.is_empty() => Ok(plan),
         Ok(_) => Err(ValidationErrors(errors.0)),
         Err(more) => {
@@ -232,8 +255,21 @@ fn check_block_fields(raw: &Value, errors: &mut Errors) {
     }
 }
 
-/// Validate a parsed document.
+/// Levels of a document above a block's fields (`blocks`, the block,
+/// `inputs`, a condition's `clauses` and clause).
+const DOCUMENT_LEVELS: usize = 6;
+
+/// Validate a parsed document, within the default [`Nesting`] limits.
 pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, ValidationErrors> {
+    compile_with(automation, catalog, &Nesting::default())
+}
+
+/// Validate a parsed document within `nesting`.
+pub fn compile_with(
+    automation: Automation,
+    catalog: &dyn Catalog,
+    nesting: &Nesting,
+) -> Result<Plan, ValidationErrors> {
     let mut errors = Errors(Vec::new());
     if automation.weft != FORMAT {
         errors.push(
@@ -301,6 +337,15 @@ pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, Va
         }
         if name == "Start" || name == "item" {
             errors.push(None, format!("variables.{name}"), "this name is reserved");
+        }
+        if let Some(value) = automation.variables.get(name)
+            && json_depth_within(value, nesting.max_json_depth).is_none()
+        {
+            errors.push(
+                None,
+                format!("variables.{}", super::ident::shown(name)),
+                json_too_deep(nesting.max_json_depth),
+            );
         }
     }
 
@@ -391,12 +436,29 @@ pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, Va
     // Build all chains breadth-first: each node's sub-chains.
     let root = chain_of(Some(start), &mut visited, &mut errors);
     let mut sub: HashMap<(NodeId, Branch), Vec<NodeId>> = HashMap::new();
-    let mut pending: Vec<NodeId> = root.clone();
-    while let Some(n) = pending.pop() {
+    // Each block with how many conditions and loops enclose it: the
+    // checker and the walker recurse once per level, so a chain past
+    // `max_block_depth` is reported here and nothing recurses into it.
+    let mut pending: Vec<(NodeId, usize)> = root.iter().map(|&n| (n, 0)).collect();
+    let mut too_deep = false;
+    while let Some((n, depth)) = pending.pop() {
         for branch in [Branch::True, Branch::False, Branch::Body] {
             if let Some(&first) = children.get(&(n, branch)) {
                 let chain = chain_of(Some(first), &mut visited, &mut errors);
-                pending.extend(chain.iter().copied());
+                let inner = depth + 1;
+                // Once per path: the first level past the limit.
+                if inner == nesting.max_block_depth + 1 {
+                    too_deep = true;
+                    errors.push(
+                        Some(&automation.blocks[first].id),
+                        format!("edges ({} of {:?})", branch.name(), automation.blocks[n].id),
+                        format!(
+                            "this block is nested {inner} levels deep in conditions and loops; the limit is {} (max_block_depth)",
+                            nesting.max_block_depth
+                        ),
+                    );
+                }
+                pending.extend(chain.iter().map(|&c| (c, inner)));
                 sub.insert((n, branch), chain);
             }
         }
@@ -411,7 +473,11 @@ pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, Va
         }
     }
     // Unreachable blocks are reported; the reachable ones are still checked
-    // so that one pass shows every problem.
+    // so that one pass shows every problem — unless blocks nest too deep,
+    // when checking them would recurse past the limit.
+    if too_deep {
+        return Err(ValidationErrors(errors.0));
+    }
 
     // Nodes, with templates compiled and references checked in path order.
     let mut nodes: Vec<Option<Node>> = vec![None; automation.blocks.len()];
@@ -423,6 +489,7 @@ pub fn compile(automation: Automation, catalog: &dyn Catalog) -> Result<Plan, Va
         visible: Vec::new(),
         loops: Vec::new(),
         nodes: &mut nodes,
+        nesting,
     };
     walker.chain(&root);
     if !errors.0.is_empty() {
@@ -459,6 +526,7 @@ struct Checker<'a> {
     /// Enclosing loops, outermost first.
     loops: Vec<&'a str>,
     nodes: &'a mut Vec<Option<Node>>,
+    nesting: &'a Nesting,
 }
 
 impl<'a> Checker<'a> {
@@ -473,7 +541,7 @@ impl<'a> Checker<'a> {
     }
 
     fn template(&mut self, block: &str, field: &str, value: &Value) -> Template {
-        let t = match Template::parse(value) {
+        let t = match Template::parse_with(value, self.nesting) {
             Ok(t) => t,
             Err(e) => {
                 self.errors.push(Some(block), field, e);
@@ -525,7 +593,12 @@ impl<'a> Checker<'a> {
                 for (key, value) in fields {
                     self.template(block, &format!("inputs.{key}"), value);
                 }
-                Template::parse(inputs).unwrap_or(Template::Literal(Value::Null))
+                // One level more than a field: its fields were checked above.
+                let whole = Nesting {
+                    max_json_depth: self.nesting.max_json_depth + 1,
+                    ..*self.nesting
+                };
+                Template::parse_with(inputs, &whole).unwrap_or(Template::Literal(Value::Null))
             }
             None => self.template(block, "inputs", inputs),
         }

@@ -13,7 +13,9 @@
 //! reference or formula (JSON text, `{curly}` prose) are kept literally.
 //! Templates are parsed once, at validation, into this AST.
 
+use super::bounds::{EvalBounds, EvalError, Measure, string_len};
 use super::formula;
+use super::nesting::{Nesting, json_depth_within, json_too_deep};
 use serde_json::Value;
 use weft_conditions::{PathSegment, get_path, split_path};
 
@@ -86,14 +88,30 @@ pub trait Scope {
 }
 
 impl Template {
-    /// Parse every string inside `value`.
+    /// Parse every string inside `value`, within the default [`Nesting`].
     pub fn parse(value: &Value) -> Result<Template, String> {
+        Self::parse_with(value, &Nesting::default())
+    }
+
+    /// Parse every string inside `value`; deeper JSON than
+    /// `nesting.max_json_depth` or formulas nested deeper than
+    /// `nesting.max_formula_depth` are errors, found before any recursion
+    /// could go that deep.
+    pub fn parse_with(value: &Value, nesting: &Nesting) -> Result<Template, String> {
+        if json_depth_within(value, nesting.max_json_depth).is_none() {
+            return Err(json_too_deep(nesting.max_json_depth));
+        }
+        Self::parse_value(value, nesting.max_formula_depth)
+    }
+
+    /// Recurses once per JSON level: bounded by the check above.
+    fn parse_value(value: &Value, max_formula_depth: usize) -> Result<Template, String> {
         let t = match value {
-            Value::String(s) => parse_string(s)?,
+            Value::String(s) => parse_string(s, max_formula_depth)?,
             Value::Array(items) => {
                 let parts = items
                     .iter()
-                    .map(Template::parse)
+                    .map(|v| Template::parse_value(v, max_formula_depth))
                     .collect::<Result<Vec<_>, _>>()?;
                 if parts.iter().all(|p| matches!(p, Template::Literal(_))) {
                     Template::Literal(value.clone())
@@ -104,7 +122,9 @@ impl Template {
             Value::Object(map) => {
                 let parts = map
                     .iter()
-                    .map(|(k, v)| Template::parse(v).map(|t| (k.clone(), t)))
+                    .map(|(k, v)| {
+                        Template::parse_value(v, max_formula_depth).map(|t| (k.clone(), t))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 if parts.iter().all(|(_, p)| matches!(p, Template::Literal(_))) {
                     Template::Literal(value.clone())
@@ -169,35 +189,93 @@ impl Template {
         }
     }
 
-    /// Resolve against `scope`. Errors name the expression that failed.
+    /// Resolve against `scope` within the default [`EvalBounds`]. Errors
+    /// name the expression that failed.
     pub fn eval(&self, scope: &dyn Scope) -> Result<Value, String> {
+        self.eval_bounded(scope, &EvalBounds::default())
+            .map(|(v, _)| v)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Resolve against `scope`; every value produced on the way (a
+    /// reference, a formula's result, text, an array or object) is checked
+    /// against `bounds` as it is made, and the run's stop and deadline
+    /// before each formula. Returns the value and its measure.
+    pub fn eval_bounded(
+        &self,
+        scope: &dyn Scope,
+        bounds: &EvalBounds,
+    ) -> Result<(Value, Measure), EvalError> {
         match self {
-            Template::Literal(v) => Ok(v.clone()),
-            Template::Whole(e) => e.eval(scope),
+            Template::Literal(v) => {
+                let m = bounds.check(v)?;
+                Ok((v.clone(), m))
+            }
+            Template::Whole(e) => e.eval_bounded(scope, bounds),
             Template::Text(parts) => {
                 let mut out = String::new();
                 for p in parts {
                     match p {
                         Part::Text(t) => out.push_str(t),
-                        Part::Expr(e) => out.push_str(&stringify(&e.eval(scope)?)),
+                        Part::Expr(e) => {
+                            out.push_str(&stringify(&e.eval_bounded(scope, bounds)?.0))
+                        }
+                    }
+                    if out.len() > bounds.max_value_bytes {
+                        return Err(EvalError::Failed(bounds.too_large(out.len())));
                     }
                 }
-                Ok(Value::String(out))
+                let v = Value::String(out);
+                let m = bounds.check(&v)?;
+                Ok((v, m))
             }
-            Template::Array(items) => items
-                .iter()
-                .map(|t| t.eval(scope))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
+            Template::Array(items) => {
+                let mut total = Measure {
+                    bytes: 2 + items.len().saturating_sub(1),
+                    depth: 1,
+                };
+                let mut values = Vec::with_capacity(items.len());
+                for t in items {
+                    let (v, m) = t.eval_bounded(scope, bounds)?;
+                    total = grow(total, m, 0, bounds)?;
+                    values.push(v);
+                }
+                Ok((Value::Array(values), total))
+            }
             Template::Object(fields) => {
+                let mut total = Measure {
+                    bytes: 2 + fields.len().saturating_sub(1),
+                    depth: 1,
+                };
                 let mut map = serde_json::Map::with_capacity(fields.len());
                 for (k, t) in fields {
-                    map.insert(k.clone(), t.eval(scope)?);
+                    let (v, m) = t.eval_bounded(scope, bounds)?;
+                    total = grow(total, m, string_len(k) + 1, bounds)?;
+                    map.insert(k.clone(), v);
                 }
-                Ok(Value::Object(map))
+                Ok((Value::Object(map), total))
             }
         }
     }
+}
+
+/// A container's measure with one more element of measure `m` (and
+/// `extra` bytes, an object key), checked against `bounds`.
+fn grow(
+    total: Measure,
+    m: Measure,
+    extra: usize,
+    bounds: &EvalBounds,
+) -> Result<Measure, EvalError> {
+    let bytes = total.bytes.saturating_add(m.bytes).saturating_add(extra);
+    let depth = total.depth.max(m.depth + 1);
+    if bytes > bounds.max_value_bytes {
+        return Err(EvalError::Failed(bounds.too_large(bytes)));
+    }
+    if depth > bounds.max_json_depth {
+        return Err(EvalError::Failed(json_too_deep(bounds.max_json_depth)));
+    }
+    Ok(Measure { bytes, depth })
 }
 
 /// How a value reads inside text: strings as they are, null as nothing,
@@ -230,7 +308,12 @@ impl Expr {
         }
     }
 
-    pub fn eval(&self, scope: &dyn Scope) -> Result<Value, String> {
+    /// Resolve within `bounds` (see [`Template::eval_bounded`]).
+    pub fn eval_bounded(
+        &self,
+        scope: &dyn Scope,
+        bounds: &EvalBounds,
+    ) -> Result<(Value, Measure), EvalError> {
         match self {
             Expr::Ref(r) => {
                 let root = match &r.root {
@@ -238,31 +321,40 @@ impl Expr {
                     RefRoot::Item => scope.item(),
                 }
                 .map_err(|why| format!("{{{r}}}: {why}"))?;
-                get_path(root, &r.path)
-                    .cloned()
-                    .ok_or_else(|| format!("{{{r}}}: no value at path {:?}", r.path))
+                let found = get_path(root, &r.path)
+                    .ok_or_else(|| format!("{{{r}}}: no value at path {:?}", r.path))?;
+                // Measured before it is copied: a value too large or too
+                // deep here is refused without the copy.
+                let m = bounds.check(found).map_err(|e| format!("{{{r}}}: {e}"))?;
+                Ok((found.clone(), m))
             }
             Expr::Formula { name, args } => {
-                let values = args
-                    .iter()
-                    .map(|a| match a {
-                        Arg::Literal(v) => Ok(v.clone()),
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    values.push(match a {
+                        Arg::Literal(v) => v.clone(),
                         // A missing value is an argument like any other for
                         // formulas such as `default`.
-                        Arg::Expr(e) => match e.eval(scope) {
-                            Ok(v) => Ok(v),
-                            Err(_) if name == "default" => Ok(Value::Null),
-                            Err(err) => Err(err),
+                        Arg::Expr(e) => match e.eval_bounded(scope, bounds) {
+                            Ok((v, _)) => v,
+                            Err(EvalError::Failed(_)) if name == "default" => Value::Null,
+                            Err(err) => return Err(err),
                         },
-                    })
-                    .collect::<Result<Vec<_>, String>>()?;
-                formula::call(name, &values).map_err(|e| format!("{{{name}: …}}: {e}"))
+                    });
+                }
+                bounds.interrupted()?;
+                let v = formula::call_bounded(name, &values, bounds.max_value_bytes)
+                    .map_err(|e| format!("{{{name}: …}}: {e}"))?;
+                let m = bounds
+                    .check(&v)
+                    .map_err(|e| format!("{{{name}: …}}: {e}"))?;
+                Ok((v, m))
             }
         }
     }
 }
 
-fn parse_string(s: &str) -> Result<Template, String> {
+fn parse_string(s: &str, max_formula_depth: usize) -> Result<Template, String> {
     if !s.contains('{') {
         return Ok(Template::Literal(Value::String(s.to_string())));
     }
@@ -272,7 +364,7 @@ fn parse_string(s: &str) -> Result<Template, String> {
     let mut i = 0;
     while i < s.len() {
         if bytes[i] == b'{'
-            && let Some((expr, end)) = parse_braced(s, i)?
+            && let Some((expr, end)) = parse_braced(s, i, max_formula_depth)?
         {
             if !text.is_empty() {
                 parts.push(Part::Text(std::mem::take(&mut text)));
@@ -299,8 +391,17 @@ fn parse_string(s: &str) -> Result<Template, String> {
 /// Parse `{…}` starting at `start`. `Ok(None)` when the braces are not an
 /// expression (kept as text); `Err` when they clearly meant one but are
 /// malformed (an unknown formula, a bad argument).
-fn parse_braced(s: &str, start: usize) -> Result<Option<(Expr, usize)>, String> {
-    let mut p = Parser { s, i: start + 1 };
+fn parse_braced(
+    s: &str,
+    start: usize,
+    max_formula_depth: usize,
+) -> Result<Option<(Expr, usize)>, String> {
+    let mut p = Parser {
+        s,
+        i: start + 1,
+        depth: 1,
+        max_depth: max_formula_depth,
+    };
     p.skip_ws();
     let looks_like_expr = p.peek_ref() || p.peek_formula_name().is_some();
     if !looks_like_expr {
@@ -314,7 +415,7 @@ fn parse_braced(s: &str, start: usize) -> Result<Option<(Expr, usize)>, String> 
             return if p.s[start + 1..].trim_start().starts_with("$.")
                 || p.peek_formula_name_at(start + 1).is_some()
             {
-                Err(format!("in {:?}: {e}", &s[start..s.len().min(start + 60)]))
+                Err(format!("in {:?}: {e}", excerpt(&s[start..], 60)))
             } else {
                 Ok(None)
             };
@@ -328,9 +429,23 @@ fn parse_braced(s: &str, start: usize) -> Result<Option<(Expr, usize)>, String> 
     }
 }
 
+/// The first `max` bytes of `s`, cut at a character boundary.
+fn excerpt(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 struct Parser<'a> {
     s: &'a str,
     i: usize,
+    /// Formulas open around the current position, this one included.
+    depth: usize,
+    /// `max_formula_depth`: checked before each nested expression, so the
+    /// recursion below never goes deeper.
+    max_depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -392,9 +507,17 @@ impl<'a> Parser<'a> {
     fn arg(&mut self) -> Result<Arg, String> {
         let r = self.rest();
         if r.starts_with('{') {
+            if self.depth >= self.max_depth {
+                return Err(format!(
+                    "formulas are nested more than {} levels deep (the limit, max_formula_depth)",
+                    self.max_depth
+                ));
+            }
             self.i += 1;
             self.skip_ws();
+            self.depth += 1;
             let e = self.expr()?;
+            self.depth -= 1;
             self.skip_ws();
             if !self.eat('}') {
                 return Err("missing } after a nested expression".into());
