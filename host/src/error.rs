@@ -154,6 +154,15 @@ pub enum InvokeError {
         block: String,
         message: String,
     },
+    /// No instance slot came free within the block's deadline: every one
+    /// of the runtime's `max_concurrent_instances` was in use. The server's
+    /// capacity, not a fault of the block; retryable.
+    #[error("block {connector}/{block} could not start: {message}")]
+    Capacity {
+        connector: String,
+        block: String,
+        message: String,
+    },
     /// The connection's credential source failed (see
     /// [`crate::credentials`]); this replaces whatever the block returned.
     /// Not retryable: with `needs_authorization` a person must reconnect
@@ -181,7 +190,11 @@ fn connection_problem(needs_authorization: bool) -> &'static str {
 impl InvokeError {
     /// Whether retrying the same invocation can help.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, InvokeError::Block { failure, .. } if failure.kind.is_retryable())
+        match self {
+            InvokeError::Block { failure, .. } => failure.kind.is_retryable(),
+            InvokeError::Capacity { .. } => true,
+            _ => false,
+        }
     }
 
     /// The delay the block asked for before a retry, if any.

@@ -22,30 +22,38 @@ pub struct LogLine {
 }
 
 const MAX_LINES: usize = 1000;
-const MAX_LINE_BYTES: usize = 8192;
 
 /// Collects one invocation's log lines.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LogSink {
     pub lines: Vec<LogLine>,
     /// Lines dropped after [`MAX_LINES`].
     pub dropped: usize,
+    /// Longest line kept; the rest is cut with a note of how much.
+    max_line_bytes: usize,
+}
+
+impl Default for LogSink {
+    fn default() -> Self {
+        Self::new(crate::guest_text::GuestTextLimits::default().max_log_line_bytes)
+    }
 }
 
 impl LogSink {
+    pub fn new(max_line_bytes: usize) -> Self {
+        LogSink {
+            lines: Vec::new(),
+            dropped: 0,
+            max_line_bytes,
+        }
+    }
+
     pub fn push(&mut self, level: LogLevel, mut message: String, at_us: u64) {
         if self.lines.len() >= MAX_LINES {
             self.dropped += 1;
             return;
         }
-        if message.len() > MAX_LINE_BYTES {
-            let mut cut = MAX_LINE_BYTES;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push_str("… (truncated)");
-        }
+        crate::run_limits::cut_string(&mut message, self.max_line_bytes);
         self.lines.push(LogLine {
             level,
             message,

@@ -5,7 +5,8 @@ use crate::contract::{self, Bindings};
 use crate::credentials::CredentialSource;
 use crate::engine::{self, EngineSettings, EpochTicker};
 use crate::error::{InvokeError, LimitExceeded, LoadError};
-use crate::guest_log::LogLine;
+use crate::guest_log::{LogLine, LogSink};
+use crate::guest_text::GuestTextLimits;
 use crate::limits::Limits;
 use crate::manifest::Manifest;
 use crate::outbound_http::allow_list::{AllowList, HostMatch, HostPattern, PatternError};
@@ -18,6 +19,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
@@ -29,9 +31,30 @@ pub struct RuntimeBuilder {
     default_limits: Limits,
     dns_overrides: HashMap<String, Vec<IpAddr>>,
     routes: Vec<(String, String)>,
+    /// `None`: [`DEFAULT_LOAD_WALL_CLOCK`].
+    load_wall_clock: Option<Duration>,
+    guest_text: GuestTextLimits,
 }
 
+/// How long loading a component may take in its own code (instantiation
+/// and `describe()`) by default.
+pub const DEFAULT_LOAD_WALL_CLOCK: Duration = Duration::from_secs(10);
+
 impl RuntimeBuilder {
+    /// Longest time a component's own code may take at load (its start
+    /// functions and `describe()`), waiting in host calls included
+    /// (default [`DEFAULT_LOAD_WALL_CLOCK`], and never more than the
+    /// default limits' wall clock). Compilation is not counted.
+    pub fn load_wall_clock(mut self, limit: Duration) -> Self {
+        self.load_wall_clock = Some(limit);
+        self
+    }
+    /// Caps on a block's error message, error details and log lines
+    /// (defaults 8 KiB, 64 KiB and 8 KiB).
+    pub fn guest_text_limits(mut self, limits: GuestTextLimits) -> Self {
+        self.guest_text = limits;
+        self
+    }
     /// Keep precompiled components in `dir` so later loads skip compilation.
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
@@ -47,7 +70,9 @@ impl RuntimeBuilder {
         self.settings.max_memory_bytes = bytes;
         self
     }
-    /// How many invocations may run at the same moment.
+    /// How many invocations may run at the same moment (default 256). One
+    /// more waits for a free slot until its block's deadline, then fails
+    /// with [`InvokeError::Capacity`].
     pub fn max_concurrent_instances(mut self, n: u32) -> Self {
         self.settings.max_instances = n;
         self
@@ -106,6 +131,10 @@ impl RuntimeBuilder {
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 default_limits: self.default_limits,
+                slots: Arc::new(Semaphore::new(self.settings.max_instances as usize)),
+                max_instances: self.settings.max_instances,
+                load_wall_clock: self.load_wall_clock.unwrap_or(DEFAULT_LOAD_WALL_CLOCK),
+                guest_text: self.guest_text,
                 max_memory_bytes: self.settings.max_memory_bytes,
                 fuel_metering: self.settings.fuel_metering,
                 http: Arc::new(ClientPool::new(self.dns_overrides).with_routes(routes)),
@@ -131,6 +160,12 @@ struct RuntimeInner {
     http: Arc<ClientPool>,
     cache_dir: Option<PathBuf>,
     default_limits: Limits,
+    /// One permit per pooled instance: an invocation waits here for a
+    /// slot rather than fail inside the allocator.
+    slots: Arc<Semaphore>,
+    max_instances: u32,
+    load_wall_clock: Duration,
+    guest_text: GuestTextLimits,
     max_memory_bytes: usize,
     fuel_metering: bool,
     _ticker: EpochTicker,
@@ -178,16 +213,37 @@ impl Runtime {
         let bindings = Bindings::pre_instantiate(&self.inner.linker, &component)?;
 
         let limits = self.inner.default_limits.clone();
+        let budget = self.inner.load_wall_clock.min(limits.wall_clock);
+        let deadline = Instant::now() + budget;
+        let late = || {
+            LoadError::Describe(format!(
+                "the component did not describe itself within the load wall-clock limit of {} ms (load_wall_clock); describe() must return without waiting",
+                millis(budget)
+            ))
+        };
+        let _slot =
+            tokio::time::timeout_at(deadline.into(), self.inner.slots.clone().acquire_owned())
+                .await
+                .map_err(|_| late())?
+                .map_err(|_| LoadError::Config("the runtime's instance slots are closed".into()))?;
         let mut store = self.new_store(
             "(loading)",
             Arc::new(HttpPolicy::empty("(loading)")),
             None,
             &limits,
-            Instant::now() + limits.wall_clock,
+            deadline,
         );
-        let raw = match &bindings {
-            Bindings::V0_1_0(pre) => contract::v0_1_0::describe(pre, &mut store).await,
+        // The epoch deadline ends a busy guest; this timeout also ends one
+        // parked in a host call (a WASI sleep, say), where epochs cannot.
+        let call = async {
+            match &bindings {
+                Bindings::V0_1_0(pre) => contract::v0_1_0::describe(pre, &mut store).await,
+            }
         };
+        let grace = crate::engine::EPOCH_TICK * 4;
+        let raw = tokio::time::timeout(budget + grace, call)
+            .await
+            .map_err(|_| late())?;
         let raw = raw.map_err(|e| {
             let why = classify_trap(&e, &store, &limits);
             LoadError::Describe(why)
@@ -233,7 +289,9 @@ impl Runtime {
         )
         .with_credentials(credentials);
         let memory = limits.memory_bytes.min(self.inner.max_memory_bytes);
-        let mut store = Store::new(&self.inner.engine, SandboxState::new(http, memory));
+        let mut state = SandboxState::new(http, memory);
+        state.logs = LogSink::new(self.inner.guest_text.max_log_line_bytes);
+        let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.memory);
         if self.inner.fuel_metering {
             // Only fails when fuel metering is off, which was just checked.
@@ -519,6 +577,25 @@ impl Connector {
             self.inner.policy.clone()
         };
         let runtime = &self.inner.runtime;
+        // Wait for an instance slot within the block's own deadline; held
+        // until the store is gone.
+        let slots = runtime.inner.slots.clone();
+        let _slot = match slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => match tokio::time::timeout_at(deadline.into(), slots.acquire_owned()).await {
+                Ok(Ok(permit)) => permit,
+                _ => {
+                    return fail(InvokeError::Capacity {
+                        connector: connector.to_string(),
+                        block: block.to_string(),
+                        message: capacity_message(
+                            runtime.inner.max_instances,
+                            deadline.saturating_duration_since(started),
+                        ),
+                    });
+                }
+            },
+        };
         let mut store = runtime.new_store(
             connector,
             policy,
@@ -580,6 +657,9 @@ impl Connector {
                 message: e.message,
             });
         }
+        if let Err(e) = &mut output {
+            runtime.inner.guest_text.cap_error(e);
+        }
         let at = state.elapsed_us();
         let mut report = InvokeReport {
             output,
@@ -600,10 +680,20 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+fn capacity_message(instances: u32, waited: Duration) -> String {
+    format!(
+        "all {instances} instance slots of the runtime (max_concurrent_instances) stayed in use for the {} ms the block could wait; the server is at capacity, the block did not fail",
+        millis(waited)
+    )
+}
+
 enum InvokeErrorKind {
     Limit(LimitExceeded),
     Trap(String),
     InvalidOutput(String),
+    /// The pooling allocator had no instance free (another engine user,
+    /// or core instances running out before component slots).
+    Capacity(String),
 }
 
 impl InvokeErrorKind {
@@ -624,6 +714,11 @@ impl InvokeErrorKind {
                 connector,
                 block,
                 reason,
+            },
+            InvokeErrorKind::Capacity(message) => InvokeError::Capacity {
+                connector,
+                block,
+                message,
             },
         }
     }
@@ -649,6 +744,11 @@ fn trap_kind(
             limit_ms: millis(deadline.saturating_duration_since(started)),
         });
     }
+    if let Some(full) = err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        return InvokeErrorKind::Capacity(format!(
+            "no instance could be allocated ({full}); the server is at capacity, the block did not fail"
+        ));
+    }
     match err.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => InvokeErrorKind::Limit(LimitExceeded::Fuel { limit: limits.fuel }),
         Some(Trap::StackOverflow) => InvokeErrorKind::Limit(LimitExceeded::Stack),
@@ -664,7 +764,9 @@ fn classify_trap(err: &wasmtime::Error, store: &Store<SandboxState>, limits: &Li
     let now = Instant::now();
     match trap_kind(err, store, limits, now, now) {
         InvokeErrorKind::Limit(l) => l.to_string(),
-        InvokeErrorKind::Trap(m) | InvokeErrorKind::InvalidOutput(m) => m,
+        InvokeErrorKind::Trap(m)
+        | InvokeErrorKind::InvalidOutput(m)
+        | InvokeErrorKind::Capacity(m) => m,
     }
 }
 

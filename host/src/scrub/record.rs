@@ -34,7 +34,8 @@ pub fn error(e: &mut InvokeError, secrets: &SecretValues) {
         }
         InvokeError::Trap { message, .. }
         | InvokeError::Host { message, .. }
-        | InvokeError::Connection { message, .. } => text(message, secrets),
+        | InvokeError::Connection { message, .. }
+        | InvokeError::Capacity { message, .. } => text(message, secrets),
         InvokeError::InvalidOutput { reason, .. } => text(reason, secrets),
         InvokeError::UnknownBlock { .. } | InvokeError::Limit { .. } => {}
     }
