@@ -463,6 +463,9 @@ impl OutboundHttp {
                             "redirect to invalid location {location:?}: {e}"
                         ))
                     })?;
+                    if url.origin() != first_origin {
+                        url = self.leave_origin(url)?;
+                    }
                     // 303, and 301/302 after a POST, become GET without a body,
                     // as browsers and curl do.
                     if resp.status == 303
@@ -482,6 +485,47 @@ impl OutboundHttp {
             }
         }
         Err(HttpFailure::Network("redirect loop".into()))
+    }
+
+    /// A redirect target on another origin, without what the host injected:
+    /// servers often copy the query into the redirect (`$request_uri`), so
+    /// an API key sent as a query parameter would follow it. The
+    /// credential's own parameter and any parameter holding an injected
+    /// value (in any spelling) are dropped; a secret anywhere else in the
+    /// URL (path, fragment) stops the redirect rather than send it.
+    fn leave_origin(&self, mut url: Url) -> Result<Url, HttpFailure> {
+        if self.secrets.is_empty() {
+            return Ok(url);
+        }
+        let holds_secret =
+            |text: &str| matches!(scrub_text(text, &self.secrets), std::borrow::Cow::Owned(_));
+        let injected_name = match &self.credential {
+            Some(Ok(Credential::ApiKeyQuery { name, .. })) => Some(name.as_str()),
+            _ => None,
+        };
+        if url.query().is_some() {
+            let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+            let kept: Vec<&(String, String)> = pairs
+                .iter()
+                .filter(|(k, v)| {
+                    Some(k.as_str()) != injected_name && !holds_secret(k) && !holds_secret(v)
+                })
+                .collect();
+            if kept.len() != pairs.len() {
+                if kept.is_empty() {
+                    url.set_query(None);
+                } else {
+                    url.query_pairs_mut().clear().extend_pairs(kept);
+                }
+            }
+        }
+        if holds_secret(url.as_str()) {
+            return Err(HttpFailure::Denied(format!(
+                "the redirect to {} would carry the connection's credential in its URL; it was not followed",
+                url.origin().ascii_serialization()
+            )));
+        }
+        Ok(url)
     }
 
     /// Send one hop (already checked) with `credential` applied, counting
