@@ -95,6 +95,11 @@ pub struct ServeArgs {
     /// [default: 33554432].
     #[arg(long)]
     max_component_bytes: Option<usize>,
+    /// Stops of the server a queued run may be in progress at; a run
+    /// interrupted this many times is failed at the next start instead
+    /// of resumed [default: 2].
+    #[arg(long)]
+    max_run_interruptions: Option<u32>,
 }
 
 /// A connector's grants and limits in the TOML file (`[connectors.ID]`).
@@ -130,6 +135,7 @@ struct FileConfig {
     max_component_bytes: Option<usize>,
     #[serde(default)]
     connectors: FilePolicies,
+    max_run_interruptions: Option<u32>,
 }
 
 pub async fn run(
@@ -203,6 +209,10 @@ pub async fn run(
                 .unwrap_or(weft_server::connectors::DEFAULT_MAX_COMPONENT_BYTES),
         },
         placed_components: Vec::new(),
+        max_run_interruptions: args
+            .max_run_interruptions
+            .or(file.max_run_interruptions)
+            .unwrap_or(defaults.max_run_interruptions),
     };
     let listen = args
         .listen

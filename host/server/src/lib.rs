@@ -25,6 +25,7 @@ pub mod paging;
 pub mod preload;
 pub mod queue;
 pub mod rate_limit;
+pub mod recovery;
 pub mod replay;
 pub mod retention;
 pub mod rotation;
@@ -73,6 +74,9 @@ pub struct ServerConfig {
     pub connectors: connectors::ConnectorSettings,
     /// The component files the engine was built with (for listings).
     pub placed_components: Vec<connectors::PlacedFile>,
+    /// Stops of the server a queued run may be in progress at before it
+    /// is failed rather than resumed (see [`recovery`]).
+    pub max_run_interruptions: u32,
 }
 
 impl Default for ServerConfig {
@@ -90,6 +94,7 @@ impl Default for ServerConfig {
             public_url: None,
             connectors: connectors::ConnectorSettings::default(),
             placed_components: Vec::new(),
+            max_run_interruptions: recovery::DEFAULT_MAX_RUN_INTERRUPTIONS,
         }
     }
 }
@@ -163,6 +168,8 @@ pub struct AppState {
     pub(crate) oauth_pending: sled::Tree,
     /// Accepted webhook signatures, until they expire.
     pub(crate) webhook_signatures: replay::ReplayGuard,
+    /// Starts of queued runs, durable (see [`recovery`]).
+    pub(crate) run_starts: recovery::RunStarts,
     pub users: Users,
     pub automations: Automations,
     /// Installed connectors' origins, stored grants, installs and removals.
@@ -209,6 +216,7 @@ impl AppState {
             connections: store.connections,
             oauth_pending: db.open_tree("oauth_pending")?,
             webhook_signatures: replay::ReplayGuard::open(&db)?,
+            run_starts: recovery::RunStarts::open(&db)?,
             weft,
             users: Users::open(&db)?,
             automations: Automations::open(&db)?,
@@ -231,13 +239,18 @@ impl AppState {
             self.config.global_concurrency,
             self.config.max_queued_per_automation,
         );
-        let recovered = q.recover(self.weft.store(), |id| {
-            self.automations
-                .get(id)
-                .ok()
-                .flatten()
-                .and_then(|a| a.concurrency_limit())
-        })?;
+        let recovered = q.recover(
+            self.weft.store(),
+            &self.run_starts,
+            self.config.max_run_interruptions,
+            |id| {
+                self.automations
+                    .get(id)
+                    .ok()
+                    .flatten()
+                    .and_then(|a| a.concurrency_limit())
+            },
+        )?;
         scheduler::start(Arc::downgrade(self));
         retention::start(
             Arc::downgrade(self),

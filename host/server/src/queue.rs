@@ -11,12 +11,17 @@
 //! On start the server re-queues what it finds `queued` and resumes what
 //! it finds `running` (the server stopped mid-run): the resumed run starts
 //! over, keeps the earlier steps in its history and records a warning,
-//! since blocks before the stop may run twice. Synchronous calls are the
+//! since blocks before the stop may run twice. Every start of a queued run
+//! is first recorded durably ([`crate::recovery`]): a run that was in
+//! progress at `max_run_interruptions` stops of the server is failed
+//! rather than started again, so a run that brings the server down cannot
+//! keep it down. Synchronous calls are the
 //! exception: their caller got no answer and may have retried, so they are
 //! marked failed with that reason rather than run again. A finished run is
 //! never touched again.
 
 use crate::AppState;
+use crate::recovery::RunStarts;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::oneshot;
@@ -290,11 +295,15 @@ impl Queue {
         }
     }
 
-    /// Re-queue queued runs and resume interrupted ones, oldest first.
-    /// `limit_of` gives an automation's own concurrency limit.
+    /// Re-queue queued runs and resume interrupted ones, oldest first;
+    /// fail those `starts` shows were in progress at `max_interruptions`
+    /// stops of the server. `limit_of` gives an automation's own
+    /// concurrency limit.
     pub fn recover(
         &self,
         store: &dyn RunStore,
+        starts: &RunStarts,
+        max_interruptions: u32,
         limit_of: impl Fn(&str) -> Option<usize>,
     ) -> Result<usize, StoreError> {
         let mut pending: Vec<RunRecord> = store
@@ -312,7 +321,21 @@ impl Queue {
                 store.put_run(record)?;
                 continue;
             }
-            if record.status == RunStatus::Running {
+            // Each recorded start that did not finish was cut short by a
+            // stop; a run shown running predates the marks or lost one.
+            let started = starts
+                .count(&record.id)
+                .map_err(|e| StoreError::Backend(format!("run start marks: {e}")))?;
+            let interruptions = started.max(u32::from(record.status == RunStatus::Running));
+            if interruptions >= max_interruptions.max(1) {
+                record.status = RunStatus::Failed;
+                record.error = Some(crate::recovery::not_retried(interruptions));
+                record.finished_at = Some(crate::now_ms());
+                store.put_run(record)?;
+                starts.forget(&record.id);
+                continue;
+            }
+            if interruptions > 0 {
                 record.status = RunStatus::Queued;
                 record.warnings.push(
                     "resumed after the server stopped during this run; it started over, so blocks before the stop may have run twice".into(),
@@ -431,7 +454,27 @@ async fn execute(
             return;
         }
     };
-    match state.weft.run_record(&plan, record, cancel).await {
+    // Durable runs are marked started, on disk, before they run: if this
+    // run takes the process down, the next start knows (see `recover`).
+    if reply.is_none()
+        && let Err(e) = state.run_starts.mark(&record.id)
+    {
+        let mut record = record;
+        record.status = RunStatus::Failed;
+        record.error = Some(format!(
+            "the run's start could not be recorded, so it was not started: {e}"
+        ));
+        record.finished_at = Some(crate::now_ms());
+        if let Err(e) = store.put_run(&record) {
+            tracing::error!(run_id = %record.id, "cannot record failure: {e}");
+        }
+        return;
+    }
+    let result = state.weft.run_record(&plan, record, cancel).await;
+    if reply.is_none() {
+        state.run_starts.forget(run_id);
+    }
+    match result {
         Ok(result) => {
             state.metrics.record_run(&result);
             if let Some(reply) = reply {
