@@ -3,6 +3,7 @@
 use crate::components::{self, ComponentFiles};
 use crate::exit::{BLOCK_FAILED, Failure, OK, USAGE};
 use crate::invoke_credential::{CredentialFlags, CredentialKind, credential_source};
+use crate::term::safe;
 use crate::{schema_text, source};
 use clap::Subcommand;
 use serde_json::{Value, json};
@@ -324,7 +325,7 @@ fn print_report(r: &InvokeReport) {
             serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
         ),
         Err(e) => {
-            eprintln!("block failed: {e}");
+            eprintln!("block failed: {}", safe(&e.to_string()));
             if let Some(wait) = e.retry_after() {
                 eprintln!(
                     "retry after {:.1} s (the engine waits at least this long before a retry)",
@@ -341,13 +342,13 @@ fn print_report(r: &InvokeReport) {
     for c in &r.http_calls {
         let outcome = match (c.status, &c.error) {
             (Some(s), _) => s.to_string(),
-            (None, Some(e)) => e.clone(),
+            (None, Some(e)) => safe(e).into_owned(),
             (None, None) => "?".into(),
         };
         eprintln!(
             "  http {} {} → {} ({:.1} ms, {} B out, {} B in)",
-            c.method,
-            c.url,
+            safe(&c.method),
+            safe(&c.url),
             outcome,
             c.duration_us as f64 / 1000.0,
             c.request_bytes,
@@ -355,6 +356,6 @@ fn print_report(r: &InvokeReport) {
         );
     }
     for l in &r.logs {
-        eprintln!("  log {:?}: {}", l.level, l.message);
+        eprintln!("  log {:?}: {}", l.level, safe(&l.message));
     }
 }

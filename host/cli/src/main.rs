@@ -18,6 +18,7 @@ mod run_cmd;
 mod schema_text;
 mod serve_cmd;
 mod source;
+mod term;
 
 use clap::{Parser, Subcommand};
 

@@ -4,6 +4,7 @@
 
 use crate::components::{self, ComponentFiles, Placed};
 use crate::exit::{BLOCK_FAILED, Failure, LOAD, OK, USAGE};
+use crate::term::safe;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use weft_host::store::RunFilter;
@@ -177,10 +178,10 @@ pub async fn run(weft: &Weft, file: &Path, input: Value, json_out: bool) -> Resu
         let r = &result.record;
         eprintln!("run {} {}", r.id, status_text(r));
         for w in &r.warnings {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", safe(w));
         }
         if let Some(e) = &r.error {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", safe(e));
         }
         println!(
             "{}",
@@ -242,7 +243,10 @@ fn print_step(s: &StepRecord) {
         s.duration_us as f64 / 1000.0
     );
     if let Some(e) = &s.error {
-        eprintln!("{indent}    {e}");
+        eprintln!("{indent}    {}", safe(e));
+    }
+    for l in &s.logs {
+        eprintln!("{indent}    log {:?}: {}", l.level, safe(&l.message));
     }
 }
 
@@ -301,15 +305,19 @@ pub fn run_log(weft: &Weft, run_id: &str, json_out: bool) -> Result<u8, Failure>
                 eprintln!(
                     "    {}: {} {} → {}",
                     s.block_id,
-                    c.method,
-                    c.url,
-                    c.status
-                        .map_or_else(|| c.error.clone().unwrap_or_default(), |st| st.to_string())
+                    safe(&c.method),
+                    safe(&c.url),
+                    safe(
+                        &c.status.map_or_else(
+                            || c.error.clone().unwrap_or_default(),
+                            |st| st.to_string()
+                        )
+                    )
                 );
             }
         }
         if let Some(e) = &record.error {
-            println!("error: {e}");
+            println!("error: {}", safe(e));
         }
         println!(
             "{}",
