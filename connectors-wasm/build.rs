@@ -26,6 +26,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     // copies) at its own version and again as 0.2.0.
     ("weft-connector-template", "ACME_TASKS"),
     ("weft-fixture-acme-tasks-v2", "ACME_TASKS_V2"),
+    ("weft-connector-slow-describe", "SLOW_DESCRIBE"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

@@ -381,7 +381,9 @@ impl<'a> Walk<'a> {
         Box::pin(async move {
             // Validation bounds nesting; a plan built by hand is held to
             // the same bound here, before the recursion goes deeper.
-            if self.depth > self.limits.nesting.max_block_depth {
+            // (`depth` counts the root chain too, and an empty branch of
+            // the deepest block allowed is one level below it.)
+            if self.depth > self.limits.nesting.max_block_depth + 1 {
                 return Err(Halt::Failed(format!(
                     "blocks are nested more than {} levels deep (max_block_depth)",
                     self.limits.nesting.max_block_depth

@@ -101,6 +101,33 @@ fn escape(_ctx: &Context, input: EscapeInput) -> Result<Value, BlockError> {
     Ok(json!({ "file": file, "dir": dir, "env": env, "socket": socket }))
 }
 
+#[derive(Deserialize, JsonSchema)]
+pub struct LoudInput {
+    /// Bytes of error message, details and log line to produce.
+    pub bytes: usize,
+    /// Fail as rate-limited, asking for this many seconds of wait.
+    #[serde(default)]
+    pub retry_after_secs: Option<u64>,
+}
+
+/// Fails with an error message, details and a log line of `bytes` bytes
+/// each, all starting with terminal escape sequences and a carriage return;
+/// or, with `retry_after_secs`, as rate-limited asking for that long a wait.
+fn loud(_ctx: &Context, input: LoudInput) -> Result<Value, BlockError> {
+    if let Some(secs) = input.retry_after_secs {
+        return Err(BlockError::rate_limited(
+            "slow down",
+            Some(std::time::Duration::from_secs(secs)),
+        ));
+    }
+    let text = format!(
+        "\u{1b}[2J\u{1b}]0;pwned\u{7}\rFAKE{}",
+        "y".repeat(input.bytes)
+    );
+    log::error(&text);
+    Err(BlockError::fatal(text.clone()).with_details(json!({ "echo": text })))
+}
+
 weft_sdk::connector! {
     id: "hostile",
     name: "Hostile",
@@ -117,5 +144,6 @@ weft_sdk::connector! {
         huge_output => ("huge-output", "Huge output", "Returns as many bytes as asked."),
         fetch => ("fetch", "Fetch", "GETs any URL it is given."),
         escape => ("escape", "Escape", "Tries files, environment and sockets."),
+        loud => ("loud", "Loud", "Fails with huge, terminal-hostile text, or asks for a huge retry wait."),
     ],
 }

@@ -1,0 +1,186 @@
+//! Hardening through a real `weft serve`: documents nested past the limits
+//! are refused with 422 and the server stays up; a run in progress while
+//! the server is killed is resumed once, then failed — never a crash loop.
+
+mod common;
+
+use common::{ADMIN, Api, start_server_in, start_server_with, wait_for_end};
+use serde_json::{Value, json};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+fn with_blocks(id: &str, blocks: Vec<Value>, edges: Vec<Value>) -> Value {
+    json!({"weft": "automation/v1", "id": id, "name": id, "blocks": blocks, "edges": edges})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_documents_are_refused_and_the_server_stays_up() {
+    let server = start_server_with(tempfile::tempdir().expect("tempdir"), &[]);
+    let api = Api::new(&server);
+
+    let formula = format!("{}$.Start.x{}", "{json: ".repeat(5000), "}".repeat(5000));
+    let d = with_blocks(
+        "deep-formula",
+        vec![
+            json!({"id": "Start", "type": "start"}),
+            json!({"id": "Out", "type": "output", "mode": "set", "value": formula}),
+        ],
+        vec![json!({"from": "Start", "to": "Out"})],
+    );
+    let (s, body) = api
+        .call("POST", "/api/v1/automations", Some(ADMIN), Some(d))
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_automation", "{body}");
+    let text = body.to_string();
+    assert!(
+        text.contains("Out") && text.contains("max_formula_depth"),
+        "{text}"
+    );
+
+    let mut blocks = vec![json!({"id": "Start", "type": "start"})];
+    let mut edges = Vec::new();
+    let mut parent = "Start".to_string();
+    for i in 0..5000 {
+        let id = format!("C{i}");
+        blocks.push(json!({"id": id, "type": "condition",
+            "condition": {"mode": "all", "clauses": [{"left": 1, "op": "=", "right": 1}]}}));
+        let branch = if i == 0 { "next" } else { "true" };
+        edges.push(json!({"from": parent, "to": id, "branch": branch}));
+        parent = id;
+    }
+    let (s, body) = api
+        .call(
+            "POST",
+            "/api/v1/automations",
+            Some(ADMIN),
+            Some(with_blocks("deep-blocks", blocks, edges)),
+        )
+        .await;
+    assert_eq!(s, 422, "{body}");
+    let text = body.to_string();
+    assert!(
+        text.contains("C33") && text.contains("max_block_depth"),
+        "{text}"
+    );
+
+    let (s, _) = api.call("GET", "/healthz", None, None).await;
+    assert_eq!(s, 200, "the server is still up");
+}
+
+/// A server on 127.0.0.1 that accepts connections and never answers;
+/// counts them.
+fn silent_server() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    (port, accepted)
+}
+
+async fn wait_for_connections(accepted: &AtomicUsize, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while accepted.load(Ordering::SeqCst) < n {
+        assert!(
+            Instant::now() < deadline,
+            "the run never reached the slow server ({n})"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_in_progress_at_two_kills_is_failed_not_retried_again() {
+    let (port, accepted) = silent_server();
+    let grant = format!("http://127.0.0.1:{port}");
+    let start = |data| start_server_with(data, &["--allow", &grant]);
+    let mut server = start(tempfile::tempdir().expect("tempdir"));
+    let api = Api::new(&server);
+    let d = with_blocks(
+        "waits",
+        vec![
+            json!({"id": "Start", "type": "start"}),
+            json!({"id": "Call", "type": "connector", "connector": "http", "block": "request",
+                   "inputs": {"url": format!("http://127.0.0.1:{port}/slow")}}),
+        ],
+        vec![json!({"from": "Start", "to": "Call"})],
+    );
+    let (s, a) = api
+        .call("POST", "/api/v1/automations", Some(ADMIN), Some(d))
+        .await;
+    assert_eq!(s, 201, "{a}");
+    let hook = a["webhook_path"]
+        .as_str()
+        .expect("webhook path")
+        .to_string();
+    let resp = api.hook(&hook, json!({})).await;
+    assert_eq!(resp.status().as_u16(), 202);
+    let run_id = resp.json::<Value>().await.expect("json")["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
+
+    // Killed twice while the run waits on the slow server; resumed once.
+    for n in 1..=2 {
+        wait_for_connections(&accepted, n).await;
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+        let data = std::mem::replace(&mut server.data, tempfile::tempdir().expect("tempdir"));
+        drop(server);
+        server = start(data);
+    }
+    let api = Api::new(&server);
+    let run = wait_for_end(&api, ADMIN, &run_id).await;
+    assert_eq!(run["run"]["status"], "failed", "{run}");
+    assert_eq!(
+        run["run"]["error"],
+        "the server stopped 2 times while this run was in progress; it was not retried",
+        "{run}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        2,
+        "not started a third time"
+    );
+    let _ = start_server_in;
+}
+
+#[test]
+fn guest_text_reaches_the_terminal_escaped() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args([
+            "connector",
+            "invoke",
+            "hostile",
+            "loud",
+            "--input",
+            r#"{"bytes": 20000}"#,
+        ])
+        .env("WEFT_CACHE_DIR", cache.path())
+        .output()
+        .expect("run weft");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The block's error and its log line, with their escape sequences and
+    // carriage return shown as text, and cut at 8 KiB.
+    assert!(
+        stderr.contains(r"\u{1b}[2J\u{1b}]0;pwned\u{7}\rFAKE"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("more bytes cut"), "{stderr}");
+    assert!(
+        !out.stderr.iter().any(|b| matches!(b, 0x1b | b'\r' | 0x07)),
+        "raw control bytes reached the terminal: {stderr}"
+    );
+    assert!(stderr.len() < 40_000, "{}", stderr.len());
+}
