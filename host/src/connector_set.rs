@@ -2,12 +2,20 @@
 //! version of each side by side, and how a connector block's version
 //! requirement picks one.
 //!
-//! A block that names no version runs the newest installed one; a block
-//! may pin an exact version (`"1.2.0"`, as npm reads a bare version) or a
-//! semver range (`"^1"`, `"~1.2"`, `">=1.1, <2"`). The set is immutable:
-//! [`crate::Weft`] swaps in a changed copy (installing, removing or
-//! re-granting a connector), so a run holds a consistent snapshot while the
-//! next invocation sees the change.
+//! A block that names no version runs the newest installed release (a
+//! pre-release only when nothing else is installed); a block may pin an
+//! exact version (`"1.2.0"`, as npm reads a bare version) or a semver range
+//! (`"^1"`, `"~1.2"`, `">=1.1, <2"`). Build metadata (`1.0.0+abc`) is
+//! refused in versions and pins: semver gives it no order, so two installs
+//! differing only in it could not be told apart.
+//!
+//! The set is immutable: [`SharedConnectors`] swaps in a changed copy
+//! (installing, removing or re-granting a connector) and counts the swaps
+//! ([`SharedConnectors::generation`]), so caches of what was validated
+//! against one set know when it is stale. A run resolves each block's
+//! version from the set as it was when the run started and keeps it to the
+//! end (see the walker); grants and limits changed meanwhile apply from the
+//! run's next invocation.
 
 use crate::automation::plan::Catalog;
 use crate::limits::Limits;
@@ -18,6 +26,7 @@ use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use thiserror::Error;
 
@@ -28,8 +37,21 @@ pub enum ConnectorSetError {
     VersionExists { id: String, version: String },
     #[error("connector {id:?} has no version {version}")]
     NoSuchVersion { id: String, version: String },
-    #[error("connector {id:?} declares version {version:?}, which is not a semantic version")]
+    #[error(
+        "connector {id:?} declares version {version:?}, which is not a semantic version without build metadata (e.g. 1.2.0 or 1.2.0-beta.1)"
+    )]
     BadVersion { id: String, version: String },
+}
+
+/// Why a block's `version` is not a pin.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PinError {
+    #[error("{0}")]
+    Syntax(String),
+    #[error(
+        "build metadata (`+…`) cannot be pinned: semver gives it no order; pin the version without it"
+    )]
+    BuildMetadata,
 }
 
 /// Which versions of a connector a block accepts.
@@ -43,7 +65,10 @@ pub struct VersionPin {
 impl VersionPin {
     /// Parse a block's `version`: a full version pins exactly, anything
     /// else is a semver range.
-    pub fn parse(text: &str) -> Result<VersionPin, semver::Error> {
+    pub fn parse(text: &str) -> Result<VersionPin, PinError> {
+        if text.contains('+') {
+            return Err(PinError::BuildMetadata);
+        }
         let req = match Version::parse(text.trim()) {
             Ok(exact) => VersionReq {
                 comparators: vec![semver::Comparator {
@@ -54,7 +79,9 @@ impl VersionPin {
                     pre: exact.pre,
                 }],
             },
-            Err(_) => VersionReq::parse(text.trim())?,
+            Err(_) => {
+                VersionReq::parse(text.trim()).map_err(|e| PinError::Syntax(e.to_string()))?
+            }
         };
         Ok(VersionPin {
             text: text.trim().to_string(),
@@ -136,18 +163,15 @@ impl ConnectorSet {
             .map(|(_, c)| c)
     }
 
-    /// The version a block with this pin runs: the newest that matches
-    /// (the newest of all without a pin).
+    /// The version a block with this pin runs: see [`pick`].
     pub fn resolve(&self, id: &str, pin: Option<&VersionPin>) -> Option<&Connector> {
         let versions = self.by_id.get(id)?;
-        match pin {
-            None => versions.last_key_value().map(|(_, c)| c),
-            Some(pin) => versions
-                .iter()
-                .rev()
-                .find(|(v, _)| pin.matches(v))
-                .map(|(_, c)| c),
-        }
+        pick(versions.keys(), pin).and_then(|v| versions.get(v))
+    }
+
+    /// The installed versions of `id`, oldest first.
+    pub fn version_numbers(&self, id: &str) -> impl DoubleEndedIterator<Item = &Version> + Clone {
+        self.by_id.get(id).into_iter().flat_map(|v| v.keys())
     }
 
     /// One exact version.
@@ -202,11 +226,33 @@ impl ConnectorSet {
     }
 }
 
+/// Which of `versions` (ascending) a block with `pin` runs: the newest
+/// that matches the pin; without one, the newest release, or the newest
+/// pre-release when only pre-releases are installed (as cargo and npm
+/// treat `*`). Ranges match pre-releases only when they name one, as
+/// semver ranges do.
+pub fn pick<'v>(
+    versions: impl DoubleEndedIterator<Item = &'v Version> + Clone,
+    pin: Option<&VersionPin>,
+) -> Option<&'v Version> {
+    match pin {
+        None => versions
+            .clone()
+            .rev()
+            .find(|v| v.pre.is_empty())
+            .or_else(|| versions.last()),
+        Some(pin) => versions.rev().find(|v| pin.matches(v)),
+    }
+}
+
 fn parse_version(manifest: &Manifest) -> Result<Version, ConnectorSetError> {
-    Version::parse(&manifest.version).map_err(|_| ConnectorSetError::BadVersion {
-        id: manifest.id.clone(),
-        version: manifest.version.clone(),
-    })
+    Version::parse(&manifest.version)
+        .ok()
+        .filter(|v| v.build.is_empty())
+        .ok_or_else(|| ConnectorSetError::BadVersion {
+            id: manifest.id.clone(),
+            version: manifest.version.clone(),
+        })
 }
 
 impl Catalog for ConnectorSet {
@@ -236,6 +282,12 @@ pub struct ConnectorPolicy {
 }
 
 impl ConnectorPolicy {
+    /// Check the allow-list entries parse, without a connector to apply
+    /// them to (a policy may be stored before any version is installed).
+    pub fn check(&self) -> Result<(), PatternError> {
+        crate::outbound_http::allow_list::AllowList::parse(&self.allow).map(drop)
+    }
+
     /// `connector` reconfigured with this policy (same compiled code).
     pub fn apply(&self, connector: &Connector) -> Result<Connector, PatternError> {
         Ok(connector
@@ -251,6 +303,8 @@ impl ConnectorPolicy {
 #[derive(Default)]
 pub struct SharedConnectors {
     state: RwLock<Shared>,
+    /// Bumped with every swap, while the write lock is held.
+    generation: AtomicU64,
 }
 
 #[derive(Default)]
@@ -266,7 +320,20 @@ impl SharedConnectors {
                 set: Arc::new(set),
                 policies,
             }),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// How many times the set or a policy changed. Read it *before* using
+    /// a snapshot for something cached: if it differs later, the cache may
+    /// hold what an older set allowed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn swap(&self, state: &mut Shared, set: ConnectorSet) {
+        state.set = Arc::new(set);
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The set as it is now; later changes do not affect it.
@@ -288,7 +355,7 @@ impl SharedConnectors {
         let configured = policy.apply(&connector).map_err(InstallError::Grant)?;
         let mut set = (*state.set).clone();
         set.insert(configured.clone()).map_err(InstallError::Set)?;
-        state.set = Arc::new(set);
+        self.swap(&mut state, set);
         Ok(configured)
     }
 
@@ -297,17 +364,19 @@ impl SharedConnectors {
         let mut state = self.write();
         let mut set = (*state.set).clone();
         let removed = set.remove(id, version)?;
-        state.set = Arc::new(set);
+        self.swap(&mut state, set);
         Ok(removed)
     }
 
     /// Replace `id`'s policy and reconfigure its installed versions; the
-    /// next invocation uses it. Nothing changes if an entry does not parse.
+    /// next invocation uses it. Nothing changes if an entry does not parse
+    /// (checked also when no version of `id` is installed yet).
     pub fn set_policy(&self, id: &str, policy: ConnectorPolicy) -> Result<(), PatternError> {
+        policy.check()?;
         let mut state = self.write();
         let mut set = (*state.set).clone();
         set.update(id, |c| policy.apply(c))?;
-        state.set = Arc::new(set);
+        self.swap(&mut state, set);
         state.policies.insert(id.to_string(), policy);
         Ok(())
     }
@@ -349,5 +418,42 @@ mod tests {
         assert!(range.matches(&Version::new(1, 1, 0)));
         assert!(!range.matches(&Version::new(1, 0, 9)));
         assert!(VersionPin::parse("one").is_err());
+        assert_eq!(
+            VersionPin::parse("1.0.0+build.5"),
+            Err(PinError::BuildMetadata)
+        );
+    }
+
+    #[test]
+    fn unpinned_blocks_prefer_the_newest_release_over_a_newer_pre_release() {
+        let v = |t: &str| Version::parse(t).expect("version");
+        let installed = [v("1.0.0"), v("1.1.0"), v("2.0.0-beta.1")];
+        assert_eq!(pick(installed.iter(), None), Some(&v("1.1.0")));
+        let only_pre = [v("2.0.0-alpha.1"), v("2.0.0-beta.1")];
+        assert_eq!(pick(only_pre.iter(), None), Some(&v("2.0.0-beta.1")));
+        let caret = VersionPin::parse("^1").expect("parses");
+        assert_eq!(pick(installed.iter(), Some(&caret)), Some(&v("1.1.0")));
+        let pre = VersionPin::parse("2.0.0-beta.1").expect("parses");
+        assert_eq!(pick(installed.iter(), Some(&pre)), Some(&v("2.0.0-beta.1")));
+        assert_eq!(pick([].iter(), None), None);
+    }
+
+    #[test]
+    fn a_policy_is_checked_even_for_a_connector_not_installed() {
+        let shared = SharedConnectors::default();
+        let bad = ConnectorPolicy {
+            allow: vec!["not a url at all".into()],
+            limits: None,
+        };
+        assert!(shared.set_policy("absent", bad).is_err());
+        assert_eq!(shared.policy("absent"), ConnectorPolicy::default());
+        assert_eq!(shared.generation(), 0);
+        let good = ConnectorPolicy {
+            allow: vec!["https://api.example.com".into()],
+            limits: None,
+        };
+        assert!(shared.set_policy("absent", good.clone()).is_ok());
+        assert_eq!(shared.policy("absent"), good);
+        assert_eq!(shared.generation(), 1);
     }
 }

@@ -74,7 +74,7 @@ pub use chaining::{
     AutomationCaller, ChainCall, ChainError, ChainOutcome, LocalAutomations, call_stack,
     chained_trigger,
 };
-pub use connector_set::{ConnectorPolicy, ConnectorSet, ConnectorSetError, VersionPin};
+pub use connector_set::{ConnectorPolicy, ConnectorSet, ConnectorSetError, PinError, VersionPin};
 pub use error::{BlockErrorKind, BlockFailure, InvokeError, LimitExceeded, LoadError};
 pub use limits::Limits;
 pub use manifest::Manifest;

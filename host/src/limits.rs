@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// Limits for one block invocation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Fuel units (roughly WebAssembly instructions). Ignored when the
     /// runtime was built without fuel metering.

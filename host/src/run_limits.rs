@@ -21,7 +21,7 @@ pub const DEFAULT_MAX_ERROR_BYTES: usize = 8 << 10;
 
 /// Host-side limits of a run (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RunLimits {
     /// Depth limits checked at validation and during evaluation.
     pub nesting: Nesting,

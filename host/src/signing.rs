@@ -15,7 +15,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::{Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -201,9 +201,11 @@ impl TrustedKeys {
             })?;
         let bytes: [u8; 64] = decode_fixed(&signature.signature, "signature")?;
         let sig = ed25519_dalek::Signature::from_bytes(&bytes);
+        // Strict: refuses the weak and non-canonical encodings that plain
+        // ed25519 verification lets through (signature malleability).
         trusted
             .key
-            .verify(&message(&sha256, connector, version), &sig)
+            .verify_strict(&message(&sha256, connector, version), &sig)
             .map_err(|_| SigningError::Invalid)?;
         Ok(trusted)
     }

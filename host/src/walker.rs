@@ -2,18 +2,13 @@
 //! retry policies, the run's deadline and fuel budget, and writing each
 //! step to the history store as it completes.
 
-use crate::automation::document::{
-    CallMode, ErrorMode, OnError, OutputMode, Retry, VariableAction,
-};
-use crate::automation::formula::json_number;
+use crate::automation::document::{ErrorMode, OnError, OutputMode, VariableAction};
 use crate::automation::plan::{NodeId, NodeKind, Plan};
-use crate::automation::template::{Scope, Template};
-use crate::chaining::{AutomationCaller, ChainCall, ChainOutcome, call_stack, check_call};
-use crate::connections::{ConnectionRequest, ConnectionResolver};
-use crate::connector_set::{SharedConnectors, VersionPin};
-use crate::error::InvokeError;
+use crate::automation::template::Scope;
+use crate::chaining::AutomationCaller;
+use crate::connections::ConnectionResolver;
+use crate::connector_set::{ConnectorSet, SharedConnectors};
 use crate::run_limits::{RunLimits, cut_string};
-use crate::runtime::InvokeContext;
 use crate::scrub::{self, SecretValues};
 use crate::store::{RunRecord, RunStatus, RunStore, StepRecord, StepStatus, StoreError};
 use serde_json::{Map, Value, json};
@@ -24,7 +19,23 @@ use tokio_util::sync::CancellationToken;
 use weft_conditions::{combine, compare};
 
 mod bounded;
+mod call_block;
+mod connector_block;
+mod journal;
+mod values;
 use bounded::{RunMemory, Slot};
+use journal::Journal;
+use values::{apply_output, apply_variable, kind_of};
+
+/// A run's record and steps are written together when it ends; a run
+/// still going after this long is written as running and its steps as
+/// they finish. Short runs (most API calls) then cost two store writes
+/// instead of two plus one per block, and a run of any length is visible
+/// in the history within this time.
+const WRITE_BEHIND: Duration = Duration::from_millis(100);
+
+/// Blocks a walk runs between yields to the executor.
+const YIELD_EVERY: u32 = 64;
 
 /// A callback that sees each step as soon as it is written.
 pub type StepObserver<'o> = dyn Fn(&StepRecord) + Send + Sync + 'o;
@@ -59,6 +70,10 @@ impl From<StoreError> for Halt {
 pub(crate) struct Walk<'a> {
     pub plan: &'a Plan,
     pub connectors: &'a SharedConnectors,
+    /// The connectors as they were when the run started: every block's
+    /// version is resolved here, so a version installed or removed
+    /// meanwhile cannot switch the run to another one halfway.
+    started_with: Arc<ConnectorSet>,
     pub store: &'a dyn RunStore,
     pub cancel: CancellationToken,
     pub run: RunRecord,
@@ -89,73 +104,6 @@ pub(crate) struct Walk<'a> {
     /// Blocks run since the walk last yielded to the executor.
     since_yield: u32,
 }
-
-/// The run's steps, shared between the walk and the timer that makes a
-/// longer run visible: written behind until then, as they finish after.
-#[derive(Default)]
-struct Journal {
-    inner: std::sync::Mutex<JournalInner>,
-}
-
-#[derive(Default)]
-struct JournalInner {
-    steps: Vec<StepRecord>,
-    /// Steps before this index are in the store.
-    written: usize,
-    /// Past [`WRITE_BEHIND`]: write each step as it comes.
-    live: bool,
-}
-
-impl Journal {
-    fn lock(&self) -> std::sync::MutexGuard<'_, JournalInner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn push(&self, store: &dyn RunStore, run_id: &str, step: StepRecord) -> Result<(), StoreError> {
-        let mut j = self.lock();
-        j.steps.push(step);
-        if j.live {
-            Self::write(&mut j, store, run_id)?;
-        }
-        Ok(())
-    }
-
-    /// Write what is pending, and from now on each step as it comes.
-    fn go_live(&self, store: &dyn RunStore, run_id: &str) -> Result<(), StoreError> {
-        let mut j = self.lock();
-        j.live = true;
-        Self::write(&mut j, store, run_id)
-    }
-
-    fn write(j: &mut JournalInner, store: &dyn RunStore, run_id: &str) -> Result<(), StoreError> {
-        if j.written < j.steps.len() {
-            store.append_steps(run_id, &j.steps[j.written..])?;
-            j.written = j.steps.len();
-        }
-        Ok(())
-    }
-
-    /// Write the rest; hand over all steps.
-    fn finish(
-        &self,
-        store: &dyn RunStore,
-        run_id: &str,
-    ) -> (Vec<StepRecord>, Result<(), StoreError>) {
-        let mut j = self.lock();
-        let written = Self::write(&mut j, store, run_id);
-        (std::mem::take(&mut j.steps), written)
-    }
-}
-
-/// A run's record and steps are written together when it ends; a run
-/// still going after this long is written as running and its steps as
-/// they finish. Short runs (most API calls) then cost two store writes
-/// instead of two plus one per block, and a run of any length is visible
-/// in the history within this time.
-const WRITE_BEHIND: Duration = Duration::from_millis(100);
-
-/// Blocks a walk runs between yields to the executor.
-const YIELD_EVERY: u32 = 64;
 
 impl Scope for Walk<'_> {
     fn named(&self, name: &str) -> Result<&Value, String> {
@@ -227,6 +175,7 @@ impl<'a> Walk<'a> {
                 .map_or(Duration::from_secs(24 * 3600), Duration::from_millis);
         Walk {
             plan,
+            started_with: connectors.snapshot(),
             connectors,
             store,
             cancel,
@@ -771,228 +720,6 @@ impl<'a> Walk<'a> {
         Ok(flow_after)
     }
 
-    async fn connector(
-        &mut self,
-        step: &str,
-        (connector, pin): (&str, Option<&VersionPin>),
-        block: &str,
-        inputs: &Template,
-        connection: Option<&str>,
-        retry: Option<&Retry>,
-    ) -> Result<Outcome, Halt> {
-        let input = match self.eval(inputs, "inputs")? {
-            Ok((v, _)) => v,
-            Err(e) => return Ok(Outcome::plain(Err(e), None)),
-        };
-        // Looked up per invocation: a connector installed, removed or
-        // re-granted since the run started applies from the next block on.
-        let installed = self.connectors.snapshot();
-        let Some(c) = installed.resolve(connector, pin).cloned() else {
-            let message = match pin {
-                None => format!("connector {connector:?} is not installed"),
-                Some(pin) => format!(
-                    "no installed version of connector {connector:?} matches {pin} (installed: {})",
-                    installed
-                        .versions(connector)
-                        .map(|c| c.manifest().version.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
-            return Ok(Outcome::plain(Err(message), Some(input)));
-        };
-        drop(installed);
-        let (fields, credentials) = match connection {
-            None => (json!({}), None),
-            Some(id) => {
-                let Some(resolver) = self.connections else {
-                    return Ok(Outcome::plain(
-                        Err(format!(
-                            "connection: {id:?} cannot be used: this engine has no connections configured"
-                        )),
-                        Some(input),
-                    ));
-                };
-                match resolver.resolve(ConnectionRequest {
-                    connection_id: id,
-                    connector,
-                    owner: self.plan.owner.as_deref(),
-                    automation_id: &self.plan.id,
-                }) {
-                    Ok(r) => (r.fields, Some(r.credentials)),
-                    Err(e) => {
-                        return Ok(Outcome::plain(
-                            Err(format!("connection: {}", e.message)),
-                            Some(input),
-                        ));
-                    }
-                }
-            }
-        };
-        let max_attempts = retry.map_or(1, |r| r.max_attempts.max(1));
-        let mut attempt = 1;
-        let mut fuel_total = None::<u64>;
-        let mut http_calls = Vec::new();
-        let mut logs = Vec::new();
-        loop {
-            let ctx = InvokeContext {
-                run_id: self.run.id.clone(),
-                step_id: step.to_string(),
-                attempt,
-                connection: fields.clone(),
-                deadline: Some(self.deadline),
-                fuel_budget: self.fuel_left,
-                credentials: credentials.clone(),
-            };
-            let report = tokio::select! {
-                r = c.invoke(block, &input, &ctx) => r,
-                _ = self.cancel.cancelled() => return Err(Halt::Stopped),
-            };
-            if let Some(f) = report.fuel_used {
-                fuel_total = Some(fuel_total.unwrap_or(0) + f);
-                if let Some(left) = self.fuel_left.as_mut() {
-                    *left = left.saturating_sub(f);
-                }
-            }
-            self.secrets.extend(&report.secrets);
-            http_calls.extend(report.http_calls);
-            logs.extend(report.logs);
-            let result = match report.output {
-                Ok(v) => Ok(v),
-                Err(err)
-                    if attempt < max_attempts
-                        && err.is_retryable()
-                        && err
-                            .retry_after()
-                            .is_some_and(|after| after > self.limits.max_retry_wait) =>
-                {
-                    // Waiting would hold the run's concurrency slot for as
-                    // long as the block asked: fail now, saying why.
-                    Err(format!(
-                        "{err} (it asked to be retried after {} s, longer than the longest wait allowed, {} s (max_retry_wait); not retried)",
-                        err.retry_after().unwrap_or_default().as_secs(),
-                        self.limits.max_retry_wait.as_secs()
-                    ))
-                }
-                Err(err) if attempt < max_attempts && err.is_retryable() => {
-                    let delay = backoff(retry, attempt, &err).min(self.limits.max_retry_wait);
-                    let left = self.deadline.saturating_duration_since(Instant::now());
-                    if delay < left {
-                        tokio::select! {
-                            _ = tokio::time::sleep(delay) => {}
-                            _ = self.cancel.cancelled() => return Err(Halt::Stopped),
-                        }
-                        attempt += 1;
-                        continue;
-                    }
-                    Err(err.to_string())
-                }
-                Err(err) => Err(match (&err, attempt) {
-                    (_, 1) => err.to_string(),
-                    _ => format!("{err} (after {attempt} attempts)"),
-                }),
-            };
-            return Ok(Outcome {
-                result,
-                input: Some(input),
-                attempts: attempt,
-                fuel_used: fuel_total,
-                http_calls,
-                logs,
-                flow: Flow::Continue,
-                child_run: None,
-                connector_version: Some(c.manifest().version.clone()),
-            });
-        }
-    }
-
-    /// Run another automation through the configured caller. Not retried:
-    /// a called run that failed has already had its own retries.
-    async fn call_automation(
-        &mut self,
-        step: &str,
-        target: &str,
-        mode: CallMode,
-        inputs: &Template,
-    ) -> Result<Outcome, Halt> {
-        let input = match self.eval(inputs, "inputs")? {
-            Ok((v, _)) => v,
-            Err(e) => return Ok(Outcome::plain(Err(e), None)),
-        };
-        let Some(caller) = self.caller else {
-            return Ok(Outcome::plain(
-                Err(format!(
-                    "cannot call automation {target:?}: chaining is not configured \
-                     (this engine has no automation caller; see WeftBuilder::automation_caller)"
-                )),
-                Some(input),
-            ));
-        };
-        let mut stack = call_stack(&self.run.trigger);
-        stack.push(self.plan.id.clone());
-        if let Err(e) = check_call(&stack, target, self.max_chain_depth) {
-            return Ok(Outcome::plain(Err(e.to_string()), Some(input)));
-        }
-        let call = ChainCall {
-            parent_run_id: self.run.id.clone(),
-            parent_block: step.to_string(),
-            caller_automation: self.plan.id.clone(),
-            call_stack: stack,
-            automation: target.to_string(),
-            input: input.clone(),
-            wait: mode == CallMode::Sync,
-            cancel: self.cancel.clone(),
-            deadline: Some(self.deadline),
-        };
-        // Not raced against cancellation: the caller stops a waited-for run
-        // itself, and dropping the call midway would leave that run
-        // recorded as running forever.
-        let answer = caller.call(call).await;
-        if self.cancel.is_cancelled() {
-            return Err(Halt::Stopped);
-        }
-        let (result, child_run) = match (mode, answer) {
-            (_, Err(e)) => (Err(e.to_string()), None),
-            (CallMode::Async, Ok(outcome)) => {
-                let run_id = outcome.run_id().to_string();
-                (Ok(json!({ "run_id": run_id })), Some(run_id))
-            }
-            (CallMode::Sync, Ok(ChainOutcome::Queued { run_id })) => (
-                Err(format!(
-                    "automation {target:?} was only queued (run {run_id}), not run to the end"
-                )),
-                Some(run_id),
-            ),
-            (
-                CallMode::Sync,
-                Ok(ChainOutcome::Finished {
-                    run_id,
-                    status,
-                    output,
-                    error,
-                }),
-            ) => {
-                let ended = match status {
-                    RunStatus::Finished | RunStatus::FinishedWithWarnings => None,
-                    RunStatus::Failed => Some("failed"),
-                    RunStatus::Stopped => Some("was stopped"),
-                    RunStatus::Queued | RunStatus::Running => Some("did not finish"),
-                };
-                let result = match ended {
-                    None => Ok(output),
-                    Some(ended) => Err(format!(
-                        "automation {target:?} {ended} (run {run_id}): {}",
-                        error.as_deref().unwrap_or("no error given")
-                    )),
-                };
-                (result, Some(run_id))
-            }
-        };
-        let mut outcome = Outcome::plain(result, Some(input));
-        outcome.child_run = child_run;
-        Ok(outcome)
-    }
-
     /// Write the step; returns the status it was given.
     async fn record(
         &mut self,
@@ -1077,114 +804,5 @@ impl<'a> Walk<'a> {
         }
         self.steps.push(self.store, &self.run.id, step)?;
         Ok(status)
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "text",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn apply_variable(action: VariableAction, current: Value, value: Value) -> Result<Value, String> {
-    Ok(match action {
-        VariableAction::Set => value,
-        VariableAction::Append => match current {
-            Value::Null => Value::Array(vec![value]),
-            Value::Array(mut items) => {
-                items.push(value);
-                Value::Array(items)
-            }
-            other => {
-                return Err(format!(
-                    "cannot append to a variable holding {}",
-                    kind_of(&other)
-                ));
-            }
-        },
-        VariableAction::Merge => match (current, value) {
-            (Value::Null, Value::Object(v)) => Value::Object(v),
-            (Value::Object(mut c), Value::Object(v)) => {
-                c.extend(v);
-                Value::Object(c)
-            }
-            (c, v) => {
-                return Err(format!(
-                    "merge needs objects; the variable holds {} and the value is {}",
-                    kind_of(&c),
-                    kind_of(&v)
-                ));
-            }
-        },
-        VariableAction::Increment => {
-            // Numeric text counts as a number, as it does in conditions.
-            let number = weft_conditions::as_number;
-            let by = if value.is_null() {
-                1.0
-            } else {
-                number(&value)
-                    .ok_or_else(|| format!("increment by {} is not a number", kind_of(&value)))?
-            };
-            let now = if current.is_null() {
-                0.0
-            } else {
-                number(&current).ok_or_else(|| format!("cannot increment {}", kind_of(&current)))?
-            };
-            json_number(now + by)
-        }
-    })
-}
-
-/// On error the previous output comes back untouched.
-fn apply_output(mode: OutputMode, current: Value, value: Value) -> Result<Value, (Value, String)> {
-    match mode {
-        OutputMode::Set => Ok(value),
-        OutputMode::Add => match current {
-            Value::Null => Ok(Value::Array(vec![value])),
-            Value::Array(mut items) => {
-                items.push(value);
-                Ok(Value::Array(items))
-            }
-            other => {
-                let msg = format!(
-                    "cannot add to an output that holds {} (set earlier)",
-                    kind_of(&other)
-                );
-                Err((other, msg))
-            }
-        },
-        OutputMode::Merge => match (current, value) {
-            (Value::Null, Value::Object(v)) => Ok(Value::Object(v)),
-            (Value::Object(mut c), Value::Object(v)) => {
-                c.extend(v);
-                Ok(Value::Object(c))
-            }
-            (c, v) => {
-                let msg = format!("merge needs an object, got {}", kind_of(&v));
-                Err((c, msg))
-            }
-        },
-    }
-}
-
-/// Exponential backoff with jitter, at least what a rate limit asked for.
-fn backoff(retry: Option<&Retry>, attempt: u32, err: &InvokeError) -> Duration {
-    let (base, max) = retry.map_or((500, 30_000), |r| (r.backoff_ms, r.max_backoff_ms));
-    let exp = base.saturating_mul(1u64 << (attempt - 1).min(20)).min(max);
-    // Jitter in [exp/2, exp], from the clock's low bits: no RNG dependency
-    // needed for spreading retries apart.
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64);
-    let jittered = exp / 2 + if exp > 1 { nanos % (exp / 2 + 1) } else { 0 };
-    let wanted = Duration::from_millis(jittered);
-    match err.retry_after() {
-        Some(after) => wanted.max(after),
-        None => wanted,
     }
 }

@@ -279,13 +279,22 @@ impl Weft {
         self.inner.connectors.snapshot()
     }
 
+    /// Counts changes to the connectors (installs, removals, grants): a
+    /// cache of what was validated against them is current while this is
+    /// unchanged. Read it before validating.
+    pub fn connectors_generation(&self) -> u64 {
+        self.inner.connectors.generation()
+    }
+
     /// Add a connector version at run time (configured by its id's
     /// policy); runs started after this see it.
     pub fn install(&self, connector: Connector) -> Result<Connector, InstallError> {
         self.inner.connectors.install(connector)
     }
 
-    /// Remove one version of a connector; runs already going keep theirs.
+    /// Remove one version of a connector. A run already going that
+    /// resolved a block to it fails that block ("removed while it was in
+    /// progress"); it is never switched to another version.
     pub fn uninstall(
         &self,
         id: &str,

@@ -22,6 +22,13 @@ pub const TOKEN_HINT: &str = "set WEFT_TOKEN to your API token (or pass --token)
 /// Extra advice for an API error, by status.
 pub type Hint<'a> = &'a dyn Fn(StatusCode) -> Option<String>;
 
+/// Extra advice for an API error, by status and the error's `code` (e.g.
+/// `connector_in_use`), for refusals one status does not tell apart.
+pub type CodeHint<'a> = &'a dyn Fn(StatusCode, &str) -> Option<String>;
+
+/// How long a request may take, unless it says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// One resource of one server's API (`/api/v1/{resource}`), as one user.
 pub struct Client {
     http: reqwest::Client,
@@ -51,7 +58,7 @@ impl Client {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Failure::new(USAGE, "no API token").hint(TOKEN_HINT))?;
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
+            .timeout(DEFAULT_TIMEOUT)
             .build()
             .map_err(|e| Failure::new(crate::exit::INTERNAL, format!("HTTP client: {e}")))?;
         Ok(Client {
@@ -98,6 +105,19 @@ impl Client {
         body: Option<Value>,
         hint: Hint<'_>,
     ) -> Result<Option<Value>, Failure> {
+        self.call_coded(method, segments, query, body, &|status, _| hint(status))
+            .await
+    }
+
+    /// [`Client::call_with_query`] with advice by the error's code too.
+    pub async fn call_coded(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Option<Value>,
+        hint: CodeHint<'_>,
+    ) -> Result<Option<Value>, Failure> {
         let mut url = self.url(segments);
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
@@ -109,39 +129,45 @@ impl Client {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        self.send(request, url, hint).await
+        self.send(request, url, DEFAULT_TIMEOUT, hint).await
     }
 
-    /// POST raw bytes (a component) with extra headers.
+    /// POST raw bytes (a component) with extra headers, allowing the
+    /// whole exchange `timeout` (a large upload, and the server compiling
+    /// it before it answers, can take longer than other calls).
     pub async fn post_bytes(
         &self,
         segments: &[&str],
         bytes: Vec<u8>,
         headers: &[(&str, String)],
-        hint: Hint<'_>,
+        timeout: Duration,
+        hint: CodeHint<'_>,
     ) -> Result<Option<Value>, Failure> {
         let url = self.url(segments);
         let mut request = self
             .http
             .post(url.clone())
+            .timeout(timeout)
             .bearer_auth(&self.token)
             .header("content-type", "application/wasm")
             .body(bytes);
         for (name, value) in headers {
             request = request.header(*name, value);
         }
-        self.send(request, url, hint).await
+        self.send(request, url, timeout, hint).await
     }
 
     async fn send(
         &self,
         request: reqwest::RequestBuilder,
         url: Url,
-        hint: Hint<'_>,
+        timeout: Duration,
+        hint: CodeHint<'_>,
     ) -> Result<Option<Value>, Failure> {
+        let timed_out = || format!("no answer within {} s", timeout.as_secs());
         let response = request.send().await.map_err(|e| {
             let why = if e.is_timeout() {
-                "no answer within 60 s".to_string()
+                timed_out()
             } else {
                 root_cause(&e)
             };
@@ -153,10 +179,12 @@ impl Client {
         })?;
         let status = response.status();
         let text = response.text().await.map_err(|e| {
-            Failure::new(
-                UNREACHABLE,
-                format!("reading the server's answer: {}", root_cause(&e)),
-            )
+            let why = if e.is_timeout() {
+                timed_out()
+            } else {
+                root_cause(&e)
+            };
+            Failure::new(UNREACHABLE, format!("reading the server's answer: {why}"))
         })?;
         if status.is_success() {
             if text.trim().is_empty() {
@@ -171,15 +199,15 @@ impl Client {
             });
         }
         let hints = self.hints;
-        Err(api_failure(status, &text, &url, &|s| {
-            hint(s).or_else(|| hints(s))
+        Err(api_failure(status, &text, &url, &|s, code| {
+            hint(s, code).or_else(|| hints(s))
         }))
     }
 }
 
 /// An error answer as a [`Failure`]: the API's code and message, and what
 /// to do about it.
-fn api_failure(status: StatusCode, text: &str, url: &Url, hint: Hint<'_>) -> Failure {
+fn api_failure(status: StatusCode, text: &str, url: &Url, hint: CodeHint<'_>) -> Failure {
     let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
     let Some(code) = body["error"]["code"].as_str() else {
         let excerpt: String = text.trim().chars().take(200).collect();
@@ -204,7 +232,7 @@ fn api_failure(status: StatusCode, text: &str, url: &Url, hint: Hint<'_>) -> Fai
         REFUSED
     };
     let failure = Failure::new(exit, message);
-    let hint = hint(status).or_else(|| match status {
+    let hint = hint(status, code).or_else(|| match status {
         StatusCode::UNAUTHORIZED => Some(TOKEN_HINT.to_string()),
         s if s.is_server_error() => Some("see the server's log".into()),
         _ => None,

@@ -1,12 +1,14 @@
 //! The one connector set every command sees: the connectors bundled in
 //! this binary, the component files in the components directory
 //! (`--components-dir`, `WEFT_COMPONENTS_DIR`, default
-//! `DATA_DIR/components` — where `weft serve` also keeps the components
-//! installed through its API), and any `--component FILE`.
+//! `DATA_DIR/components`), the components `weft serve` installed through
+//! its API (kept in its `installed/` subdirectory), and any
+//! `--component FILE`.
 //!
 //! `weft run`, `validate`, `connector list|describe|invoke` and `serve`
 //! all build their set here, so a connector that one of them knows, all of
-//! them know.
+//! them know. `serve` alone leaves `installed/` out: it loads those from
+//! its install records, checking each against its trust settings again.
 
 use crate::exit::{Failure, LOAD, USAGE};
 use std::path::{Path, PathBuf};
@@ -19,6 +21,8 @@ pub struct ComponentFiles {
     pub dir: PathBuf,
     /// Files named with `--component`.
     pub extra: Vec<PathBuf>,
+    /// Also load `dir/installed/*.wasm` (the server's API installs).
+    pub installed: bool,
 }
 
 /// A component file, loaded.
@@ -34,39 +38,27 @@ impl ComponentFiles {
         ComponentFiles {
             dir: dir.unwrap_or_else(|| data_dir.join("components")),
             extra,
+            installed: true,
         }
     }
 
-    /// The files to load: the directory's `*.wasm`, sorted, then the
-    /// `--component` files. A missing directory holds nothing.
-    pub fn paths(&self) -> Result<Vec<PathBuf>, Failure> {
-        let mut found = Vec::new();
-        match std::fs::read_dir(&self.dir) {
-            Ok(entries) => {
-                for entry in entries {
-                    let path = entry
-                        .map_err(|e| {
-                            Failure::new(USAGE, format!("reading {}: {e}", self.dir.display()))
-                        })?
-                        .path();
-                    if path.extension().is_some_and(|x| x == "wasm") && path.is_file() {
-                        found.push(path);
-                    }
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(Failure::new(
-                    USAGE,
-                    format!(
-                        "cannot read the components directory {}: {e}",
-                        self.dir.display()
-                    ),
-                )
-                .hint("point --components-dir (WEFT_COMPONENTS_DIR) at a readable directory"));
-            }
+    /// The same files without the server's API installs (for `serve`,
+    /// which loads those through their records).
+    pub fn without_installed(&self) -> Self {
+        ComponentFiles {
+            installed: false,
+            ..self.clone()
         }
-        found.sort();
+    }
+
+    /// The files to load: the directory's `*.wasm`, sorted, then those of
+    /// `installed/` (unless left out), then the `--component` files. A
+    /// missing directory holds nothing.
+    pub fn paths(&self) -> Result<Vec<PathBuf>, Failure> {
+        let mut found = wasm_files(&self.dir)?;
+        if self.installed {
+            found.extend(wasm_files(&self.dir.join("installed"))?);
+        }
         for path in &self.extra {
             if !path.is_file() {
                 return Err(Failure::new(
@@ -119,4 +111,32 @@ fn short_name(crate_name: &'static str) -> &'static str {
     crate_name
         .trim_start_matches("weft-connector-")
         .trim_start_matches("weft-std-")
+}
+
+/// The `*.wasm` files directly in `dir`, sorted; none if it does not exist.
+fn wasm_files(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
+    let unreadable = |e: std::io::Error| {
+        Failure::new(
+            USAGE,
+            format!(
+                "cannot read the components directory {}: {e}",
+                dir.display()
+            ),
+        )
+        .hint("point --components-dir (WEFT_COMPONENTS_DIR) at a readable directory")
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(unreadable(e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(unreadable)?.path();
+        if path.extension().is_some_and(|x| x == "wasm") && path.is_file() {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
 }

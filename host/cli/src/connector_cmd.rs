@@ -17,8 +17,9 @@ pub enum ConnectorCommand {
     /// directory and --component files; with --server, those a running
     /// server has installed (every version, publisher, grants).
     List {
-        /// List a running server's connectors instead (WEFT_SERVER).
-        #[arg(long, value_name = "URL")]
+        /// List a running server's connectors instead: URL, or without
+        /// one WEFT_SERVER [default: http://127.0.0.1:8080].
+        #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
         server: Option<String>,
         /// Your API token for --server.
         #[arg(long, env = "WEFT_TOKEN", hide_env_values = true)]
@@ -68,8 +69,8 @@ pub enum ConnectorCommand {
         #[arg(long, value_name = "MS")]
         timeout_ms: Option<u64>,
         /// Linear memory cap in MiB.
-        #[arg(long, value_name = "MIB")]
-        memory_mib: Option<usize>,
+        #[arg(long = "memory-mib", value_name = "MIB", value_parser = crate::connector_ops::mib_as_bytes)]
+        memory_bytes: Option<usize>,
         /// Non-secret connection fields as a JSON object (fills {field} host templates).
         #[arg(long, value_name = "JSON")]
         connection: Option<String>,
@@ -124,7 +125,7 @@ pub async fn run(
             allow,
             fuel,
             timeout_ms,
-            memory_mib,
+            memory_bytes,
             connection,
             connection_secret_stdin,
             connection_kind,
@@ -153,8 +154,8 @@ pub async fn run(
             if let Some(ms) = timeout_ms {
                 limits = limits.wall_clock(Duration::from_millis(ms));
             }
-            if let Some(mib) = memory_mib {
-                limits = limits.memory_bytes(mib << 20);
+            if let Some(bytes) = memory_bytes {
+                limits = limits.memory_bytes(bytes);
             }
             let c = c
                 .with_grant(&allow)

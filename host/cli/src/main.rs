@@ -233,9 +233,11 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
+            // A failure may quote guest or server text (a block's error,
+            // an API message): escaped, like every guest text printed.
+            eprintln!("error: {}", term::safe_lines(&failure.message));
             if let Some(hint) = failure.hint {
-                eprintln!("hint: {hint}");
+                eprintln!("hint: {}", term::safe_lines(&hint));
             }
             ExitCode::from(failure.code)
         }

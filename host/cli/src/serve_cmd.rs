@@ -17,8 +17,8 @@ use weft_server::{AppState, ServerConfig};
 #[derive(Args)]
 #[command(
     after_help = "Settings may also come from a TOML file (--config); flags and environment win.\n\
-    Example weft.toml:\n  listen = \"0.0.0.0:8080\"\n  allow = [\"https://api.example.com\"]\n  rate_limit_per_minute = 600\n  per_automation_concurrency = 1\n  trusted_keys = [\"acme=PUBLIC_KEY\"]\n  [connectors.acme-tasks]\n  allow = [\"https://api.acme-tasks.example\"]\n  limits = { fuel = 500000000, wall_clock = 30000 }\n\n\
-    Connectors: the bundled ones, the component files in --components-dir (default DATA_DIR/components) and --component FILE, and those installed through the API (`weft connector install`), which are kept in the components directory. Grants and limits changed through the API (`weft connector grant`) win over this file."
+    Example weft.toml:\n  listen = \"0.0.0.0:8080\"\n  allow = [\"https://api.example.com\"]\n  rate_limit_per_minute = 600\n  per_automation_concurrency = 1\n  trusted_keys = [\"acme=PUBLIC_KEY\"]\n  [connectors.acme-tasks]\n  allow = [\"https://api.acme-tasks.example\"]\n  limits = { fuel = 500000000, wall_clock = 30000 }\n  [run_limits]            # host-side limits of every run; defaults shown\n  max_value_bytes = 8388608\n  max_run_memory_bytes = 268435456\n  max_retry_wait = 300000 # ms\n  max_error_bytes = 8192\n  nesting = { max_formula_depth = 32, max_block_depth = 32, max_json_depth = 64 }\n\n\
+    Connectors: the bundled ones, the component files in --components-dir (default DATA_DIR/components) and --component FILE, and those installed through the API (`weft connector install`), which are kept in its installed/ subdirectory and checked against the trusted keys again at every start. Grants and limits changed through the API (`weft connector grant`) win over this file."
 )]
 pub struct ServeArgs {
     /// A TOML file with any of the settings below.
@@ -95,9 +95,11 @@ pub struct ServeArgs {
     /// [default: 33554432].
     #[arg(long)]
     max_component_bytes: Option<usize>,
-    /// Stops of the server a queued run may be in progress at; a run
-    /// interrupted this many times is failed at the next start instead
-    /// of resumed [default: 2].
+    /// Crashes (stops not in order: a kill, running out of memory) a
+    /// queued run may be in progress at; a run interrupted this many times
+    /// is failed at the next start instead of resumed, so no run can take
+    /// the server down again and again. Runs in progress at an orderly stop
+    /// (SIGTERM, Ctrl-C) always resume [default: 1].
     #[arg(long)]
     max_run_interruptions: Option<u32>,
 }
@@ -136,6 +138,8 @@ struct FileConfig {
     #[serde(default)]
     connectors: FilePolicies,
     max_run_interruptions: Option<u32>,
+    /// Host-side limits of every run (`[run_limits]`).
+    run_limits: Option<weft_host::RunLimits>,
 }
 
 pub async fn run(
@@ -236,11 +240,20 @@ pub async fn run(
             )
             .hint("is another `weft serve` using the same --data-dir?")
         })?;
-    let (builder, placed) =
-        run_cmd::engine_builder(data_dir, cache_dir, &allow, &routes, files).await?;
-    let builder = builder
+    let (builder, placed) = run_cmd::engine_builder(
+        data_dir,
+        cache_dir,
+        &allow,
+        &routes,
+        &files.without_installed(),
+    )
+    .await?;
+    let mut builder = builder
         .connections(store.connections.resolver())
         .automation_caller(store.caller.clone());
+    if let Some(limits) = file.run_limits.clone() {
+        builder = builder.run_limits(limits);
+    }
     let weft = run_cmd::build(builder).await?;
     for (id, policy) in file.connectors {
         weft.set_connector_policy(&id, policy).map_err(|e| {
@@ -401,6 +414,21 @@ async fn serve(
     }
     let state = AppState::with_store(weft, store, config)
         .map_err(|e| Failure::new(INTERNAL, format!("cannot open the server store: {e}")))?;
+    // Installed through the API by an earlier run: loaded before the
+    // automations and recovered runs that use them, each checked against
+    // this start's trust settings.
+    let not_loaded = state
+        .connectors
+        .load_installed(&state.weft)
+        .await
+        .map_err(|e| Failure::new(INTERNAL, format!("cannot read the connector installs: {e}")))?;
+    for n in &not_loaded {
+        eprintln!(
+            "warning: connector {}@{} (installed through the API) was not loaded: {}",
+            n.connector, n.version, n.reason
+        );
+        tracing::warn!(connector = %n.connector, version = %n.version, reason = %n.reason, "installed connector not loaded");
+    }
     if let Some(token) = state
         .bootstrap_admin()
         .map_err(|e| Failure::new(INTERNAL, e.to_string()))?
@@ -436,8 +464,15 @@ async fn serve(
             let _ = ctrl_c.await;
         }
     };
-    weft_server::serve(listener, state, shutdown)
+    weft_server::serve(listener, state.clone(), shutdown)
         .await
         .map_err(|e| Failure::new(INTERNAL, e.to_string()))?;
+    // An orderly stop: the runs still in progress are not to blame, and
+    // resume at the next start.
+    match state.stopped_in_order() {
+        Ok(0) => {}
+        Ok(n) => println!("stopped; {n} run(s) in progress will resume at the next start"),
+        Err(e) => tracing::warn!("cannot record the orderly stop of the runs in progress: {e}"),
+    }
     Ok(OK)
 }

@@ -22,6 +22,15 @@ pub fn safe(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Like [`safe`], but keeps newlines: for Weft's own messages, which may
+/// list several problems one per line while quoting guest text.
+pub fn safe_lines(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.split('\n').map(safe).collect::<Vec<_>>().join("\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,5 +42,11 @@ mod tests {
             safe("a\u{1b}[2Jb\rc\nd\u{9b}e\u{7f}"),
             "a\\u{1b}[2Jb\\rc\\nd\\u{9b}e\\u{7f}"
         );
+    }
+
+    #[test]
+    fn messages_keep_their_lines_but_not_escape_sequences() {
+        assert_eq!(safe_lines("one\ntwo"), "one\ntwo");
+        assert_eq!(safe_lines("a\u{1b}[2Jb\nc\rd"), "a\\u{1b}[2Jb\nc\\rd");
     }
 }

@@ -340,16 +340,7 @@ async fn a_signed_connector_is_installed_granted_pinned_upgraded_and_removed() {
 
     // A connection holding the token, and two automations: one pinned to
     // 0.1.0, one taking the newest.
-    let (s, conn) = api
-        .call(
-            "POST",
-            "/api/v1/connections",
-            Some(ADMIN),
-            Some(json!({"connector": "acme-tasks", "name": "Acme", "auth": {"kind": "bearer", "token": API_TOKEN}})),
-        )
-        .await;
-    assert_eq!(s, 201, "{conn}");
-    let conn = conn["id"].as_str().expect("connection id").to_string();
+    let conn = common::bearer_connection(&api, "acme-tasks", API_TOKEN).await;
     let mut exec = std::collections::HashMap::new();
     for (id, pin) in [("pinned", Some("0.1.0")), ("newest", None)] {
         let (s, created) = api
@@ -533,10 +524,10 @@ async fn a_signed_connector_is_installed_granted_pinned_upgraded_and_removed() {
         Some(&server),
         w,
     ));
-    let components = std::fs::read_dir(server.data.path().join("components"))
+    let installed = std::fs::read_dir(server.data.path().join("components").join("installed"))
         .map(|d| d.count())
         .unwrap_or(0);
-    assert_eq!(components, 0, "removed components leave no files");
+    assert_eq!(installed, 0, "removed components leave no files");
 
     // Bundled connectors cannot be removed.
     let (s, body) = api
@@ -595,4 +586,147 @@ async fn a_signed_connector_is_installed_granted_pinned_upgraded_and_removed() {
     );
     let (s, _) = api.call("GET", "/api/v1/audit", Some(&bob), None).await;
     assert_eq!(s, 403, "the audit log is for admins");
+}
+
+/// The grant in force, as `GET /api/v1/connectors/{id}` shows admins.
+async fn grants(api: &Api, id: &str) -> Value {
+    let (s, body) = api
+        .call(
+            "GET",
+            &format!("/api/v1/connectors/{id}"),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    body["grants"].clone()
+}
+
+fn refused(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grant_changes_only_what_its_flags_name_and_refusals_say_what_to_do() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let w = work.path();
+    let component = write(w, "acme_tasks.wasm", weft_components::ACME_TASKS);
+    let component = component.to_str().unwrap_or_default();
+    let server = start(
+        tempfile::tempdir().expect("tempdir"),
+        common::Options {
+            args: &["--allow-unsigned-components"],
+            ..Default::default()
+        },
+    );
+    let api = Api::new(&server);
+    let text = ok(&weft(
+        &["connector", "install", component, "--timeout-secs", "120"],
+        Some(&server),
+        w,
+    ));
+    assert!(text.contains("acme-tasks@0.1.0"), "{text}");
+    let grant = |flags: &[&str]| {
+        let mut args = vec!["connector", "grant", "acme-tasks"];
+        args.extend_from_slice(flags);
+        weft(&args, Some(&server), w)
+    };
+    ok(&grant(&[
+        "--allow",
+        "https://api.acme-tasks.example",
+        "--timeout-ms",
+        "20000",
+    ]));
+
+    // A limit alone keeps the hosts and the other limits.
+    let text = ok(&grant(&["--fuel", "123456789"]));
+    assert!(
+        text.contains("may reach: https://api.acme-tasks.example"),
+        "{text}"
+    );
+    let now = grants(&api, "acme-tasks").await;
+    assert_eq!(
+        now["allow"],
+        json!(["https://api.acme-tasks.example"]),
+        "{now}"
+    );
+    assert_eq!(now["limits"]["fuel"], 123_456_789, "{now}");
+    assert_eq!(now["limits"]["wall_clock"], 20_000, "{now}");
+
+    // Hosts alone keep the limits.
+    ok(&grant(&["--allow", "https://other.example"]));
+    let now = grants(&api, "acme-tasks").await;
+    assert_eq!(now["allow"], json!(["https://other.example"]), "{now}");
+    assert_eq!(now["limits"]["fuel"], 123_456_789, "{now}");
+
+    // A memory cap whose bytes overflow is refused by name, before any call.
+    let too_big = ((usize::MAX >> 20) + 1).to_string();
+    let out = grant(&["--memory-mib", &too_big]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--memory-mib"), "{stderr}");
+    // Nothing to change is a usage error, not an empty grant.
+    assert_eq!(grant(&[]).status.code(), Some(2));
+    assert_eq!(grants(&api, "acme-tasks").await, now, "nothing changed");
+
+    // --default-limits drops the limits; --revoke-all empties the hosts.
+    ok(&grant(&["--default-limits"]));
+    let now = grants(&api, "acme-tasks").await;
+    assert_eq!(now["allow"], json!(["https://other.example"]), "{now}");
+    assert!(now["limits"].is_null(), "{now}");
+    let text = ok(&grant(&["--revoke-all"]));
+    assert!(text.contains("may reach: nothing"), "{text}");
+    assert_eq!(grants(&api, "acme-tasks").await["allow"], json!([]));
+
+    // `list --server` without a URL talks to WEFT_SERVER.
+    let out = weft(
+        &["connector", "list", "--server", "--json"],
+        Some(&server),
+        w,
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let acme = listed
+        .as_array()
+        .and_then(|items| items.iter().find(|c| c["id"] == "acme-tasks"))
+        .unwrap_or_else(|| panic!("{}", ok(&out)));
+    assert_eq!(acme["versions"][0]["source"], "api", "{acme}");
+
+    // Removal refusals say what to do, by their code.
+    let conn = common::bearer_connection(&api, "acme-tasks", API_TOKEN).await;
+    let (s, created) = api
+        .call(
+            "POST",
+            "/api/v1/automations",
+            Some(ADMIN),
+            Some(list_tasks(
+                "needs",
+                &conn,
+                "http://127.0.0.1:9",
+                Some("0.1.0"),
+            )),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let stderr = refused(&weft(
+        &["connector", "remove", "acme-tasks", "0.1.0"],
+        Some(&server),
+        w,
+    ));
+    assert!(stderr.contains("connector_in_use"), "{stderr}");
+    assert!(
+        stderr.contains("`weft connector remove acme-tasks 0.1.0 --force`"),
+        "{stderr}"
+    );
+    let stderr = refused(&weft(
+        &["connector", "remove", "http", "0.1.0", "--force"],
+        Some(&server),
+        w,
+    ));
+    assert!(stderr.contains("connector_not_removable"), "{stderr}");
+    assert!(
+        stderr.contains("only versions installed with `weft connector install`"),
+        "{stderr}"
+    );
 }

@@ -1,6 +1,7 @@
 //! Hardening through a real `weft serve`: documents nested past the limits
 //! are refused with 422 and the server stays up; a run in progress while
-//! the server is killed is resumed once, then failed — never a crash loop.
+//! the server is stopped in order resumes, and one in progress when it is
+//! killed is failed at the next start — it cannot take the server down twice.
 
 mod common;
 
@@ -99,7 +100,7 @@ async fn wait_for_connections(accepted: &AtomicUsize, n: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_in_progress_at_two_kills_is_failed_not_retried_again() {
+async fn a_run_resumes_after_an_orderly_stop_and_is_failed_after_a_crash() {
     let (port, accepted) = silent_server();
     let grant = format!("http://127.0.0.1:{port}");
     let start = |data| start_server_with(data, &["--allow", &grant]);
@@ -129,21 +130,30 @@ async fn a_run_in_progress_at_two_kills_is_failed_not_retried_again() {
         .expect("run id")
         .to_string();
 
-    // Killed twice while the run waits on the slow server; resumed once.
-    for n in 1..=2 {
-        wait_for_connections(&accepted, n).await;
-        let _ = server.child.kill();
-        let _ = server.child.wait();
-        let data = std::mem::replace(&mut server.data, tempfile::tempdir().expect("tempdir"));
-        drop(server);
-        server = start(data);
-    }
+    // An orderly stop (SIGTERM) while the run waits: not the run's fault,
+    // it resumes at the next start (and reaches the slow server again).
+    wait_for_connections(&accepted, 1).await;
+    let said = server.stop();
+    assert!(said.contains("1 run(s) in progress will resume"), "{said}");
+    let data = std::mem::replace(&mut server.data, tempfile::tempdir().expect("tempdir"));
+    drop(server);
+    server = start(data);
+    wait_for_connections(&accepted, 2).await;
+
+    // Killed while the run waits: it may have been the cause, so it is
+    // failed at the next start, not started again.
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let data = std::mem::replace(&mut server.data, tempfile::tempdir().expect("tempdir"));
+    drop(server);
+    let server = start(data);
     let api = Api::new(&server);
     let run = wait_for_end(&api, ADMIN, &run_id).await;
     assert_eq!(run["run"]["status"], "failed", "{run}");
-    assert_eq!(
-        run["run"]["error"],
-        "the server stopped 2 times while this run was in progress; it was not retried",
+    assert!(
+        run["run"]["error"].as_str().is_some_and(|e| e.starts_with(
+            "the server stopped without shutting down in order once while this run was in progress"
+        )),
         "{run}"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -183,4 +193,72 @@ fn guest_text_reaches_the_terminal_escaped() {
         "raw control bytes reached the terminal: {stderr}"
     );
     assert!(stderr.len() < 40_000, "{}", stderr.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_sets_the_host_side_run_limits_in_the_config_file() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let config = data.path().join("weft.toml");
+    std::fs::write(
+        &config,
+        "[run_limits]\nmax_value_bytes = 1000\nnesting = { max_formula_depth = 2 }\n",
+    )
+    .expect("write config");
+    let server = start_server_with(data, &["--config", config.to_str().unwrap_or_default()]);
+    let api = Api::new(&server);
+
+    // Three formulas deep: past this server's max_formula_depth of 2.
+    let deep = with_blocks(
+        "deep",
+        vec![
+            json!({"id": "Start", "type": "start"}),
+            json!({"id": "Out", "type": "output", "mode": "set",
+                   "value": {"v": "{json: {json: {json: $.Start.s}}}"}}),
+        ],
+        vec![json!({"from": "Start", "to": "Out"})],
+    );
+    let (s, body) = api
+        .call("POST", "/api/v1/automations", Some(ADMIN), Some(deep))
+        .await;
+    assert_eq!(s, 422, "{body}");
+    assert!(body.to_string().contains("max_formula_depth"), "{body}");
+
+    // A value past this server's max_value_bytes of 1000 fails its block.
+    let big = with_blocks(
+        "big",
+        vec![
+            json!({"id": "Start", "type": "start"}),
+            json!({"id": "Out", "type": "output", "mode": "set", "value": {"v": "{json: $.Start.s}"}}),
+        ],
+        vec![json!({"from": "Start", "to": "Out"})],
+    );
+    let (s, created) = api
+        .call("POST", "/api/v1/automations", Some(ADMIN), Some(big))
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let resp = api
+        .http
+        .post(format!(
+            "{}/api/v1/automations/big/actions/execute?async=true",
+            api.base
+        ))
+        .header(
+            "X-Execution-Token",
+            created["execution_token"].as_str().expect("token"),
+        )
+        .json(&json!({"s": "x".repeat(2000)}))
+        .send()
+        .await
+        .expect("execute");
+    let run_id = resp.json::<Value>().await.expect("json")["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
+    let run = wait_for_end(&api, ADMIN, &run_id).await;
+    assert_eq!(run["run"]["status"], "failed", "{run}");
+    let error = run["run"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("max_value_bytes") && error.contains("1000"),
+        "{error}"
+    );
 }

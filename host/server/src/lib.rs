@@ -326,11 +326,21 @@ impl AppState {
             .create("admin", Role::Admin, self.config.admin_token.clone())
     }
 
+    /// The server is shutting down in order: the runs in progress did not
+    /// bring it down, so they resume at the next start whatever
+    /// `max_run_interruptions` says. Returns how many.
+    pub fn stopped_in_order(&self) -> Result<usize, sled::Error> {
+        self.run_starts.stopped_in_order()
+    }
+
     /// The plan for the stored automation, validated once per version.
     pub(crate) fn plan(&self, a: &StoredAutomation) -> Result<Arc<Plan>, ApiError> {
+        // Read before validating: a connector change during validation
+        // then makes this plan's key stale at once.
+        let generation = self.weft.connectors_generation();
         if let Ok(plans) = self.plans.read()
             && let Some((cached, plan)) = plans.get(&a.id)
-            && cached.matches(a)
+            && cached.matches(a, generation)
         {
             return Ok(plan.clone());
         }
@@ -348,7 +358,7 @@ impl AppState {
             )
         })?);
         if let Ok(mut plans) = self.plans.write() {
-            plans.insert(a.id.clone(), (PlanKey::of(a), plan.clone()));
+            plans.insert(a.id.clone(), (PlanKey::of(a, generation), plan.clone()));
         }
         Ok(plan)
     }
@@ -370,37 +380,36 @@ fn admit(queue: &queue::Queue, automation: &StoredAutomation) -> Result<(), ApiE
     .retry_after(1))
 }
 
-/// What a cached plan is valid for.
+/// What a cached plan is valid for: one stored version of the automation,
+/// validated against one state of the installed connectors.
 struct PlanKey {
     created_at: i64,
     version: u64,
     owner: String,
+    /// [`Weft::connectors_generation`] when validation began.
+    connectors: u64,
 }
 
 impl PlanKey {
     /// Compared field by field: the hot path allocates nothing.
-    fn matches(&self, a: &StoredAutomation) -> bool {
-        self.created_at == a.created_at && self.version == a.version && self.owner == a.owner
+    fn matches(&self, a: &StoredAutomation, connectors: u64) -> bool {
+        self.created_at == a.created_at
+            && self.version == a.version
+            && self.owner == a.owner
+            && self.connectors == connectors
     }
 
-    fn of(a: &StoredAutomation) -> Self {
+    fn of(a: &StoredAutomation, connectors: u64) -> Self {
         PlanKey {
             created_at: a.created_at,
             version: a.version,
             owner: a.owner.clone(),
+            connectors,
         }
     }
 }
 
 impl AppState {
-    /// Forget every cached plan: the connectors changed, and a plan was
-    /// validated against the versions installed then.
-    pub(crate) fn forget_all_plans(&self) {
-        if let Ok(mut plans) = self.plans.write() {
-            plans.clear();
-        }
-    }
-
     /// Forget a deleted automation's plan.
     pub(crate) fn forget_plan(&self, id: &str) {
         if let Ok(mut plans) = self.plans.write() {

@@ -13,9 +13,9 @@
 //! over, keeps the earlier steps in its history and records a warning,
 //! since blocks before the stop may run twice. Every start of a queued run
 //! is first recorded durably ([`crate::recovery`]): a run that was in
-//! progress at `max_run_interruptions` stops of the server is failed
-//! rather than started again, so a run that brings the server down cannot
-//! keep it down. Synchronous calls are the
+//! progress at `max_run_interruptions` stops of the server that were not
+//! in order (a crash, a kill; default 1) is failed rather than started
+//! again, so a run that brings the server down cannot do it twice. Synchronous calls are the
 //! exception: their caller got no answer and may have retried, so they are
 //! marked failed with that reason rather than run again. A finished run is
 //! never touched again.
@@ -326,7 +326,7 @@ impl Queue {
             let started = starts
                 .count(&record.id)
                 .map_err(|e| StoreError::Backend(format!("run start marks: {e}")))?;
-            let interruptions = started.max(u32::from(record.status == RunStatus::Running));
+            let interruptions = started.unwrap_or(u32::from(record.status == RunStatus::Running));
             if interruptions >= max_interruptions.max(1) {
                 record.status = RunStatus::Failed;
                 record.error = Some(crate::recovery::not_retried(interruptions));
@@ -335,7 +335,7 @@ impl Queue {
                 starts.forget(&record.id);
                 continue;
             }
-            if interruptions > 0 {
+            if interruptions > 0 || record.status == RunStatus::Running {
                 record.status = RunStatus::Queued;
                 record.warnings.push(
                     "resumed after the server stopped during this run; it started over, so blocks before the stop may have run twice".into(),

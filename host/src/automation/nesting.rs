@@ -21,7 +21,7 @@ pub const DEFAULT_MAX_JSON_DEPTH: usize = 64;
 
 /// The depth limits validation and evaluation apply (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Nesting {
     /// Formulas inside formulas (`max_formula_depth`).
     pub max_formula_depth: usize,
@@ -64,8 +64,9 @@ mod tests {
     fn depth_is_counted_without_recursion() {
         assert_eq!(json_depth_within(&json!(1), 0), Some(0));
         assert_eq!(json_depth_within(&json!([]), 1), Some(1));
-        assert_eq!(json_depth_within(&json!({"a": [1, {"b": []}]}), 3), Some(3));
-        assert_eq!(json_depth_within(&json!({"a": [1, {"b": []}]}), 2), None);
+        // object > array > object > array: four levels.
+        assert_eq!(json_depth_within(&json!({"a": [1, {"b": []}]}), 4), Some(4));
+        assert_eq!(json_depth_within(&json!({"a": [1, {"b": []}]}), 3), None);
         // Far deeper than a recursive walk could go on a small stack.
         let mut deep = json!(0);
         for _ in 0..100_000 {

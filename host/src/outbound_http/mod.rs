@@ -35,7 +35,7 @@ use url::Url;
 
 /// Limits on one block invocation's outbound HTTP.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct HttpLimits {
     /// Largest request body a connector may send.
     pub max_request_bytes: usize,

@@ -317,3 +317,18 @@ pub fn sleepy(id: &str, ms: u64) -> Value {
         "edges": [{"from": "Start", "to": "Nap"}, {"from": "Nap", "to": "Out"}]
     })
 }
+
+/// Create a connection to `connector` holding a bearer `token`, as the
+/// admin; its id.
+pub async fn bearer_connection(api: &Api, connector: &str, token: &str) -> String {
+    let (s, conn) = api
+        .call(
+            "POST",
+            "/api/v1/connections",
+            Some(ADMIN),
+            Some(json!({"connector": connector, "name": connector, "auth": {"kind": "bearer", "token": token}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{conn}");
+    conn["id"].as_str().expect("connection id").to_string()
+}

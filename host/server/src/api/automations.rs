@@ -19,6 +19,8 @@ pub async fn create_automation(
     caller: Caller,
     JsonBody(document): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // No connector removal between validating and storing.
+    let _steady = state.connectors.steady().await;
     let created = create(&state, document, &caller.0.name)?;
     Ok((StatusCode::CREATED, Json(created.view())))
 }
@@ -237,6 +239,8 @@ pub async fn update_automation(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
+    // No connector removal between validating and storing.
+    let _steady = state.connectors.steady().await;
     let current = owned(&state, &caller, &id)?;
     if body.version != current.version {
         return Err(version_conflict(&current));

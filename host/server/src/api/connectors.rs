@@ -37,23 +37,31 @@ fn admin_only(caller: &Caller, what: &str) -> Result<(), ApiError> {
 fn version_view(state: &AppState, c: &Connector) -> Value {
     let m = c.manifest();
     let origin = state.connectors.origin(&m.id, &m.version);
-    let (source, publisher, sha256, installed_by, installed_at) = match origin {
+    let (source, publisher, signed, sha256, installed_by, installed_at) = match origin {
         Some(Origin {
             source,
             publisher,
+            signed,
             sha256,
             installed_by,
             installed_at,
             ..
-        }) => (json!(source), publisher, sha256, installed_by, installed_at),
-        None => (Value::Null, None, None, None, None),
+        }) => (
+            json!(source),
+            publisher,
+            signed,
+            sha256,
+            installed_by,
+            installed_at,
+        ),
+        None => (Value::Null, None, false, None, None, None),
     };
     json!({
         "version": m.version,
         "contract": c.contract_version(),
         "source": source,
         "publisher": publisher,
-        "signed": publisher.is_some(),
+        "signed": signed,
         "sha256": sha256,
         "installed_by": installed_by,
         "installed_at": installed_at,
@@ -193,7 +201,6 @@ pub async fn install_connector(
             &caller.0.name,
         )
         .await?;
-    state.forget_all_plans();
     let m = installed.manifest();
     let mut view = connector_view(&state, &caller, &m.id, false).unwrap_or(Value::Null);
     view["installed"] = version_view(&state, &installed);
@@ -227,7 +234,6 @@ pub async fn remove_connector_version(
             &caller.0.name,
         )
         .await?;
-    state.forget_all_plans();
     Ok(Json(json!({
         "removed": format!("{id}@{version}"),
         "disabled_automations": outcome.disabled,
@@ -248,7 +254,8 @@ pub async fn put_connector_grants(
     }
     state
         .connectors
-        .set_policy(&state.weft, &state.audit, &id, policy, &caller.0.name)?;
+        .set_policy(&state.weft, &state.audit, &id, policy, &caller.0.name)
+        .await?;
     Ok(Json(
         json!({"id": id, "grants": state.weft.connector_policy(&id)}),
     ))

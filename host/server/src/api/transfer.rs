@@ -168,6 +168,8 @@ pub async fn import_automation(
     if let Some(obj) = document.as_object_mut() {
         obj.remove("connections");
     }
+    // No connector removal between validating and storing.
+    let _steady = state.connectors.steady().await;
     let created = create(&state, document, &caller.0.name)?;
     let mut view = created.view();
     view["connections_mapped"] = Value::Object(mapped);

@@ -1,0 +1,329 @@
+//! Installing a component through the API, and loading those installs
+//! again at start.
+//!
+//! Order matters here. Trust is decided from the bytes and the signature
+//! alone, before the component is compiled: nothing an untrusted party sent
+//! reaches the compiler. The loaded manifest must then be what was signed,
+//! and the id must belong to the installing publisher. Only then is the file
+//! written (whole, or removed again if a later step fails) and recorded, and
+//! the engine changed last.
+
+use super::trust::{Publisher, Vouched};
+use super::{Connectors, InstallRecord, Origin, Source, key, sha256, signature_path};
+use crate::audit::{Action, AuditLog};
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use weft_host::connector_set::{ConnectorSetError, InstallError};
+use weft_host::signing::Signature;
+use weft_host::{Connector, Weft};
+
+/// An install recorded in an earlier run of the server that was not
+/// loaded at this start, and why.
+#[derive(Debug, Clone)]
+pub struct NotLoaded {
+    pub connector: String,
+    pub version: String,
+    pub reason: String,
+}
+
+impl Connectors {
+    /// Where API installs are kept: a subdirectory the start-up scan of
+    /// placed files does not read, so a file is loaded only through its
+    /// install record (and its trust checked again).
+    pub fn installed_dir(&self) -> PathBuf {
+        self.dir.join("installed")
+    }
+
+    /// Install a component sent through the API.
+    pub async fn install(
+        &self,
+        weft: &Weft,
+        audit: &AuditLog,
+        bytes: &[u8],
+        signature: Option<&Signature>,
+        actor: &str,
+    ) -> Result<Connector, ApiError> {
+        let vouched = self.settings.trust.check(bytes, signature)?;
+        let loaded = weft.runtime().load(bytes).await.map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_component",
+                format!("the component cannot be loaded: {e}"),
+            )
+        })?;
+        let (id, version) = {
+            let m = loaded.manifest();
+            (m.id.clone(), m.version.clone())
+        };
+        vouched.require(&id, &version)?;
+        let _one_at_a_time = self.changing.write().await;
+        self.may_install(weft, &id, &version, &vouched.publisher)?;
+        let sha = sha256(bytes);
+        let file = self.write_component(&sha, bytes, signature).await?;
+        let record = InstallRecord {
+            id: id.clone(),
+            version: version.clone(),
+            sha256: sha.clone(),
+            publisher: vouched.publisher.name().map(str::to_string),
+            installed_by: actor.to_string(),
+            installed_at: crate::now_ms(),
+        };
+        let installed = self
+            .record_and_install(weft, &record, loaded)
+            .inspect_err(|_| remove_component(&file));
+        let installed = installed?;
+        let signed = matches!(vouched.publisher, Publisher::Signed(_));
+        self.write_origins().insert(
+            key(&id, &version),
+            Origin {
+                source: Source::Api,
+                sha256: Some(sha.clone()),
+                publisher: record.publisher.clone(),
+                signed,
+                installed_by: Some(actor.to_string()),
+                installed_at: Some(record.installed_at),
+                file: Some(file.display().to_string()),
+            },
+        );
+        audit.record(
+            actor,
+            Action::ConnectorInstall,
+            &key(&id, &version),
+            json!({"sha256": sha, "publisher": record.publisher, "signed": signed}),
+        )?;
+        Ok(installed)
+    }
+
+    /// Refuse what would take over an id — a bundled connector's, or one
+    /// whose installed versions come from another publisher (a new version
+    /// inherits the id's grants and the connections made for it) — and a
+    /// version installed already.
+    fn may_install(
+        &self,
+        weft: &Weft,
+        id: &str,
+        version: &str,
+        publisher: &Publisher,
+    ) -> Result<(), ApiError> {
+        let set = weft.connectors();
+        let shown =
+            |p: Option<&str>| p.map_or("unsigned".to_string(), |p| format!("publisher {p:?}"));
+        for c in set.versions(id) {
+            let other = &c.manifest().version;
+            let Some(origin) = self.origin(id, other) else {
+                continue;
+            };
+            if origin.source == Source::Bundled {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "connector_id_reserved",
+                    format!(
+                        "{id} is a connector bundled with this weft; give yours another id (the `id` in its manifest)"
+                    ),
+                ));
+            }
+            if origin.publisher.as_deref() != publisher.name() {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "publisher_mismatch",
+                    format!(
+                        "{id}@{other} is installed from {}, but this component is {}; a connector id belongs to one publisher (its grants and connections carry over to new versions): remove every installed version of {id} first, or give this connector another id",
+                        shown(origin.publisher.as_deref()),
+                        shown(publisher.name()),
+                    ),
+                )
+                .details(json!({"installed_version": other})));
+            }
+        }
+        if set.versions(id).any(|c| c.manifest().version == version) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "version_exists",
+                format!(
+                    "{id}@{version} is installed already; bump the version in the connector's Cargo.toml, rebuild and install that"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Record the install durably, then add it to the engine; the record
+    /// goes again if the engine refuses.
+    fn record_and_install(
+        &self,
+        weft: &Weft,
+        record: &InstallRecord,
+        loaded: Connector,
+    ) -> Result<Connector, ApiError> {
+        let k = key(&record.id, &record.version);
+        self.installs.insert(
+            k.as_str(),
+            serde_json::to_vec(record).map_err(ApiError::internal)?,
+        )?;
+        self.installs.flush()?;
+        weft.install(loaded).map_err(|e| {
+            if let Err(undo) = self.installs.remove(k.as_str()) {
+                tracing::error!(connector = %k, "cannot remove the install record of a refused install: {undo}");
+            }
+            install_refused(e)
+        })
+    }
+
+    /// Write `installed/<sha>.wasm` (and `.sig`), whole or not at all (a
+    /// temporary file renamed into place), off the async workers.
+    async fn write_component(
+        &self,
+        sha: &str,
+        bytes: &[u8],
+        signature: Option<&Signature>,
+    ) -> Result<PathBuf, ApiError> {
+        let dir = self.installed_dir();
+        let path = dir.join(format!("{sha}.wasm"));
+        let sig = signature
+            .map(serde_json::to_vec_pretty)
+            .transpose()
+            .map_err(ApiError::internal)?;
+        let bytes = bytes.to_vec();
+        let target = path.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
+            if let Some(sig) = sig {
+                write_whole(&signature_path(&target), &sig)?;
+            }
+            write_whole(&target, &bytes).inspect_err(|_| remove_component(&target))
+        })
+        .await
+        .map_err(ApiError::internal)??;
+        Ok(path)
+    }
+
+    /// Load the API installs recorded by earlier runs, each checked again
+    /// against this start's trust policy; what fails is left out (and
+    /// returned, to be reported), never fatal: one bad file must not keep
+    /// the server down.
+    pub async fn load_installed(&self, weft: &Weft) -> Result<Vec<NotLoaded>, sled::Error> {
+        let mut records = Vec::new();
+        for item in self.installs.iter() {
+            let (k, value) = item?;
+            match serde_json::from_slice::<InstallRecord>(&value) {
+                Ok(r) => records.push(r),
+                Err(e) => tracing::warn!(
+                    record = %String::from_utf8_lossy(&k),
+                    "unreadable connector install record: {e}"
+                ),
+            }
+        }
+        let mut not_loaded = Vec::new();
+        for record in records {
+            if let Err(reason) = self.load_one(weft, &record).await {
+                not_loaded.push(NotLoaded {
+                    connector: record.id.clone(),
+                    version: record.version.clone(),
+                    reason,
+                });
+            }
+        }
+        Ok(not_loaded)
+    }
+
+    async fn load_one(&self, weft: &Weft, record: &InstallRecord) -> Result<(), String> {
+        let path = self.installed_dir().join(format!("{}.wasm", record.sha256));
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if sha256(&bytes) != record.sha256 {
+            return Err(format!(
+                "{} was changed since it was installed (its SHA-256 differs); install the component again",
+                path.display()
+            ));
+        }
+        let signature = match tokio::fs::read(signature_path(&path)).await {
+            Ok(text) => Some(
+                serde_json::from_slice::<Signature>(&text)
+                    .map_err(|e| format!("its signature file is unreadable: {e}"))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("cannot read its signature file: {e}")),
+        };
+        let vouched: Vouched = self
+            .settings
+            .trust
+            .check(&bytes, signature.as_ref())
+            .map_err(|e| e.message)?;
+        let loaded = weft
+            .runtime()
+            .load(&bytes)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (id, version) = {
+            let m = loaded.manifest();
+            (m.id.clone(), m.version.clone())
+        };
+        vouched.require(&id, &version).map_err(|e| e.message)?;
+        if (id.as_str(), version.as_str()) != (record.id.as_str(), record.version.as_str()) {
+            return Err(format!("the file is {id}@{version}, not what was recorded"));
+        }
+        self.may_install(weft, &id, &version, &vouched.publisher)
+            .map_err(|e| e.message)?;
+        weft.install(loaded).map_err(|e| e.to_string())?;
+        self.write_origins().insert(
+            key(&id, &version),
+            Origin {
+                source: Source::Api,
+                sha256: Some(record.sha256.clone()),
+                publisher: vouched.publisher.name().map(str::to_string),
+                signed: matches!(vouched.publisher, Publisher::Signed(_)),
+                installed_by: Some(record.installed_by.clone()),
+                installed_at: Some(record.installed_at),
+                file: Some(path.display().to_string()),
+            },
+        );
+        Ok(())
+    }
+}
+
+/// The answer to an install the engine refused after the checks passed.
+fn install_refused(e: InstallError) -> ApiError {
+    match e {
+        InstallError::Set(ConnectorSetError::VersionExists { id, version }) => ApiError::new(
+            StatusCode::CONFLICT,
+            "version_exists",
+            format!("{id}@{version} is installed already"),
+        ),
+        InstallError::Set(e) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_component",
+            e.to_string(),
+        ),
+        InstallError::Grant(e) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_grant",
+            format!(
+                "the stored grant for this connector does not parse: {e}; replace it with PUT /api/v1/connectors/{{id}}/grants"
+            ),
+        ),
+    }
+}
+
+fn write_whole(target: &Path, data: &[u8]) -> Result<(), ApiError> {
+    let tmp = target.with_extension("tmp");
+    std::fs::write(&tmp, data)
+        .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, target))
+        .map_err(|e| ApiError::internal(format!("cannot write {}: {e}", target.display())))
+}
+
+/// Remove a component file and its signature; a failure is logged (a
+/// file in `installed/` without a record is never loaded).
+pub(super) fn remove_component(path: &Path) {
+    for p in [signature_path(path), path.to_path_buf()] {
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(file = %p.display(), "cannot remove: {e}"),
+        }
+    }
+}
