@@ -320,26 +320,36 @@ async fn a_full_pool_queues_within_the_deadline_then_reports_capacity() {
         .load(weft_components::HOSTILE)
         .await
         .expect("hostile")
-        .with_limits(Limits::default().wall_clock(Duration::from_millis(1500)));
+        // Fuel enough to spin past the wall clock: the slots stay held
+        // for the whole 1.5 s.
+        .with_limits(
+            Limits::default()
+                .wall_clock(Duration::from_millis(1500))
+                .fuel(1_000_000_000_000),
+        );
     let (nothing, plain) = (json!({}), InvokeContext::default());
     let spin = || c.invoke("spin", &nothing, &plain);
-    let short = InvokeContext {
-        deadline: Some(Instant::now() + Duration::from_millis(300)),
-        ..InvokeContext::default()
-    };
-    let patient = InvokeContext {
-        deadline: Some(Instant::now() + Duration::from_secs(20)),
-        ..InvokeContext::default()
-    };
+    // The late callers come once the two spins surely hold both slots
+    // (a loaded machine may take a while to start them), well before
+    // the spins' 1.5 s are up.
+    let after_the_spins_started = Duration::from_millis(500);
     let (a, b, late, queued) = tokio::join!(
         spin(),
         spin(),
         async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(after_the_spins_started).await;
+            let short = InvokeContext {
+                deadline: Some(Instant::now() + Duration::from_millis(300)),
+                ..InvokeContext::default()
+            };
             c.invoke("spin", &json!({}), &short).await
         },
         async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(after_the_spins_started).await;
+            let patient = InvokeContext {
+                deadline: Some(Instant::now() + Duration::from_secs(20)),
+                ..InvokeContext::default()
+            };
             c.invoke("spin", &json!({}), &patient).await
         },
     );
