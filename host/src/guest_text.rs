@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Caps on guest text, set with
 /// [`crate::RuntimeBuilder::guest_text_limits`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct GuestTextLimits {
     /// Longest error message a block's error keeps (`max_error_message_bytes`).
     pub max_error_message_bytes: usize,

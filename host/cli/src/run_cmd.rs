@@ -36,8 +36,46 @@ pub async fn engine(
     grants: &[String],
     files: &ComponentFiles,
 ) -> Result<Weft, Failure> {
-    let (builder, _) = engine_builder(data_dir, cache_dir, grants, &[], files).await?;
+    let (builder, _) = engine_builder(
+        data_dir,
+        cache_dir,
+        grants,
+        &[],
+        files,
+        &SandboxSettings::default(),
+    )
+    .await?;
     build(builder).await
+}
+
+/// `[sandbox]` in `weft serve`'s TOML file: runtime-wide sandbox settings
+/// (each block's own limits are the connectors' grants). Unset: the
+/// engine's defaults.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// Longest a component's own code may take at load (default 10000).
+    pub load_wall_clock_ms: Option<u64>,
+    /// Invocations running at once (default 256); one more waits for a
+    /// slot within its deadline, then fails as the server at capacity.
+    pub max_concurrent_instances: Option<u32>,
+    /// Caps on a block's error message, error details and log lines.
+    pub guest_text: Option<weft_host::guest_text::GuestTextLimits>,
+}
+
+impl SandboxSettings {
+    fn apply(&self, mut runtime: weft_host::RuntimeBuilder) -> weft_host::RuntimeBuilder {
+        if let Some(ms) = self.load_wall_clock_ms {
+            runtime = runtime.load_wall_clock(std::time::Duration::from_millis(ms));
+        }
+        if let Some(n) = self.max_concurrent_instances {
+            runtime = runtime.max_concurrent_instances(n);
+        }
+        if let Some(limits) = self.guest_text {
+            runtime = runtime.guest_text_limits(limits);
+        }
+        runtime
+    }
 }
 
 /// The engine's builder: the bundled connectors and the component files
@@ -50,8 +88,9 @@ pub async fn engine_builder(
     grants: &[String],
     routes: &[String],
     files: &ComponentFiles,
+    sandbox: &SandboxSettings,
 ) -> Result<(weft_host::WeftBuilder, Vec<Placed>), Failure> {
-    let mut runtime = Runtime::builder().cache_dir(cache_dir);
+    let mut runtime = sandbox.apply(Runtime::builder().cache_dir(cache_dir));
     for route in routes {
         let Some((from, to)) = route.split_once('=') else {
             return Err(

@@ -17,7 +17,7 @@ use weft_server::{AppState, ServerConfig};
 #[derive(Args)]
 #[command(
     after_help = "Settings may also come from a TOML file (--config); flags and environment win.\n\
-    Example weft.toml:\n  listen = \"0.0.0.0:8080\"\n  allow = [\"https://api.example.com\"]\n  rate_limit_per_minute = 600\n  per_automation_concurrency = 1\n  trusted_keys = [\"acme=PUBLIC_KEY\"]\n  [connectors.acme-tasks]\n  allow = [\"https://api.acme-tasks.example\"]\n  limits = { fuel = 500000000, wall_clock = 30000 }\n  [run_limits]            # host-side limits of every run; defaults shown\n  max_value_bytes = 8388608\n  max_run_memory_bytes = 268435456\n  max_retry_wait = 300000 # ms\n  max_error_bytes = 8192\n  nesting = { max_formula_depth = 32, max_block_depth = 32, max_json_depth = 64 }\n\n\
+    Example weft.toml:\n  listen = \"0.0.0.0:8080\"\n  allow = [\"https://api.example.com\"]\n  rate_limit_per_minute = 600\n  per_automation_concurrency = 1\n  trusted_keys = [\"acme=PUBLIC_KEY\"]\n  [connectors.acme-tasks]\n  allow = [\"https://api.acme-tasks.example\"]\n  limits = { fuel = 500000000, wall_clock = 30000 }\n  [run_limits]            # host-side limits of every run; defaults shown\n  max_value_bytes = 8388608\n  max_run_memory_bytes = 268435456\n  max_retry_wait = 300000 # ms\n  max_error_bytes = 8192\n  nesting = { max_formula_depth = 32, max_block_depth = 32, max_json_depth = 64 }\n  [sandbox]               # the WebAssembly runtime; defaults shown\n  load_wall_clock_ms = 10000\n  max_concurrent_instances = 256\n  guest_text = { max_error_message_bytes = 8192, max_error_details_bytes = 65536, max_log_line_bytes = 8192 }\n\n\
     Connectors: the bundled ones, the component files in --components-dir (default DATA_DIR/components) and --component FILE, and those installed through the API (`weft connector install`), which are kept in its installed/ subdirectory and checked against the trusted keys again at every start. Grants and limits changed through the API (`weft connector grant`) win over this file."
 )]
 pub struct ServeArgs {
@@ -140,6 +140,9 @@ struct FileConfig {
     max_run_interruptions: Option<u32>,
     /// Host-side limits of every run (`[run_limits]`).
     run_limits: Option<weft_host::RunLimits>,
+    /// Runtime-wide sandbox settings (`[sandbox]`).
+    #[serde(default)]
+    sandbox: run_cmd::SandboxSettings,
 }
 
 pub async fn run(
@@ -246,6 +249,7 @@ pub async fn run(
         &allow,
         &routes,
         &files.without_installed(),
+        &file.sandbox,
     )
     .await?;
     let mut builder = builder

@@ -201,7 +201,8 @@ async fn an_operator_sets_the_host_side_run_limits_in_the_config_file() {
     let config = data.path().join("weft.toml");
     std::fs::write(
         &config,
-        "[run_limits]\nmax_value_bytes = 1000\nnesting = { max_formula_depth = 2 }\n",
+        "[run_limits]\nmax_value_bytes = 1000\nnesting = { max_formula_depth = 2 }\n\
+         [sandbox]\nguest_text = { max_error_message_bytes = 16 }\n",
     )
     .expect("write config");
     let server = start_server_with(data, &["--config", config.to_str().unwrap_or_default()]);
@@ -259,6 +260,45 @@ async fn an_operator_sets_the_host_side_run_limits_in_the_config_file() {
     let error = run["run"]["error"].as_str().unwrap_or_default();
     assert!(
         error.contains("max_value_bytes") && error.contains("1000"),
+        "{error}"
+    );
+
+    // A block's own error message is cut at [sandbox]'s 16 bytes.
+    let divide = with_blocks(
+        "divide",
+        vec![
+            json!({"id": "Start", "type": "start"}),
+            json!({"id": "Div", "type": "connector", "connector": "math", "block": "calculate",
+                   "inputs": {"operation": "divide", "a": 1, "b": 0}}),
+        ],
+        vec![json!({"from": "Start", "to": "Div"})],
+    );
+    let (s, created) = api
+        .call("POST", "/api/v1/automations", Some(ADMIN), Some(divide))
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let resp = api
+        .http
+        .post(format!(
+            "{}/api/v1/automations/divide/actions/execute?async=true",
+            api.base
+        ))
+        .header(
+            "X-Execution-Token",
+            created["execution_token"].as_str().expect("token"),
+        )
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("execute");
+    let run_id = resp.json::<Value>().await.expect("json")["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
+    let run = wait_for_end(&api, ADMIN, &run_id).await;
+    let error = run["run"]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("division by") && error.contains("the limit is 16 bytes"),
         "{error}"
     );
 }
