@@ -1,0 +1,368 @@
+//! The checking pass of validation: walks the block tree from the start,
+//! checking each block's fields, templates, references and connector
+//! inputs against what runs before it, and building its [`Node`].
+
+use super::*;
+
+pub(super) struct Checker<'a> {
+    pub(super) automation: &'a Automation,
+    pub(super) catalog: &'a dyn Catalog,
+    pub(super) sub: &'a HashMap<(NodeId, Branch), Vec<NodeId>>,
+    pub(super) errors: &'a mut Errors,
+    /// Blocks that run before the current one on its path.
+    pub(super) visible: Vec<&'a str>,
+    /// Enclosing loops, outermost first.
+    pub(super) loops: Vec<&'a str>,
+    pub(super) nodes: &'a mut Vec<Option<Node>>,
+    pub(super) nesting: &'a Nesting,
+}
+
+impl<'a> Checker<'a> {
+    pub(super) fn chain(&mut self, chain: &[NodeId]) {
+        for &n in chain {
+            self.node(n);
+        }
+    }
+
+    fn sub_chain(&self, n: NodeId, branch: Branch) -> Vec<NodeId> {
+        self.sub.get(&(n, branch)).cloned().unwrap_or_default()
+    }
+
+    fn template(&mut self, block: &str, field: &str, value: &Value) -> Template {
+        let t = match Template::parse_with(value, self.nesting) {
+            Ok(t) => t,
+            Err(e) => {
+                self.errors.push(Some(block), field, e);
+                return Template::Literal(Value::Null);
+            }
+        };
+        for (name, args) in t.formulas() {
+            if let Err(e) = formula::check(name, args) {
+                self.errors.push(Some(block), field, e);
+            }
+        }
+        for r in t.references() {
+            let problem = match &r.root {
+                RefRoot::Item if self.loops.is_empty() => {
+                    Some("{item} is only available inside a loop body".to_string())
+                }
+                RefRoot::Item => None,
+                RefRoot::Named(name) => {
+                    let n = name.as_str();
+                    if n == "Start"
+                        || self.automation.variables.contains_key(n)
+                        || self.visible.contains(&n)
+                        || self.loops.contains(&n)
+                    {
+                        None
+                    } else if self.automation.blocks.iter().any(|b| b.id == n) {
+                        Some(format!(
+                            "block {n:?} does not run before this block on its path"
+                        ))
+                    } else {
+                        Some(format!("no block or variable is named {n:?}"))
+                    }
+                }
+            };
+            if let Some(p) = problem {
+                self.errors
+                    .push(Some(block), field, format!("{{{r}}}: {p}"));
+            }
+        }
+        t
+    }
+
+    /// Inputs (of a connector or a called automation): checked field by
+    /// field so errors name `inputs.url`, not just `inputs`; then the whole
+    /// value is compiled once.
+    fn inputs(&mut self, block: &str, inputs: &Value) -> Template {
+        match inputs.as_object() {
+            Some(fields) => {
+                for (key, value) in fields {
+                    self.template(block, &format!("inputs.{key}"), value);
+                }
+                // One level more than a field: its fields were checked above.
+                let whole = Nesting {
+                    max_json_depth: self.nesting.max_json_depth + 1,
+                    ..*self.nesting
+                };
+                Template::parse_with(inputs, &whole).unwrap_or(Template::Literal(Value::Null))
+            }
+            None => self.template(block, "inputs", inputs),
+        }
+    }
+
+    fn node(&mut self, n: NodeId) {
+        let block: &'a Block = &self.automation.blocks[n];
+        let id = block.id.as_str();
+        let kind = match &block.kind {
+            BlockKind::Start => NodeKind::Start,
+            BlockKind::Condition { condition } => {
+                let mut clauses = Vec::new();
+                for (i, c) in condition.clauses.iter().enumerate() {
+                    let left = self.template(id, &format!("condition.clauses[{i}].left"), &c.left);
+                    let right =
+                        self.template(id, &format!("condition.clauses[{i}].right"), &c.right);
+                    clauses.push((left, c.op, right));
+                }
+                if clauses.is_empty() {
+                    self.errors.push(
+                        Some(id),
+                        "condition.clauses",
+                        "a condition needs at least one clause",
+                    );
+                }
+                let base = self.visible.len();
+                let yes = self.sub_chain(n, Branch::True);
+                self.chain(&yes);
+                let seen_yes = self.visible.split_off(base);
+                let no = self.sub_chain(n, Branch::False);
+                self.chain(&no);
+                self.visible.extend(seen_yes);
+                NodeKind::Condition {
+                    mode: condition.mode,
+                    clauses,
+                    yes,
+                    no,
+                }
+            }
+            BlockKind::Loop { over } => {
+                let over = self.template(id, "over", over);
+                let body = self.sub_chain(n, Branch::Body);
+                self.loops.push(id);
+                self.chain(&body);
+                self.loops.pop();
+                NodeKind::Loop { over, body }
+            }
+            BlockKind::ExitLoop => {
+                if self.loops.is_empty() {
+                    self.errors.push(
+                        Some(id),
+                        "type",
+                        "exit-loop is only allowed inside a loop body",
+                    );
+                }
+                NodeKind::ExitLoop
+            }
+            BlockKind::Variable {
+                variable,
+                action,
+                value,
+            } => {
+                if !self.automation.variables.contains_key(variable) {
+                    self.errors.push(
+                        Some(id),
+                        "variable",
+                        format!("variable {variable:?} is not declared; add it to \"variables\""),
+                    );
+                }
+                let value = self.template(id, "value", value);
+                NodeKind::Variable {
+                    name: variable.clone(),
+                    action: *action,
+                    value,
+                }
+            }
+            BlockKind::Output { mode, value } => NodeKind::Output {
+                mode: *mode,
+                value: self.template(id, "value", value),
+            },
+            BlockKind::Stop => NodeKind::Stop,
+            BlockKind::Error { mode, message } => NodeKind::Error {
+                mode: *mode,
+                message: self.template(id, "message", message),
+            },
+            BlockKind::Sleep { ms } => {
+                let t = self.template(id, "ms", ms);
+                if let Template::Literal(v) = &t
+                    && v.as_u64().is_none_or(|ms| ms > 24 * 3600 * 1000)
+                {
+                    self.errors.push(
+                        Some(id),
+                        "ms",
+                        "must be a whole number of milliseconds, at most a day",
+                    );
+                }
+                NodeKind::Sleep { ms: t }
+            }
+            BlockKind::Connector {
+                connector,
+                block: block_name,
+                inputs,
+                connection,
+                version,
+            } => {
+                // Omitted inputs are an empty object, as the block sees them.
+                let empty = Value::Object(Map::new());
+                let inputs = if inputs.is_null() { &empty } else { inputs };
+                let inputs_t = self.inputs(id, inputs);
+                let pin = match version.as_deref().map(VersionPin::parse) {
+                    None => None,
+                    Some(Ok(pin)) => Some(pin),
+                    Some(Err(e)) => {
+                        self.errors.push(
+                            Some(id),
+                            "version",
+                            format!(
+                                "\"{}\" is neither a version (1.2.0) nor a semver range (^1, ~1.2, >=1.1, <2): {e}",
+                                crate::automation::ident::shown(version.as_deref().unwrap_or_default())
+                            ),
+                        );
+                        None
+                    }
+                };
+                self.check_connector(id, connector, block_name, pin.as_ref(), inputs, &inputs_t);
+                NodeKind::Connector {
+                    connector: connector.clone(),
+                    block: block_name.clone(),
+                    inputs: inputs_t,
+                    connection: connection.clone(),
+                    version: pin,
+                }
+            }
+            BlockKind::CallAutomation {
+                automation,
+                mode,
+                inputs,
+            } => {
+                // Automation ids follow the identifier rule, so a name
+                // outside it can never be called; say so now, not at run time.
+                if let Err(e) = crate::automation::ident::check(automation) {
+                    self.errors.push(
+                        Some(id),
+                        "automation",
+                        format!("must name the automation to call: {e}"),
+                    );
+                } else if *automation == self.automation.id {
+                    self.errors
+                        .push(Some(id), "automation", "an automation cannot call itself");
+                }
+                // Omitted inputs are an empty `$.Start` for the called run.
+                let inputs = match inputs {
+                    Value::Null => Template::Literal(Value::Object(Map::new())),
+                    given => self.inputs(id, given),
+                };
+                NodeKind::CallAutomation {
+                    automation: automation.clone(),
+                    mode: *mode,
+                    inputs,
+                }
+            }
+        };
+        if let Some(r) = &block.retry
+            && r.max_attempts == 0
+        {
+            self.errors.push(
+                Some(id),
+                "retry.max_attempts",
+                "must be at least 1 (the first try counts)",
+            );
+        }
+        self.visible.push(id);
+        self.nodes[n] = Some(Node {
+            id: block.id.clone(),
+            kind,
+            on_error: block.on_error,
+            retry: block.retry.clone(),
+            censor: block.censor,
+        });
+    }
+
+    fn check_connector(
+        &mut self,
+        id: &str,
+        connector: &str,
+        block: &str,
+        pin: Option<&VersionPin>,
+        raw: &Value,
+        inputs: &Template,
+    ) {
+        if let Some(pin) = pin {
+            let installed = self.catalog.versions_of(connector);
+            if !installed.is_empty() && self.catalog.manifest(connector, Some(pin)).is_none() {
+                self.errors.push(
+                    Some(id),
+                    "version",
+                    format!(
+                        "no installed version of connector {connector:?} matches {pin} (installed: {})",
+                        installed.join(", ")
+                    ),
+                );
+                return;
+            }
+        }
+        let Some(manifest) = self.catalog.manifest(connector, pin) else {
+            let mut known = self.catalog.connector_ids();
+            known.sort();
+            self.errors.push(
+                Some(id),
+                "connector",
+                format!(
+                    "unknown connector {connector:?} (known: {})",
+                    known.join(", ")
+                ),
+            );
+            return;
+        };
+        let Some(spec) = manifest.block(block) else {
+            let blocks: Vec<&str> = manifest.blocks.iter().map(|b| b.id.as_str()).collect();
+            self.errors.push(
+                Some(id),
+                "block",
+                format!(
+                    "connector {connector:?} has no block {block:?} (it has: {})",
+                    blocks.join(", ")
+                ),
+            );
+            return;
+        };
+        // Validate what is known now: templated fields are checked at run
+        // time, literal ones here.
+        let (instance, templated): (Value, HashSet<String>) = match (raw, inputs) {
+            (_, Template::Whole(_)) | (_, Template::Text(_)) => return,
+            (Value::Object(map), Template::Object(fields)) => {
+                let templated: HashSet<String> = fields
+                    .iter()
+                    .filter(|(_, t)| !t.is_literal())
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                let mut m = map.clone();
+                for k in &templated {
+                    m.insert(k.clone(), Value::Null);
+                }
+                (Value::Object(m), templated)
+            }
+            (Value::Null, _) => (Value::Object(Map::new()), HashSet::new()),
+            (v, _) => (v.clone(), HashSet::new()),
+        };
+        let validator = match jsonschema::validator_for(&spec.input_schema) {
+            Ok(v) => v,
+            Err(e) => {
+                self.errors.push(
+                    Some(id),
+                    "block",
+                    format!("the connector's input schema is unusable: {e}"),
+                );
+                return;
+            }
+        };
+        for err in validator.iter_errors(&instance) {
+            let pointer = err.instance_path().to_string();
+            let first = pointer
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            if templated.contains(&first) {
+                continue;
+            }
+            let field = if pointer.is_empty() {
+                "inputs".to_string()
+            } else {
+                format!("inputs{}", pointer.replace('/', "."))
+            };
+            self.errors.push(Some(id), field, err.to_string());
+        }
+    }
+}
