@@ -23,6 +23,17 @@ pub fn default_data_dir() -> PathBuf {
 }
 
 /// `CONNECTOR=ENTRY`, or a bare ENTRY for the `http` connector.
+/// `--allow` entries grouped by the connector they grant (`ID=ENTRY`, or
+/// a bare entry for `http`), in order.
+pub fn grants_by_connector(grants: &[String]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut by_id = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for g in grants {
+        let (connector, entry) = parse_grant(g);
+        by_id.entry(connector).or_default().push(entry);
+    }
+    by_id
+}
+
 fn parse_grant(arg: &str) -> (String, String) {
     match arg.split_once('=') {
         Some((c, e)) if !c.contains("://") => (c.to_string(), e.to_string()),

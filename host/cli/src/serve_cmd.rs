@@ -99,9 +99,15 @@ pub struct ServeArgs {
     /// queued run may be in progress at; a run interrupted this many times
     /// is failed at the next start instead of resumed, so no run can take
     /// the server down again and again. Runs in progress at an orderly stop
-    /// (SIGTERM, Ctrl-C) always resume [default: 1].
+    /// (SIGTERM, Ctrl-C) resume, within --max-run-resumes [default: 1].
     #[arg(long)]
     max_run_interruptions: Option<u32>,
+    /// Orderly stops (SIGTERM, Ctrl-C) a queued run may be cut short by
+    /// and still resume at the next start; one more and it is failed, so
+    /// a run that wedges the server cannot be restarted without end by a
+    /// supervisor [default: 3].
+    #[arg(long)]
+    max_run_resumes: Option<u32>,
 }
 
 /// A connector's grants and limits in the TOML file (`[connectors.ID]`).
@@ -138,6 +144,7 @@ struct FileConfig {
     #[serde(default)]
     connectors: FilePolicies,
     max_run_interruptions: Option<u32>,
+    max_run_resumes: Option<u32>,
     /// Host-side limits of every run (`[run_limits]`).
     run_limits: Option<weft_host::RunLimits>,
     /// Runtime-wide sandbox settings (`[sandbox]`).
@@ -220,6 +227,10 @@ pub async fn run(
             .max_run_interruptions
             .or(file.max_run_interruptions)
             .unwrap_or(defaults.max_run_interruptions),
+        max_run_resumes: args
+            .max_run_resumes
+            .or(file.max_run_resumes)
+            .unwrap_or(defaults.max_run_resumes),
     };
     let listen = args
         .listen
@@ -243,10 +254,21 @@ pub async fn run(
             )
             .hint("is another `weft serve` using the same --data-dir?")
         })?;
+    // Installs kept beside placed files by earlier builds move to
+    // installed/, where only their records load them (trust checked).
+    let moved = store.move_root_installs(&files.dir);
+    if moved > 0 {
+        println!(
+            "moved {moved} connector install(s) into {}",
+            files.dir.join("installed").display()
+        );
+    }
+    // Grants from --allow are applied after the build: they may name a
+    // connector installed through the API, which is loaded later.
     let (builder, placed) = run_cmd::engine_builder(
         data_dir,
         cache_dir,
-        &allow,
+        &[],
         &routes,
         &files.without_installed(),
         &file.sandbox,
@@ -259,6 +281,16 @@ pub async fn run(
         builder = builder.run_limits(limits);
     }
     let weft = run_cmd::build(builder).await?;
+    for (id, entries) in run_cmd::grants_by_connector(&allow) {
+        let policy = weft_host::ConnectorPolicy {
+            allow: entries,
+            limits: None,
+        };
+        weft.set_connector_policy(&id, policy).map_err(|e| {
+            Failure::new(USAGE, format!("--allow {id}=…: {e}"))
+                .hint("e.g. --allow https://api.example.com (for http) or --allow acme-tasks=https://api.acme-tasks.example")
+        })?;
+    }
     for (id, policy) in file.connectors {
         weft.set_connector_policy(&id, policy).map_err(|e| {
             Failure::new(USAGE, format!("[connectors.{id}] allow: {e}"))

@@ -92,6 +92,12 @@ async fn an_id_belongs_to_one_publisher_and_installs_are_checked_again_at_every_
     );
     let api = Api::new(&server);
 
+    // Trust is decided before anything is compiled: bytes that are no
+    // component at all, unsigned, are refused as unsigned.
+    let (s, body) = install(&api, b"\0asm but not really", None).await;
+    assert_eq!(s, 403, "{body}");
+    assert_eq!(body["error"]["code"], "component_unsigned", "{body}");
+
     let (s, body) = install(&api, weft_components::ACME_TASKS, Some(&acme)).await;
     assert_eq!(s, 201, "{body}");
     assert_eq!(body["installed"]["signed"], true, "{body}");
@@ -151,8 +157,25 @@ async fn an_id_belongs_to_one_publisher_and_installs_are_checked_again_at_every_
         "an install by a key no longer trusted is not loaded: {body}"
     );
 
-    // Trusted again: loaded again, as installed.
-    let server = restart(server, &["--trusted-key", &trust_acme]);
+    // An earlier build kept API installs beside placed files: at the next
+    // start they move to installed/ and load from their records, checked.
+    for name in &installed {
+        std::fs::rename(
+            components.join("installed").join(name),
+            components.join(name),
+        )
+        .expect("move back");
+    }
+
+    // Trusted again: loaded again, as installed; and a grant on the command
+    // line may name a connector installed through the API.
+    let grant = "acme-tasks=https://api.acme-tasks.example";
+    let server = restart(server, &["--trusted-key", &trust_acme, "--allow", grant]);
+    assert!(
+        server.output().contains("moved 1 connector install(s)"),
+        "{}",
+        server.output()
+    );
     let api = Api::new(&server);
     let (s, body) = api
         .call("GET", "/api/v1/connectors/acme-tasks", Some(ADMIN), None)
@@ -160,6 +183,11 @@ async fn an_id_belongs_to_one_publisher_and_installs_are_checked_again_at_every_
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["versions"][0]["source"], "api", "{body}");
     assert_eq!(body["versions"][0]["publisher"], "acme", "{body}");
+    assert_eq!(
+        body["grants"]["allow"],
+        json!(["https://api.acme-tasks.example"]),
+        "{body}"
+    );
     drop(server);
 }
 

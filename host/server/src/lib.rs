@@ -74,9 +74,12 @@ pub struct ServerConfig {
     pub connectors: connectors::ConnectorSettings,
     /// The component files the engine was built with (for listings).
     pub placed_components: Vec<connectors::PlacedFile>,
-    /// Stops of the server a queued run may be in progress at before it
+    /// Crashes (stops not in order) a queued run may be in progress at before it
     /// is failed rather than resumed (see [`recovery`]).
     pub max_run_interruptions: u32,
+    /// Orderly stops (SIGTERM, Ctrl-C) a queued run may be cut short by
+    /// before it is failed rather than resumed (see [`recovery`]).
+    pub max_run_resumes: u32,
 }
 
 impl Default for ServerConfig {
@@ -95,6 +98,7 @@ impl Default for ServerConfig {
             connectors: connectors::ConnectorSettings::default(),
             placed_components: Vec::new(),
             max_run_interruptions: recovery::DEFAULT_MAX_RUN_INTERRUPTIONS,
+            max_run_resumes: recovery::DEFAULT_MAX_RUN_RESUMES,
         }
     }
 }
@@ -111,6 +115,16 @@ pub struct ServerStore {
     /// `components` beside the secret key (the data directory), unless
     /// the settings name another.
     components_dir: std::path::PathBuf,
+}
+
+impl ServerStore {
+    /// Move API installs that earlier builds kept directly in the
+    /// components directory `components` into its `installed/`
+    /// subdirectory, where only their records load them. Returns how many
+    /// moved; a file that cannot be moved is logged and left.
+    pub fn move_root_installs(&self, components: &std::path::Path) -> usize {
+        connectors::move_root_installs(&self.db, components)
+    }
 }
 
 /// Why the server store could not be opened.
@@ -184,7 +198,8 @@ pub struct AppState {
     queue: std::sync::OnceLock<queue::Queue>,
     /// Validated plans by automation id, valid for one stored automation
     /// (creation time, version and owner: an id deleted and created again,
-    /// by anyone, starts over at version 1 and must not get the old plan).
+    /// by anyone, starts over at version 1 and must not get the old plan)
+    /// and one state of the connectors (their generation).
     plans: RwLock<HashMap<String, (PlanKey, Arc<Plan>)>>,
 }
 
@@ -242,7 +257,10 @@ impl AppState {
         let recovered = q.recover(
             self.weft.store(),
             &self.run_starts,
-            self.config.max_run_interruptions,
+            (
+                self.config.max_run_interruptions,
+                self.config.max_run_resumes,
+            ),
             |id| {
                 self.automations
                     .get(id)
@@ -326,9 +344,10 @@ impl AppState {
             .create("admin", Role::Admin, self.config.admin_token.clone())
     }
 
-    /// The server is shutting down in order: the runs in progress did not
-    /// bring it down, so they resume at the next start whatever
-    /// `max_run_interruptions` says. Returns how many.
+    /// The server is shutting down in order: no run starts any more, and
+    /// the runs in progress did not bring it down, so they resume at the
+    /// next start whatever `max_run_interruptions` says (within
+    /// `max_run_resumes`). Returns how many.
     pub fn stopped_in_order(&self) -> Result<usize, sled::Error> {
         self.run_starts.stopped_in_order()
     }

@@ -303,7 +303,7 @@ impl Queue {
         &self,
         store: &dyn RunStore,
         starts: &RunStarts,
-        max_interruptions: u32,
+        (max_interruptions, max_resumes): (u32, u32),
         limit_of: impl Fn(&str) -> Option<usize>,
     ) -> Result<usize, StoreError> {
         let mut pending: Vec<RunRecord> = store
@@ -326,16 +326,22 @@ impl Queue {
             let started = starts
                 .count(&record.id)
                 .map_err(|e| StoreError::Backend(format!("run start marks: {e}")))?;
-            let interruptions = started.unwrap_or(u32::from(record.status == RunStatus::Running));
-            if interruptions >= max_interruptions.max(1) {
+            let marks = started.unwrap_or(crate::recovery::Marks {
+                crashes: u32::from(record.status == RunStatus::Running),
+                orderly: 0,
+            });
+            let max_interruptions = max_interruptions.max(1);
+            if marks.crashes >= max_interruptions || marks.orderly >= max_resumes.max(1) {
                 record.status = RunStatus::Failed;
-                record.error = Some(crate::recovery::not_retried(interruptions));
+                record.error = Some(crate::recovery::not_retried(marks, max_interruptions));
                 record.finished_at = Some(crate::now_ms());
                 store.put_run(record)?;
                 starts.forget(&record.id);
                 continue;
             }
-            if interruptions > 0 || record.status == RunStatus::Running {
+            // Marked at all: it was started, so blocks may have run (a run
+            // shows `running` only after its first 100 ms).
+            if started.is_some() || record.status == RunStatus::Running {
                 record.status = RunStatus::Queued;
                 record.warnings.push(
                     "resumed after the server stopped during this run; it started over, so blocks before the stop may have run twice".into(),
@@ -456,9 +462,16 @@ async fn execute(
     };
     // Durable runs are marked started, on disk, before they run: if this
     // run takes the process down, the next start knows (see `recover`).
-    if reply.is_none()
-        && let Err(e) = state.run_starts.mark(&record.id)
-    {
+    let marked = match reply {
+        Some(_) => Ok(Some(Default::default())),
+        None => state.run_starts.mark(&record.id),
+    };
+    if let Ok(None) = marked {
+        // The server is shutting down: the run stays queued, durably, and
+        // starts at the next start.
+        return;
+    }
+    if let Err(e) = marked {
         let mut record = record;
         record.status = RunStatus::Failed;
         record.error = Some(format!(

@@ -4,13 +4,14 @@
 //!
 //! The queue marks a run started — and flushes the mark — just before it
 //! walks it, and forgets the mark when the walk ends. A `weft serve` that
-//! shuts down in order (SIGTERM, Ctrl-C) takes back the marks of the runs
-//! it was walking ([`RunStarts::stopped_in_order`]): those runs did not
-//! bring it down. A run found unfinished at start whose marks say N is
-//! therefore one in progress at N crashes (or kills) of the server (a run
-//! still `queued` may have been started: the history shows it `running`
-//! only after its first 100 ms). Once N reaches `max_run_interruptions`
-//! the run is failed instead of resumed.
+//! shuts down in order (SIGTERM, Ctrl-C) starts no run any more and counts
+//! the runs it was walking as cut short by an orderly stop rather than a
+//! crash ([`RunStarts::stopped_in_order`]). A run found unfinished at start
+//! was in progress at that many crashes (or kills) and orderly stops of the
+//! server (a run still `queued` may have been started: the history shows
+//! it `running` only after its first 100 ms). Once the crashes reach
+//! `max_run_interruptions`, or the orderly stops `max_run_resumes`, the run
+//! is failed instead of resumed.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,91 +20,165 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// crashed is not started again, so no run can take it down twice.
 pub const DEFAULT_MAX_RUN_INTERRUPTIONS: u32 = 1;
 
-/// The `run_starts` tree: run id → times started (u32, big-endian).
+/// How many times a run was cut short, by kind of stop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// Stops not in order (a crash, a kill): the run may have been the
+    /// cause.
+    pub crashes: u32,
+    /// Orderly stops (SIGTERM, Ctrl-C) while it was walked.
+    pub orderly: u32,
+}
+
+impl Marks {
+    fn encode(self) -> Vec<u8> {
+        let mut bytes = self.crashes.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&self.orderly.to_be_bytes());
+        bytes
+    }
+
+    /// Eight bytes (crashes, orderly stops); four from builds that counted
+    /// only starts.
+    fn decode(bytes: &[u8]) -> Marks {
+        let word = |b: &[u8]| <[u8; 4]>::try_from(b).map_or(0, u32::from_be_bytes);
+        match bytes.len() {
+            8 => Marks {
+                crashes: word(&bytes[..4]),
+                orderly: word(&bytes[4..]),
+            },
+            _ => Marks {
+                crashes: word(bytes),
+                orderly: 0,
+            },
+        }
+    }
+}
+
+/// Default for `max_run_resumes`: a run cut short by this many orderly
+/// stops is failed at the next start. A supervisor that restarts a server
+/// the run wedged (exhausting memory or every slot) stops it in order, so
+/// orderly stops cannot be forgiven without end either.
+pub const DEFAULT_MAX_RUN_RESUMES: u32 = 3;
+
+/// The `run_starts` tree: run id → [`Marks`].
 #[derive(Clone)]
 pub struct RunStarts {
     tree: sled::Tree,
+    state: Arc<Mutex<Walking>>,
+}
+
+#[derive(Default)]
+struct Walking {
     /// The runs this process marked and is walking now.
-    walking: Arc<Mutex<HashSet<String>>>,
+    ids: HashSet<String>,
+    /// The server is shutting down: no run starts any more.
+    closing: bool,
 }
 
 impl RunStarts {
     pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
         Ok(RunStarts {
             tree: db.open_tree("run_starts")?,
-            walking: Arc::default(),
+            state: Arc::default(),
         })
     }
 
-    /// Times `run_id` was started and cut short by a stop that was not in
-    /// order; `None` when it has no marks at all (a run from before marks
-    /// were kept, or never started).
-    pub fn count(&self, run_id: &str) -> Result<Option<u32>, sled::Error> {
-        Ok(self.tree.get(run_id)?.map(|v| decode(&v)))
+    /// How often `run_id` was cut short; `None` when it has no marks at
+    /// all (a run from before marks were kept, or never started).
+    pub fn count(&self, run_id: &str) -> Result<Option<Marks>, sled::Error> {
+        Ok(self.tree.get(run_id)?.map(|v| Marks::decode(&v)))
     }
 
-    fn walking(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        // A set of ids: a panic elsewhere cannot leave it half changed.
-        self.walking.lock().unwrap_or_else(PoisonError::into_inner)
+    fn state(&self) -> std::sync::MutexGuard<'_, Walking> {
+        // A set of ids and a flag: a panic elsewhere cannot leave them
+        // half changed.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The server is shutting down in order: the runs it is walking did
-    /// not bring it down, so their starts in this process are taken back
-    /// (durably). They resume at the next start as if never started here.
-    /// Returns how many.
+    /// The server is shutting down in order: no run starts from now on,
+    /// and the runs it is walking did not bring it down, so their start in
+    /// this process is counted as an orderly stop instead of a crash
+    /// (durably). Returns how many.
     pub fn stopped_in_order(&self) -> Result<usize, sled::Error> {
-        let ids: Vec<String> = self.walking().drain().collect();
+        let ids: Vec<String> = {
+            let mut state = self.state();
+            state.closing = true;
+            state.ids.drain().collect()
+        };
         for id in &ids {
             self.tree.update_and_fetch(id.as_str(), |old| {
-                old.map(|v| decode(v).saturating_sub(1).to_be_bytes().to_vec())
+                old.map(|v| {
+                    let m = Marks::decode(v);
+                    Marks {
+                        crashes: m.crashes.saturating_sub(1),
+                        orderly: m.orderly.saturating_add(1),
+                    }
+                    .encode()
+                })
             })?;
         }
         self.tree.flush()?;
         Ok(ids.len())
     }
 
-    /// Record one more start of `run_id`, durably, before it runs.
-    pub fn mark(&self, run_id: &str) -> Result<u32, sled::Error> {
+    /// Record one more start of `run_id`, durably, before it runs (as a
+    /// crash until the run ends or the server stops in order). `None`:
+    /// the server is shutting down, so the run must not start (it stays
+    /// queued for the next start).
+    pub fn mark(&self, run_id: &str) -> Result<Option<Marks>, sled::Error> {
+        // Held across the write so a shutdown cannot slip in between the
+        // check and the run joining the walked set.
+        let mut state = self.state();
+        if state.closing {
+            return Ok(None);
+        }
         let next = self
             .tree
             .update_and_fetch(run_id, |old| {
+                let m = old.map(Marks::decode).unwrap_or_default();
                 Some(
-                    old.map_or(0, decode)
-                        .saturating_add(1)
-                        .to_be_bytes()
-                        .to_vec(),
+                    Marks {
+                        crashes: m.crashes.saturating_add(1),
+                        ..m
+                    }
+                    .encode(),
                 )
             })?
-            .map_or(1, |v| decode(&v));
+            .map(|v| Marks::decode(&v))
+            .unwrap_or_default();
         self.tree.flush()?;
-        self.walking().insert(run_id.to_string());
-        Ok(next)
+        state.ids.insert(run_id.to_string());
+        Ok(Some(next))
     }
 
     /// The run ended (any way): its marks are no longer needed. Not
     /// flushed: a mark that survives a crash belongs to a finished run,
     /// which recovery never looks at.
     pub fn forget(&self, run_id: &str) {
-        self.walking().remove(run_id);
+        self.state().ids.remove(run_id);
         if let Err(e) = self.tree.remove(run_id) {
             tracing::warn!(run_id, "cannot forget the run's start marks: {e}");
         }
     }
 }
 
-fn decode(bytes: &[u8]) -> u32 {
-    <[u8; 4]>::try_from(bytes).map_or(0, u32::from_be_bytes)
-}
-
 /// The message of a run failed because the server kept stopping under it.
-pub fn not_retried(interruptions: u32) -> String {
-    let times = match interruptions {
+pub fn not_retried(marks: Marks, max_interruptions: u32) -> String {
+    let times = |n: u32| match n {
         1 => "once".to_string(),
         n => format!("{n} times"),
     };
-    format!(
-        "the server stopped without shutting down in order {times} while this run was in progress (the run may have been the cause); it was not retried (max_run_interruptions)"
-    )
+    if marks.crashes >= max_interruptions {
+        format!(
+            "the server stopped without shutting down in order {} while this run was in progress (the run may have been the cause); it was not retried (max_run_interruptions)",
+            times(marks.crashes)
+        )
+    } else {
+        format!(
+            "the server was stopped {} while this run was in progress; it was not resumed again (max_run_resumes)",
+            times(marks.orderly)
+        )
+    }
 }
 
 #[cfg(test)]
@@ -117,14 +192,21 @@ mod tests {
             let db = sled::open(dir.path()).expect("open");
             let starts = RunStarts::open(&db).expect("tree");
             assert_eq!(starts.count("r1").expect("count"), None);
-            assert_eq!(starts.mark("r1").expect("mark"), 1);
-            assert_eq!(starts.mark("r1").expect("mark"), 2);
+            let crashes = |m: Option<Marks>| m.map(|m| m.crashes);
+            assert_eq!(crashes(starts.mark("r1").expect("mark")), Some(1));
+            assert_eq!(crashes(starts.mark("r1").expect("mark")), Some(2));
             starts.mark("r2").expect("mark");
             starts.forget("r2");
         }
         let db = sled::open(dir.path()).expect("reopen");
         let starts = RunStarts::open(&db).expect("tree");
-        assert_eq!(starts.count("r1").expect("count"), Some(2));
+        assert_eq!(
+            starts.count("r1").expect("count"),
+            Some(Marks {
+                crashes: 2,
+                orderly: 0
+            })
+        );
         assert_eq!(starts.count("r2").expect("count"), None);
     }
 
@@ -138,10 +220,19 @@ mod tests {
             starts.mark("crashed-before").expect("mark");
             starts.forget("crashed-before");
             assert_eq!(starts.stopped_in_order().expect("stop"), 1);
+            // Shutting down: nothing starts any more.
+            assert_eq!(starts.mark("late").expect("mark"), None);
         }
         let db = sled::open(dir.path()).expect("reopen");
         let starts = RunStarts::open(&db).expect("tree");
-        assert_eq!(starts.count("walking").expect("count"), Some(0));
+        assert_eq!(
+            starts.count("walking").expect("count"),
+            Some(Marks {
+                crashes: 0,
+                orderly: 1
+            })
+        );
+        assert_eq!(starts.count("late").expect("count"), None);
         assert_eq!(starts.count("crashed-before").expect("count"), None);
     }
 }

@@ -129,7 +129,7 @@ impl Connectors {
                     StatusCode::CONFLICT,
                     "publisher_mismatch",
                     format!(
-                        "{id}@{other} is installed from {}, but this component is {}; a connector id belongs to one publisher (its grants and connections carry over to new versions): remove every installed version of {id} first, or give this connector another id",
+                        "{id}@{other} is installed from {}, but this component is {}; a connector id belongs to one publisher (its grants and connections carry over to new versions): give this connector another id, or remove every installed version of {id} first (the connections made for {id} stay, and the new publisher's component would use them)",
                         shown(origin.publisher.as_deref()),
                         shown(publisher.name()),
                     ),
@@ -164,7 +164,11 @@ impl Connectors {
         )?;
         self.installs.flush()?;
         weft.install(loaded).map_err(|e| {
-            if let Err(undo) = self.installs.remove(k.as_str()) {
+            if let Err(undo) = self
+                .installs
+                .remove(k.as_str())
+                .and_then(|_| self.installs.flush())
+            {
                 tracing::error!(connector = %k, "cannot remove the install record of a refused install: {undo}");
             }
             install_refused(e)
@@ -190,8 +194,11 @@ impl Connectors {
         tokio::task::spawn_blocking(move || -> Result<(), ApiError> {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| ApiError::internal(format!("cannot create {}: {e}", dir.display())))?;
-            if let Some(sig) = sig {
-                write_whole(&signature_path(&target), &sig)?;
+            match sig {
+                Some(sig) => write_whole(&signature_path(&target), &sig)?,
+                // A signature left from an earlier install of these bytes
+                // must not vouch for this unsigned one.
+                None => remove_file(&signature_path(&target)),
             }
             write_whole(&target, &bytes).inspect_err(|_| remove_component(&target))
         })
@@ -319,11 +326,55 @@ fn write_whole(target: &Path, data: &[u8]) -> Result<(), ApiError> {
 /// Remove a component file and its signature; a failure is logged (a
 /// file in `installed/` without a record is never loaded).
 pub(super) fn remove_component(path: &Path) {
-    for p in [signature_path(path), path.to_path_buf()] {
-        match std::fs::remove_file(&p) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => tracing::warn!(file = %p.display(), "cannot remove: {e}"),
+    remove_file(&signature_path(path));
+    remove_file(path);
+}
+
+fn remove_file(path: &Path) {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(file = %path.display(), "cannot remove: {e}"),
+    }
+}
+
+/// See [`crate::ServerStore::move_root_installs`].
+pub fn move_root_installs(db: &sled::Db, dir: &Path) -> usize {
+    let records = match db.open_tree("connector_installs") {
+        Ok(tree) => tree,
+        Err(e) => {
+            tracing::warn!("cannot read the connector installs: {e}");
+            return 0;
+        }
+    };
+    let target = dir.join("installed");
+    let mut moved = 0;
+    for item in records.iter().values() {
+        let Some(record) = item
+            .ok()
+            .and_then(|v| serde_json::from_slice::<InstallRecord>(&v).ok())
+        else {
+            continue;
+        };
+        let old = dir.join(format!("{}.wasm", record.sha256));
+        if !old.is_file() {
+            continue;
+        }
+        let new = target.join(format!("{}.wasm", record.sha256));
+        let result = std::fs::create_dir_all(&target)
+            .and_then(
+                |()| match std::fs::rename(signature_path(&old), signature_path(&new)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                },
+            )
+            .and_then(|()| std::fs::rename(&old, &new));
+        match result {
+            Ok(()) => moved += 1,
+            Err(e) => {
+                tracing::warn!(file = %old.display(), "cannot move into {}: {e}", target.display())
+            }
         }
     }
+    moved
 }

@@ -147,7 +147,7 @@ fn disable(automations: &Automations, id: &str, reason: &str) -> Result<bool, Ap
         StatusCode::CONFLICT,
         "version_conflict",
         format!(
-            "automation {id:?} kept changing while it was being disabled; nothing was removed, try again"
+            "automation {id:?} kept changing while it was being disabled; the version was not removed (automations disabled before this one stay disabled), try again"
         ),
     ))
 }
