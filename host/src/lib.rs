@@ -41,8 +41,10 @@
 //! [`connector_set`] (installed connectors, every version side by side,
 //! and how a block's version pin picks one; changed at run time without a
 //! restart), [`signing`] (publishers' ed25519 signatures over components
-//! and the keys an operator trusts), and [`weft`] (the engine facade; the
-//! walker is private).
+//! and the keys an operator trusts), [`run_limits`] (the host-side limits
+//! of a run), [`run_slot`] (a host's concurrency slot, handed back while a
+//! run waits to retry), and [`weft`] (the engine facade; the walker is
+//! private).
 
 pub mod automation;
 pub mod chaining;
@@ -61,6 +63,7 @@ pub mod limits;
 pub mod manifest;
 pub mod outbound_http;
 pub mod run_limits;
+pub mod run_slot;
 pub mod runtime;
 pub mod sandbox;
 pub mod scrub;
@@ -80,6 +83,7 @@ pub use limits::Limits;
 pub use manifest::Manifest;
 pub use outbound_http::{HttpCall, HttpLimits};
 pub use run_limits::RunLimits;
+pub use run_slot::RunSlot;
 pub use runtime::{Connector, InvokeContext, InvokeReport, Runtime, RuntimeBuilder};
 pub use store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StepStatus, Trigger};
 /// Cancels a run started with [`Weft::run_record`].

@@ -34,8 +34,9 @@ pub struct RunLimits {
     pub max_run_memory_bytes: usize,
     /// Longest wait before retrying a block (`max_retry_wait`). A block
     /// whose rate limit (a 429's `Retry-After`, a `rate-limited` error's
-    /// `retry_after_ms`) asks for more fails instead: a waiting run holds
-    /// its concurrency slot, so a long wait would starve other runs.
+    /// `retry_after_ms`) asks for more fails instead: the run keeps its
+    /// automation's concurrency while it waits (it gives back only the
+    /// host's global slot, see [`crate::run_slot`]).
     #[serde(with = "crate::limits::duration_ms")]
     pub max_retry_wait: Duration,
     /// Longest error message a step or a run keeps (`max_error_bytes`);

@@ -9,6 +9,7 @@ use crate::chaining::AutomationCaller;
 use crate::connections::ConnectionResolver;
 use crate::connector_set::{ConnectorSet, SharedConnectors};
 use crate::run_limits::{RunLimits, cut_string};
+use crate::run_slot::RunSlot;
 use crate::scrub::{self, SecretValues};
 use crate::store::{RunRecord, RunStatus, RunStore, StepRecord, StepStatus, StoreError};
 use serde_json::{Map, Value, json};
@@ -74,6 +75,8 @@ pub(crate) struct Walk<'a> {
     /// version is resolved here, so a version installed or removed
     /// meanwhile cannot switch the run to another one halfway.
     started_with: Arc<ConnectorSet>,
+    /// Handed back while a block waits to be retried.
+    slot: Option<Arc<dyn RunSlot>>,
     pub store: &'a dyn RunStore,
     pub cancel: CancellationToken,
     pub run: RunRecord,
@@ -176,6 +179,7 @@ impl<'a> Walk<'a> {
         Walk {
             plan,
             started_with: connectors.snapshot(),
+            slot: None,
             connectors,
             store,
             cancel,
@@ -205,6 +209,13 @@ impl<'a> Walk<'a> {
     pub fn limits(mut self, limits: &RunLimits) -> Self {
         self.memory = RunMemory::new(limits.max_run_memory_bytes);
         self.limits = limits.clone();
+        self
+    }
+
+    /// The host's slot for this run, handed back while a block waits to be
+    /// retried (see [`crate::run_slot`]).
+    pub fn slot(mut self, slot: Option<Arc<dyn RunSlot>>) -> Self {
+        self.slot = slot;
         self
     }
 

@@ -10,6 +10,7 @@ use crate::connector_set::{
 use crate::error::LoadError;
 use crate::outbound_http::allow_list::PatternError;
 use crate::run_limits::RunLimits;
+use crate::run_slot::RunSlot;
 use crate::runtime::{Connector, Runtime};
 use crate::store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StoreError, Trigger};
 pub use crate::walker::StepObserver;
@@ -345,7 +346,7 @@ impl Weft {
         trigger: Trigger,
     ) -> Result<RunResult, StoreError> {
         let record = new_record(plan, input, trigger);
-        self.walk(plan, record, CancellationToken::new(), None, 0, None)
+        self.walk(plan, record, CancellationToken::new(), Walking::default())
             .await
     }
 
@@ -359,15 +360,11 @@ impl Weft {
         observer: &StepObserver<'_>,
     ) -> Result<RunResult, StoreError> {
         let record = new_record(plan, input, trigger);
-        self.walk(
-            plan,
-            record,
-            CancellationToken::new(),
-            Some(observer),
-            0,
-            None,
-        )
-        .await
+        let how = Walking {
+            observer: Some(observer),
+            ..Walking::default()
+        };
+        self.walk(plan, record, CancellationToken::new(), how).await
     }
 
     /// Run an existing record (queued, or interrupted mid-run): its steps
@@ -380,13 +377,31 @@ impl Weft {
         record: RunRecord,
         cancel: CancellationToken,
     ) -> Result<RunResult, StoreError> {
+        self.run_record_in(plan, record, cancel, None).await
+    }
+
+    /// [`Weft::run_record`] for a host that bounds how many runs go at
+    /// once: `slot` is handed back while a block waits to be retried (see
+    /// [`crate::run_slot`]).
+    pub async fn run_record_in(
+        &self,
+        plan: &Plan,
+        record: RunRecord,
+        cancel: CancellationToken,
+        slot: Option<Arc<dyn RunSlot>>,
+    ) -> Result<RunResult, StoreError> {
         let next_seq = self
             .inner
             .store
             .steps(&record.id)?
             .last()
             .map_or(0, |s| s.seq + 1);
-        self.walk(plan, record, cancel, None, next_seq, None).await
+        let how = Walking {
+            first_seq: next_seq,
+            slot,
+            ..Walking::default()
+        };
+        self.walk(plan, record, cancel, how).await
     }
 
     /// Start a run in the background; the handle can stop it.
@@ -402,7 +417,7 @@ impl Weft {
         let token = cancel.clone();
         let weft = self.clone();
         let task =
-            tokio::spawn(async move { weft.walk(&plan, record, token, None, 0, None).await });
+            tokio::spawn(async move { weft.walk(&plan, record, token, Walking::default()).await });
         RunHandle {
             run_id,
             cancel,
@@ -425,15 +440,12 @@ impl Weft {
         // its own (the resumed caller calls it anew).
         trigger.detail["wait"] = serde_json::Value::Bool(true);
         let record = new_record(plan, call.input.clone(), trigger);
-        self.walk(
-            plan,
-            record,
-            call.cancel.child_token(),
-            None,
-            0,
-            call.deadline,
-        )
-        .await
+        let how = Walking {
+            deadline: call.deadline,
+            ..Walking::default()
+        };
+        self.walk(plan, record, call.cancel.child_token(), how)
+            .await
     }
 
     /// Start `plan` in the background as the run `call` asks for, detached
@@ -456,10 +468,14 @@ impl Weft {
         plan: &Plan,
         record: RunRecord,
         cancel: CancellationToken,
-        observer: Option<&StepObserver<'_>>,
-        first_seq: u64,
-        deadline: Option<Instant>,
+        how: Walking<'_>,
     ) -> Result<RunResult, StoreError> {
+        let Walking {
+            observer,
+            first_seq,
+            deadline,
+            slot,
+        } = how;
         let walk = Walk::new(
             plan,
             &self.inner.connectors,
@@ -472,10 +488,24 @@ impl Weft {
         .deadline_at_most(deadline)
         .chaining(self.inner.caller.as_deref(), self.inner.max_chain_depth)
         .connections(self.inner.connections.as_deref())
-        .limits(&self.inner.run_limits);
+        .limits(&self.inner.run_limits)
+        .slot(slot);
         let (record, steps) = walk.run().await?;
         Ok(RunResult { record, steps })
     }
+}
+
+/// How a run is walked besides its plan, record and cancellation.
+#[derive(Default)]
+struct Walking<'o> {
+    /// Called with each step as it is written.
+    observer: Option<&'o StepObserver<'o>>,
+    /// The sequence number of the run's first new step.
+    first_seq: u64,
+    /// A deadline earlier than the run's own (a calling run's).
+    deadline: Option<Instant>,
+    /// The host's slot, handed back while a block waits to be retried.
+    slot: Option<Arc<dyn RunSlot>>,
 }
 
 /// A queued run record for `plan`, not yet stored (see [`Weft::run_record`]).

@@ -5,6 +5,7 @@
 
 mod common;
 
+use axum::response::IntoResponse as _;
 use common::{ADMIN, Api, start_server_in, start_server_with, wait_for_end};
 use serde_json::{Value, json};
 use std::net::TcpListener;
@@ -300,5 +301,108 @@ async fn an_operator_sets_the_host_side_run_limits_in_the_config_file() {
     assert!(
         error.contains("division by") && error.contains("the limit is 16 bytes"),
         "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_waiting_out_a_rate_limit_does_not_hold_the_servers_only_slot() {
+    // The upstream asks the first request to come back in 2 s.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new().route(
+        "/limited",
+        axum::routing::get(move || {
+            let counted = counted.clone();
+            async move {
+                if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                    (
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        [("retry-after", "2")],
+                        "slow down",
+                    )
+                        .into_response()
+                } else {
+                    axum::Json(json!({"ok": true})).into_response()
+                }
+            }
+        }),
+    );
+    let (addr, _stop) = weft_tests::serve_on_loopback(app).await;
+    let grant = format!("http://{addr}");
+    let server = start_server_with(
+        tempfile::tempdir().expect("tempdir"),
+        &["--allow", &grant, "--global-concurrency", "1"],
+    );
+    let api = Api::new(&server);
+    let limited = with_blocks(
+        "limited",
+        vec![
+            json!({"id": "Start", "type": "start"}),
+            json!({"id": "Call", "type": "connector", "connector": "http", "block": "request",
+                   "inputs": {"url": format!("http://{addr}/limited"), "fail_on_error_status": true},
+                   "retry": {"max_attempts": 2, "backoff_ms": 10}}),
+        ],
+        vec![json!({"from": "Start", "to": "Call"})],
+    );
+    let quick = with_blocks(
+        "quick",
+        vec![
+            json!({"id": "Start", "type": "start"}),
+            json!({"id": "Out", "type": "output", "mode": "set", "value": {"done": true}}),
+        ],
+        vec![json!({"from": "Start", "to": "Out"})],
+    );
+    let mut tokens = Vec::new();
+    for d in [limited, quick] {
+        let (s, a) = api
+            .call("POST", "/api/v1/automations", Some(ADMIN), Some(d))
+            .await;
+        assert_eq!(s, 201, "{a}");
+        tokens.push(a["execution_token"].as_str().expect("token").to_string());
+    }
+    let execute = |id: &'static str, token: String, background: bool| {
+        let api = &api;
+        async move {
+            let query = if background { "?async=true" } else { "" };
+            let resp = api
+                .http
+                .post(format!(
+                    "{}/api/v1/automations/{id}/actions/execute{query}",
+                    api.base
+                ))
+                .header("X-Execution-Token", token)
+                .json(&json!({}))
+                .send()
+                .await
+                .expect("execute");
+            (
+                resp.status().as_u16(),
+                resp.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (s, started) = execute("limited", tokens[0].clone(), true).await;
+    assert_eq!(s, 202, "{started}");
+    let limited_id = started["run_id"].as_str().expect("run id").to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while hits.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the limited run never called");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The only slot is free while `limited` waits out its 2 s: `quick`
+    // runs meanwhile instead of queueing behind it.
+    let (s, answer) = execute("quick", tokens[1].clone(), false).await;
+    assert_eq!(s, 200, "{answer}");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "quick finished while limited still waited for its retry"
+    );
+    let run = wait_for_end(&api, ADMIN, &limited_id).await;
+    assert_eq!(run["run"]["status"], "finished", "{run}");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "retried once, after the wait"
     );
 }

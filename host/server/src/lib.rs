@@ -20,6 +20,7 @@ mod connections_api;
 pub mod connectors;
 pub mod error;
 pub mod error_layer;
+mod global_slot;
 pub mod metrics;
 pub mod paging;
 pub mod preload;

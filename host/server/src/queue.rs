@@ -21,6 +21,7 @@
 //! never touched again.
 
 use crate::AppState;
+use crate::global_slot::GlobalSlot;
 use crate::recovery::RunStarts;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -176,15 +177,16 @@ impl Queue {
                                 {
                                     job.show_queued(&state);
                                 }
-                                slots.acquire_owned().await
+                                slots.clone().acquire_owned().await
                             }
                         };
-                        if let Ok(_permit) = permit
+                        if let Ok(permit) = permit
                             && let Some(state) = state.upgrade()
                         {
                             let cancel = CancellationToken::new();
                             lock(&running).insert(run_id.clone(), cancel.clone());
-                            execute(&state, &run_id, waiter, cancel).await;
+                            let slot = Arc::new(GlobalSlot::new(slots.clone(), permit));
+                            execute(&state, &run_id, waiter, cancel, slot).await;
                             lock(&running).remove(&run_id);
                             state
                                 .metrics
@@ -406,6 +408,7 @@ async fn execute(
     run_id: &str,
     waiter: Option<SyncJob>,
     cancel: CancellationToken,
+    slot: Arc<GlobalSlot>,
 ) {
     let store = state.weft.store();
     let (record, plan, reply) = match waiter {
@@ -483,7 +486,10 @@ async fn execute(
         }
         return;
     }
-    let result = state.weft.run_record(&plan, record, cancel).await;
+    let result = state
+        .weft
+        .run_record_in(&plan, record, cancel, Some(slot))
+        .await;
     if reply.is_none() {
         state.run_starts.forget(run_id);
     }

@@ -128,8 +128,16 @@ impl Walk<'_> {
                     let delay = backoff(retry, attempt, &err).min(self.limits.max_retry_wait);
                     let left = self.deadline.saturating_duration_since(Instant::now());
                     if delay < left {
+                        // Without the host's slot: a rate-limited run must
+                        // not keep others from running while it waits.
+                        let wait = async {
+                            match &self.slot {
+                                Some(slot) => slot.wait_released(delay).await,
+                                None => tokio::time::sleep(delay).await,
+                            }
+                        };
                         tokio::select! {
-                            _ = tokio::time::sleep(delay) => {}
+                            _ = wait => {}
                             _ = self.cancel.cancelled() => return Err(Halt::Stopped),
                         }
                         attempt += 1;
