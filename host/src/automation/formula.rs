@@ -76,7 +76,15 @@ fn format_datetime(d: DateTime<Utc>, fmt: &str) -> Result<String, String> {
     if items.iter().any(|i| matches!(i, Item::Error)) {
         return Err(format!("{fmt:?} is not a valid date format"));
     }
-    Ok(d.format_with_items(items.into_iter()).to_string())
+    // Items that parse may still fail to format (e.g. `%#z`, which only
+    // parses); `to_string` would panic on that error, `write!` reports it.
+    let mut out = String::new();
+    std::fmt::Write::write_fmt(
+        &mut out,
+        format_args!("{}", d.format_with_items(items.into_iter())),
+    )
+    .map_err(|_| format!("{fmt:?} is not a date format this date can be written in"))?;
+    Ok(out)
 }
 
 /// Apply formula `name` to already-evaluated arguments, refusing a result
@@ -196,6 +204,18 @@ pub fn call(name: &str, args: &[Value]) -> Result<Value, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_date_format_that_parses_but_cannot_be_written_is_an_error() {
+        // Found by the `template` fuzz target: formatting panicked.
+        let now = Utc::now();
+        assert!(format_datetime(now, "%:zzzz%#zzz[").is_err());
+        assert!(format_datetime(now, "%#z").is_err());
+        assert_eq!(
+            format_datetime(now, "%Y").ok(),
+            Some(now.format("%Y").to_string())
+        );
+    }
 
     #[test]
     fn every_formula() {
