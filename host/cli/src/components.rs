@@ -8,7 +8,9 @@
 //! `weft run`, `validate`, `connector list|describe|invoke` and `serve`
 //! all build their set here, so a connector that one of them knows, all of
 //! them know. `serve` alone leaves `installed/` out: it loads those from
-//! its install records, checking each against its trust settings again.
+//! its install records, checking each against its trust settings again,
+//! and writes `installed/index.json`, the installs it accepted, which is
+//! all the other commands load from there.
 
 use crate::exit::{Failure, LOAD, USAGE};
 use std::path::{Path, PathBuf};
@@ -57,7 +59,7 @@ impl ComponentFiles {
     pub fn paths(&self) -> Result<Vec<PathBuf>, Failure> {
         let mut found = wasm_files(&self.dir)?;
         if self.installed {
-            found.extend(wasm_files(&self.dir.join("installed"))?);
+            found.extend(self.installed_index().into_keys());
         }
         for path in &self.extra {
             if !path.is_file() {
@@ -72,12 +74,47 @@ impl ComponentFiles {
         Ok(found)
     }
 
+    /// The server's accepted API installs (`installed/index.json`, which
+    /// `weft serve` writes): file → SHA-256. Files in `installed/` it does
+    /// not list (refused at a start, or left behind) are not loaded.
+    fn installed_index(&self) -> std::collections::BTreeMap<PathBuf, String> {
+        let dir = self.dir.join("installed");
+        let Ok(text) = std::fs::read(dir.join(weft_server::connectors::INDEX)) else {
+            return Default::default();
+        };
+        let index: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
+        index["installed"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["sha256"].as_str())
+            // The file name is the SHA-256: nothing else may be named.
+            .filter(|sha| sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(|sha| (dir.join(format!("{sha}.wasm")), sha.to_string()))
+            .filter(|(path, _)| path.is_file())
+            .collect()
+    }
+
     /// Load every file, naming the one that fails.
     pub async fn load(&self, runtime: &Runtime) -> Result<Vec<Placed>, Failure> {
+        let index = if self.installed {
+            self.installed_index()
+        } else {
+            Default::default()
+        };
         let mut placed = Vec::new();
         for path in self.paths()? {
             let bytes = std::fs::read(&path)
                 .map_err(|e| Failure::new(USAGE, format!("cannot read {}: {e}", path.display())))?;
+            if let Some(sha) = index.get(&path)
+                && weft_server::connectors::sha256(&bytes) != *sha
+            {
+                eprintln!(
+                    "warning: {} changed since the server installed it; not loaded",
+                    path.display()
+                );
+                continue;
+            }
             let connector = runtime.load(&bytes).await.map_err(|e| {
                 Failure::new(LOAD, format!("{}: {e}", path.display())).hint(format!(
                     "remove it from {} (or drop its --component) to go on without it",

@@ -524,10 +524,19 @@ async fn a_signed_connector_is_installed_granted_pinned_upgraded_and_removed() {
         Some(&server),
         w,
     ));
-    let installed = std::fs::read_dir(server.data.path().join("components").join("installed"))
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert_eq!(installed, 0, "removed components leave no files");
+    // Only the index of accepted installs is left, empty.
+    let installed: Vec<String> =
+        std::fs::read_dir(server.data.path().join("components").join("installed"))
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+    assert_eq!(
+        installed,
+        ["index.json"],
+        "removed components leave no files"
+    );
 
     // Bundled connectors cannot be removed.
     let (s, body) = api

@@ -62,6 +62,21 @@ fn manifest_of(bytes: &[u8]) -> (String, String) {
     )
 }
 
+/// `weft connector list --json` over `components`, as an operator runs it
+/// beside the server.
+fn local_connectors(components: &std::path::Path) -> String {
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["connector", "list", "--json", "--components-dir"])
+        .arg(components)
+        .env("WEFT_DATA_DIR", data.path())
+        .env("WEFT_CACHE_DIR", weft_tests::cache_dir())
+        .output()
+        .expect("weft connector list");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn restart(mut server: Server, args: &[&str]) -> Server {
     server.stop();
     let data = std::mem::replace(&mut server.data, tempfile::tempdir().expect("tempdir"));
@@ -138,6 +153,9 @@ async fn an_id_belongs_to_one_publisher_and_installs_are_checked_again_at_every_
         "{installed:?}"
     );
 
+    let listed = local_connectors(&components);
+    assert!(listed.contains("\"acme-tasks\""), "{listed}");
+
     // The operator stops trusting acme: at the next start its install is
     // not loaded (and said so), and the server comes up all the same.
     let server = restart(server, &["--trusted-key", &trust_other]);
@@ -156,10 +174,14 @@ async fn an_id_belongs_to_one_publisher_and_installs_are_checked_again_at_every_
         s, 404,
         "an install by a key no longer trusted is not loaded: {body}"
     );
+    // Nor by the local commands reading the same components directory:
+    // they load from installed/ what the server accepted (its index).
+    let listed = local_connectors(&components);
+    assert!(!listed.contains("acme-tasks"), "{listed}");
 
     // An earlier build kept API installs beside placed files: at the next
     // start they move to installed/ and load from their records, checked.
-    for name in &installed {
+    for name in installed.iter().filter(|n| n.contains(".wasm")) {
         std::fs::rename(
             components.join("installed").join(name),
             components.join(name),

@@ -19,6 +19,10 @@ use weft_host::connector_set::{ConnectorSetError, InstallError};
 use weft_host::signing::Signature;
 use weft_host::{Connector, Weft};
 
+/// The index of accepted installs in `installed/` (see
+/// [`Connectors::write_index`]).
+pub const INDEX: &str = "index.json";
+
 /// An install recorded in an earlier run of the server that was not
 /// loaded at this start, and why.
 #[derive(Debug, Clone)]
@@ -93,6 +97,7 @@ impl Connectors {
             &key(&id, &version),
             json!({"sha256": sha, "publisher": record.publisher, "signed": signed}),
         )?;
+        self.write_index();
         Ok(installed)
     }
 
@@ -233,7 +238,36 @@ impl Connectors {
                 });
             }
         }
+        self.write_index();
         Ok(not_loaded)
+    }
+
+    /// Write `installed/index.json`: the API installs this server accepted
+    /// (file, SHA-256, id, version). The local commands (`weft run`,
+    /// `validate`, `connector list`) load `installed/` through it, so they
+    /// never load a file the server refused or left behind. A failure is
+    /// logged: the server itself loads from its records.
+    pub(super) fn write_index(&self) {
+        let entries: Vec<serde_json::Value> = self
+            .read_origins()
+            .iter()
+            .filter(|(_, o)| o.source == Source::Api)
+            .filter_map(|(k, o)| {
+                let (id, version) = k.rsplit_once('@')?;
+                Some(json!({"sha256": o.sha256, "id": id, "version": version}))
+            })
+            .collect();
+        let dir = self.installed_dir();
+        let written = std::fs::create_dir_all(&dir)
+            .map_err(|e| ApiError::internal(e.to_string()))
+            .and_then(|()| {
+                let text = serde_json::to_vec_pretty(&json!({"installed": entries}))
+                    .map_err(ApiError::internal)?;
+                write_whole(&dir.join(INDEX), &text)
+            });
+        if let Err(e) = written {
+            tracing::warn!("cannot write {}: {}", dir.join(INDEX).display(), e.message);
+        }
     }
 
     async fn load_one(&self, weft: &Weft, record: &InstallRecord) -> Result<(), String> {

@@ -32,7 +32,7 @@
 
 mod install;
 mod remove;
-pub use install::{NotLoaded, move_root_installs};
+pub use install::{INDEX, NotLoaded, move_root_installs};
 pub use remove::RemoveOutcome;
 pub mod trust;
 

@@ -118,6 +118,7 @@ impl Connectors {
             &key(id, version),
             json!({"forced": force, "disabled_automations": disabled, "had_record": record.is_some()}),
         )?;
+        self.write_index();
         Ok(RemoveOutcome { disabled })
     }
 }
