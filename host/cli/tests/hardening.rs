@@ -6,7 +6,7 @@
 mod common;
 
 use axum::response::IntoResponse as _;
-use common::{ADMIN, Api, start_server_in, start_server_with, wait_for_end};
+use common::{ADMIN, Api, start_server_with, wait_for_end};
 use serde_json::{Value, json};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -163,7 +163,6 @@ async fn a_run_resumes_after_an_orderly_stop_and_is_failed_after_a_crash() {
         2,
         "not started a third time"
     );
-    let _ = start_server_in;
 }
 
 #[test]

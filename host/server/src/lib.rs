@@ -546,3 +546,44 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
 }
+
+#[cfg(test)]
+mod plan_cache_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A cached plan is reused while nothing changes, and validated again
+    /// once the connectors change (any install, removal or grant).
+    #[tokio::test]
+    async fn a_cached_plan_is_revalidated_after_the_connectors_change() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let weft = Weft::builder()
+            .sled(dir.path().join("history"))
+            .build()
+            .await
+            .expect("weft");
+        let state = AppState::open(weft, &dir.path().join("server"), ServerConfig::default())
+            .expect("state");
+        let document = json!({
+            "weft": "automation/v1", "id": "cached", "name": "cached",
+            "blocks": [
+                {"id": "Start", "type": "start"},
+                {"id": "Out", "type": "output", "mode": "set", "value": {"ok": true}}
+            ],
+            "edges": [{"from": "Start", "to": "Out"}]
+        });
+        let created = api::create(&state, document, "admin").expect("created");
+        let stored = created.stored;
+        let first = state.plan(&stored).expect("plan");
+        let again = state.plan(&stored).expect("plan");
+        assert!(Arc::ptr_eq(&first, &again), "reused while nothing changed");
+        state
+            .weft
+            .set_connector_policy("elsewhere", weft_host::ConnectorPolicy::default())
+            .expect("policy");
+        let after = state.plan(&stored).expect("plan");
+        assert!(!Arc::ptr_eq(&first, &after), "validated again");
+        let cached = state.plan(&stored).expect("plan");
+        assert!(Arc::ptr_eq(&after, &cached), "and cached again");
+    }
+}
