@@ -13,6 +13,7 @@
 //! all the other commands load from there.
 
 use crate::exit::{Failure, LOAD, USAGE};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use weft_host::{Connector, Runtime};
 
@@ -54,13 +55,11 @@ impl ComponentFiles {
     }
 
     /// The files to load: the directory's `*.wasm`, sorted, then those of
-    /// `installed/` (unless left out), then the `--component` files. A
-    /// missing directory holds nothing.
-    pub fn paths(&self) -> Result<Vec<PathBuf>, Failure> {
+    /// `installed/` that `index` (the server's, empty when left out) lists,
+    /// then the `--component` files. A missing directory holds nothing.
+    fn paths(&self, index: &BTreeMap<PathBuf, String>) -> Result<Vec<PathBuf>, Failure> {
         let mut found = wasm_files(&self.dir)?;
-        if self.installed {
-            found.extend(self.installed_index().into_keys());
-        }
+        found.extend(index.keys().cloned());
         for path in &self.extra {
             if !path.is_file() {
                 return Err(Failure::new(
@@ -77,7 +76,11 @@ impl ComponentFiles {
     /// The server's accepted API installs (`installed/index.json`, which
     /// `weft serve` writes): file → SHA-256. Files in `installed/` it does
     /// not list (refused at a start, or left behind) are not loaded.
-    fn installed_index(&self) -> std::collections::BTreeMap<PathBuf, String> {
+    /// Empty when `installed/` is left out.
+    fn installed_index(&self) -> BTreeMap<PathBuf, String> {
+        if !self.installed {
+            return BTreeMap::new();
+        }
         let dir = self.dir.join("installed");
         let Ok(text) = std::fs::read(dir.join(weft_server::connectors::INDEX)) else {
             return Default::default();
@@ -97,13 +100,9 @@ impl ComponentFiles {
 
     /// Load every file, naming the one that fails.
     pub async fn load(&self, runtime: &Runtime) -> Result<Vec<Placed>, Failure> {
-        let index = if self.installed {
-            self.installed_index()
-        } else {
-            Default::default()
-        };
+        let index = self.installed_index();
         let mut placed = Vec::new();
-        for path in self.paths()? {
+        for path in self.paths(&index)? {
             let bytes = std::fs::read(&path)
                 .map_err(|e| Failure::new(USAGE, format!("cannot read {}: {e}", path.display())))?;
             if let Some(sha) = index.get(&path)

@@ -77,6 +77,17 @@ fn local_connectors(components: &std::path::Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Whether `server` writes `text` within 5 s.
+async fn wait_for_output(server: &Server, text: &str) -> bool {
+    for _ in 0..250 {
+        if server.output().contains(text) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
+
 fn restart(mut server: Server, args: &[&str]) -> Server {
     server.stop();
     let data = std::mem::replace(&mut server.data, tempfile::tempdir().expect("tempdir"));
@@ -159,13 +170,14 @@ async fn an_id_belongs_to_one_publisher_and_installs_are_checked_again_at_every_
     // The operator stops trusting acme: at the next start its install is
     // not loaded (and said so), and the server comes up all the same.
     let server = restart(server, &["--trusted-key", &trust_other]);
-    assert!(
-        server
-            .output()
-            .contains("acme-tasks@0.1.0 (installed through the API) was not loaded"),
-        "{}",
-        server.output()
-    );
+    // Said on stderr, which its reader may pass on just after stdout's
+    // "listening on".
+    let said = wait_for_output(
+        &server,
+        "acme-tasks@0.1.0 (installed through the API) was not loaded",
+    )
+    .await;
+    assert!(said, "{}", server.output());
     let api = Api::new(&server);
     let (s, body) = api
         .call("GET", "/api/v1/connectors/acme-tasks", Some(ADMIN), None)
@@ -252,19 +264,7 @@ fn list_nap_list(connection: &str, base_url: &str, ms: u64) -> Value {
 
 /// Start a run of `twice` in the background; its id.
 async fn start_run(api: &Api, exec_token: &str) -> String {
-    let resp = api
-        .http
-        .post(format!(
-            "{}/api/v1/automations/twice/actions/execute?async=true",
-            api.base
-        ))
-        .header("X-Execution-Token", exec_token)
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("execute");
-    let body: Value = resp.json().await.expect("json");
-    body["run_id"].as_str().expect("run id").to_string()
+    api.execute_async("twice", exec_token, json!({})).await
 }
 
 /// Wait until the run's `First` step is written (it is napping then).

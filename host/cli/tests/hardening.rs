@@ -237,24 +237,10 @@ async fn an_operator_sets_the_host_side_run_limits_in_the_config_file() {
         .call("POST", "/api/v1/automations", Some(ADMIN), Some(big))
         .await;
     assert_eq!(s, 201, "{created}");
-    let resp = api
-        .http
-        .post(format!(
-            "{}/api/v1/automations/big/actions/execute?async=true",
-            api.base
-        ))
-        .header(
-            "X-Execution-Token",
-            created["execution_token"].as_str().expect("token"),
-        )
-        .json(&json!({"s": "x".repeat(2000)}))
-        .send()
-        .await
-        .expect("execute");
-    let run_id = resp.json::<Value>().await.expect("json")["run_id"]
-        .as_str()
-        .expect("run id")
-        .to_string();
+    let token = created["execution_token"].as_str().expect("token");
+    let run_id = api
+        .execute_async("big", token, json!({"s": "x".repeat(2000)}))
+        .await;
     let run = wait_for_end(&api, ADMIN, &run_id).await;
     assert_eq!(run["run"]["status"], "failed", "{run}");
     let error = run["run"]["error"].as_str().unwrap_or_default();
@@ -277,24 +263,8 @@ async fn an_operator_sets_the_host_side_run_limits_in_the_config_file() {
         .call("POST", "/api/v1/automations", Some(ADMIN), Some(divide))
         .await;
     assert_eq!(s, 201, "{created}");
-    let resp = api
-        .http
-        .post(format!(
-            "{}/api/v1/automations/divide/actions/execute?async=true",
-            api.base
-        ))
-        .header(
-            "X-Execution-Token",
-            created["execution_token"].as_str().expect("token"),
-        )
-        .json(&json!({}))
-        .send()
-        .await
-        .expect("execute");
-    let run_id = resp.json::<Value>().await.expect("json")["run_id"]
-        .as_str()
-        .expect("run id")
-        .to_string();
+    let token = created["execution_token"].as_str().expect("token");
+    let run_id = api.execute_async("divide", token, json!({})).await;
     let run = wait_for_end(&api, ADMIN, &run_id).await;
     let error = run["run"]["error"].as_str().unwrap_or_default();
     assert!(

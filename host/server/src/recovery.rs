@@ -126,8 +126,9 @@ impl RunStarts {
     /// the server is shutting down, so the run must not start (it stays
     /// queued for the next start).
     pub fn mark(&self, run_id: &str) -> Result<Option<Marks>, sled::Error> {
-        // Held across the write so a shutdown cannot slip in between the
-        // check and the run joining the walked set.
+        // Held across the in-memory update (not the flush) so a shutdown
+        // cannot slip in between the check, the count and the run joining
+        // the walked set: its take-back always follows this count.
         let mut state = self.state();
         if state.closing {
             return Ok(None);
@@ -146,8 +147,11 @@ impl RunStarts {
             })?
             .map(|v| Marks::decode(&v))
             .unwrap_or_default();
-        self.tree.flush()?;
         state.ids.insert(run_id.to_string());
+        drop(state);
+        // Flushed unlocked: concurrent starts share sled's flushes instead
+        // of queueing for the lock one fsync at a time.
+        self.tree.flush()?;
         Ok(Some(next))
     }
 

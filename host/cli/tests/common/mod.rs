@@ -208,6 +208,24 @@ impl Api {
             .clone()
     }
 
+    /// Start a run of automation `id` in the background
+    /// (`…/actions/execute?async=true` with its execution token); its id.
+    pub async fn execute_async(&self, id: &str, exec_token: &str, input: Value) -> String {
+        let resp = self
+            .http
+            .post(format!(
+                "{}/api/v1/automations/{id}/actions/execute?async=true",
+                self.base
+            ))
+            .header("X-Execution-Token", exec_token)
+            .json(&input)
+            .send()
+            .await
+            .expect("execute");
+        let body: Value = resp.json().await.expect("json");
+        body["run_id"].as_str().expect("run id").to_string()
+    }
+
     /// POST a JSON body to a webhook path.
     pub async fn hook(&self, path: &str, body: Value) -> reqwest::Response {
         self.http

@@ -71,10 +71,11 @@ impl Connectors {
             }
         }
         let before: Vec<Version> = set.version_numbers(id).cloned().collect();
+        let after: Vec<Version> = before.iter().filter(|v| **v != parsed).cloned().collect();
         let needing: Vec<StoredAutomation> = automations
             .list()?
             .into_iter()
-            .filter(|a| needs_removed(&a.document, id, &parsed, &before))
+            .filter(|a| needs_removed(&a.document, id, &parsed, (&before, &after)))
             .collect();
         if !needing.is_empty() && !force {
             let ids: Vec<&str> = needing.iter().map(|a| a.id.as_str()).collect();
@@ -154,11 +155,15 @@ fn disable(automations: &Automations, id: &str, reason: &str) -> Result<bool, Ap
 }
 
 /// Does a block of this automation document run `removed` of connector
-/// `id` now (given the versions installed `before`), and match none of the
-/// others? An automation whose pin matched nothing already is not one
-/// this removal breaks.
-fn needs_removed(document: &Value, id: &str, removed: &Version, before: &[Version]) -> bool {
-    let after: Vec<Version> = before.iter().filter(|v| *v != removed).cloned().collect();
+/// `id` now (given the versions installed `before` the removal), and match
+/// none of those left `after` it? An automation whose pin matched nothing
+/// already is not one this removal breaks.
+fn needs_removed(
+    document: &Value,
+    id: &str,
+    removed: &Version,
+    (before, after): (&[Version], &[Version]),
+) -> bool {
     let blocks = document.get("blocks").and_then(Value::as_array);
     blocks.into_iter().flatten().any(|b| {
         if b.get("type").and_then(Value::as_str) != Some("connector")
@@ -194,52 +199,28 @@ mod tests {
         Version::parse(text).expect("version")
     }
 
+    /// `needs_removed` with the versions left once `removed` goes.
+    fn needs(document: &Value, id: &str, removed: &Version, before: &[Version]) -> bool {
+        let after: Vec<Version> = before.iter().filter(|v| *v != removed).cloned().collect();
+        needs_removed(document, id, removed, (before, &after))
+    }
+
     #[test]
     fn only_automations_this_removal_breaks_need_the_version() {
         let before = [v("1.0.0"), v("2.0.0")];
         // Pinned to the removed version, nothing else matches: needed.
-        assert!(needs_removed(
-            &doc(Some("2.0.0")),
-            "acme",
-            &v("2.0.0"),
-            &before
-        ));
+        assert!(needs(&doc(Some("2.0.0")), "acme", &v("2.0.0"), &before));
         // Unpinned: 1.0.0 is left to run.
-        assert!(!needs_removed(&doc(None), "acme", &v("2.0.0"), &before));
+        assert!(!needs(&doc(None), "acme", &v("2.0.0"), &before));
         // A range that still matches another version.
-        assert!(!needs_removed(
-            &doc(Some(">=1")),
-            "acme",
-            &v("2.0.0"),
-            &before
-        ));
+        assert!(!needs(&doc(Some(">=1")), "acme", &v("2.0.0"), &before));
         // Pinned to another version: unaffected.
-        assert!(!needs_removed(
-            &doc(Some("1.0.0")),
-            "acme",
-            &v("2.0.0"),
-            &before
-        ));
+        assert!(!needs(&doc(Some("1.0.0")), "acme", &v("2.0.0"), &before));
         // Already matching nothing before the removal: not this removal's doing.
-        assert!(!needs_removed(
-            &doc(Some("3.0.0")),
-            "acme",
-            &v("2.0.0"),
-            &before
-        ));
+        assert!(!needs(&doc(Some("3.0.0")), "acme", &v("2.0.0"), &before));
         // The last version, unpinned: needed.
-        assert!(needs_removed(
-            &doc(None),
-            "acme",
-            &v("1.0.0"),
-            &[v("1.0.0")]
-        ));
+        assert!(needs(&doc(None), "acme", &v("1.0.0"), &[v("1.0.0")]));
         // Another connector's block.
-        assert!(!needs_removed(
-            &doc(Some("2.0.0")),
-            "other",
-            &v("2.0.0"),
-            &before
-        ));
+        assert!(!needs(&doc(Some("2.0.0")), "other", &v("2.0.0"), &before));
     }
 }
