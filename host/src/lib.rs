@@ -62,6 +62,7 @@ pub mod guest_text;
 pub mod limits;
 pub mod manifest;
 pub mod outbound_http;
+pub mod output_seal;
 pub mod run_limits;
 pub mod run_slot;
 pub mod runtime;
@@ -82,6 +83,7 @@ pub use error::{BlockErrorKind, BlockFailure, InvokeError, LimitExceeded, LoadEr
 pub use limits::Limits;
 pub use manifest::Manifest;
 pub use outbound_http::{HttpCall, HttpLimits};
+pub use output_seal::OutputSeal;
 pub use run_limits::RunLimits;
 pub use run_slot::RunSlot;
 pub use runtime::{Connector, InvokeContext, InvokeReport, Runtime, RuntimeBuilder};

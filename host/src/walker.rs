@@ -2,31 +2,35 @@
 //! retry policies, the run's deadline and fuel budget, and writing each
 //! step to the history store as it completes.
 
-use crate::automation::document::{ErrorMode, OnError, OutputMode, VariableAction};
 use crate::automation::plan::{NodeId, NodeKind, Plan};
 use crate::automation::template::Scope;
 use crate::chaining::AutomationCaller;
 use crate::connections::ConnectionResolver;
 use crate::connector_set::{ConnectorSet, SharedConnectors};
+use crate::output_seal::OutputSeal;
 use crate::run_limits::{RunLimits, cut_string};
 use crate::run_slot::RunSlot;
 use crate::scrub::{self, SecretValues};
 use crate::store::{RunRecord, RunStatus, RunStore, StepRecord, StepStatus, StoreError};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
-use weft_conditions::{combine, compare};
 
 mod bounded;
 mod call_block;
 mod connector_block;
+mod durable;
 mod journal;
+mod record;
+pub(crate) mod resume;
+mod standard_blocks;
 mod values;
 use bounded::{RunMemory, Slot};
 use journal::Journal;
-use values::{apply_output, apply_variable, kind_of};
+use resume::Replay;
+use standard_blocks::Walked;
 
 /// A run's record and steps are written together when it ends; a run
 /// still going after this long is written as running and its steps as
@@ -106,6 +110,14 @@ pub(crate) struct Walk<'a> {
     depth: usize,
     /// Blocks run since the walk last yielded to the executor.
     since_yield: u32,
+    /// The run resumes after a crash if the server stops during it:
+    /// blocks that reach outside run only once what came before is on
+    /// disk (see [`durable`]).
+    durable: bool,
+    /// The history this resumed run takes over ([`resume`]).
+    replay: Option<Replay>,
+    /// Seals the private copies of outputs a resume needs.
+    seal: Option<&'a dyn OutputSeal>,
 }
 
 impl Scope for Walk<'_> {
@@ -144,6 +156,13 @@ struct Outcome {
     child_run: Option<String>,
     /// The connector version a connector block ran.
     connector_version: Option<String>,
+}
+
+/// What a block produced, and the unscrubbed output to keep sealed for a
+/// resume (see [`durable`]).
+struct Finished {
+    outcome: Outcome,
+    sealed_copy: Option<Value>,
 }
 
 impl Outcome {
@@ -201,8 +220,21 @@ impl<'a> Walk<'a> {
             limits: RunLimits::default(),
             depth: 0,
             since_yield: 0,
+            durable: false,
+            replay: None,
+            seal: None,
             run,
         }
+    }
+
+    /// Make the run resumable: it takes over `replay` (the history of an
+    /// earlier, interrupted walk, if any), and its blocks that reach
+    /// outside run only once everything before them is durable.
+    pub fn resumable(mut self, replay: Option<Replay>, seal: Option<&'a dyn OutputSeal>) -> Self {
+        self.durable = true;
+        self.replay = replay;
+        self.seal = seal;
+        self
     }
 
     /// Apply these host-side limits (default [`RunLimits::default`]).
@@ -222,12 +254,6 @@ impl<'a> Walk<'a> {
     /// Who resolves connector blocks' `connection` references.
     pub fn connections(mut self, resolver: Option<&'a dyn ConnectionResolver>) -> Self {
         self.connections = resolver;
-        self
-    }
-
-    /// Number steps from `seq` (a resumed run keeps its earlier steps).
-    pub fn starting_at(mut self, seq: u64) -> Self {
-        self.seq = seq;
         self
     }
 
@@ -264,17 +290,27 @@ impl<'a> Walk<'a> {
     /// Run to the end and write the final record. Returns it.
     pub async fn run(mut self) -> Result<(RunRecord, Vec<StepRecord>), StoreError> {
         self.run.status = RunStatus::Running;
-        self.run.started_at = Some(now_ms());
+        self.run.started_at.get_or_insert_with(now_ms);
+        let resume_refused = self.take_over_history();
         let store = self.store;
+        if self.durable {
+            // Shown running (and its steps written) from the start: a
+            // resumable run's history is what a resume walks.
+            store.put_run(&self.run)?;
+            self.steps.go_live(store, &self.run.id)?;
+        }
         let running = self.run.clone();
         let journal = self.steps.clone();
         let root = self.plan.root.clone();
-        let result = {
+        let durable = self.durable;
+        let result = if let Some(refused) = resume_refused {
+            Err(Halt::Failed(refused))
+        } else {
             let chain = self.chain(&root);
             tokio::pin!(chain);
             let visible = tokio::time::sleep(WRITE_BEHIND);
             tokio::pin!(visible);
-            let mut shown = false;
+            let mut shown = durable;
             let mut write_failed = None;
             let result = loop {
                 tokio::select! {
@@ -327,8 +363,38 @@ impl<'a> Walk<'a> {
             }
         }
         scrub::record::run(&mut self.run, &self.secrets);
+        self.run.in_flight = None;
         self.store.put_run(&self.run)?;
+        if self.durable {
+            // Ended: nothing will resume it.
+            self.store.drop_sealed(&self.run.id)?;
+        }
+        // Never reported ended (to a caller, a queue, the API) before the
+        // history says so on disk.
+        self.store.committed().await?;
         Ok((self.run, steps))
+    }
+
+    /// Check a resumed run can take over its history, and say in its
+    /// record from where it resumes. Returns why it cannot.
+    fn take_over_history(&mut self) -> Option<String> {
+        let replay = self.replay.as_ref()?;
+        if let Some(last) = replay.last()
+            && self.run.automation_version != self.plan.version
+        {
+            return Some(format!(
+                "cannot resume: the automation was changed (version {} to {}) while this run was interrupted; blocks up to {:?} (step {}) had finished, so it was not resumed on the new version",
+                self.run.automation_version, self.plan.version, last.block_id, last.seq
+            ));
+        }
+        let resumed = self.run.resumed.get_or_insert(crate::store::Resumed {
+            times: 1,
+            after_step: None,
+            after_block: None,
+        });
+        resumed.after_step = replay.last().map(|s| s.seq);
+        resumed.after_block = replay.last().map(|s| s.block_id.clone());
+        None
     }
 
     fn chain<'s>(
@@ -391,144 +457,26 @@ impl<'a> Walk<'a> {
         let started = Instant::now();
         let started_at = now_ms();
         let mut outcome = match &node.kind {
-            NodeKind::Start => {
-                // The input may come from an embedder as a value of any
-                // shape: held to the depth and memory limits like the rest.
-                let fits = crate::automation::nesting::json_depth_within(
-                    &self.run.input,
-                    self.limits.nesting.max_json_depth,
-                )
-                .ok_or_else(|| {
-                    format!(
-                        "input: {}",
-                        crate::automation::nesting::json_too_deep(
-                            self.limits.nesting.max_json_depth
-                        )
-                    )
-                })
-                .and_then(|_| {
-                    self.memory
-                        .set_value(Slot::Output(node.id.clone()), &self.run.input)
-                        .map_err(|e| format!("input: {e}"))
-                });
-                match fits {
-                    Ok(()) => {
-                        let input = self.run.input.clone();
-                        self.outputs.insert(node.id.clone(), input.clone());
-                        Outcome::plain(Ok(input), None)
-                    }
-                    Err(e) => Outcome::plain(Err(e), None),
-                }
-            }
+            NodeKind::Start => self.start_block(n),
             NodeKind::Condition {
                 mode,
                 clauses,
                 yes,
                 no,
-            } => {
-                let mut results = Vec::with_capacity(clauses.len());
-                let mut failure = None;
-                for (i, (left, op, right)) in clauses.iter().enumerate() {
-                    let l = self
-                        .eval(left, &format!("condition.clauses[{i}].left"))?
-                        .map(|(v, _)| v);
-                    let r = self
-                        .eval(right, &format!("condition.clauses[{i}].right"))?
-                        .map(|(v, _)| v);
-                    match (l, r) {
-                        (Ok(l), Ok(r)) => results.push(compare(&l, *op, &r)),
-                        (Err(e), _) | (_, Err(e)) => {
-                            failure = Some(e);
-                            break;
-                        }
-                    }
-                }
-                match failure {
-                    Some(e) => Outcome::plain(Err(e), None),
-                    None => {
-                        let holds = combine(*mode, results.into_iter());
-                        self.record(
-                            n,
-                            started,
-                            started_at,
-                            Outcome::plain(Ok(json!({ "result": holds })), None),
-                        )
-                        .await?;
-                        let branch = if holds { yes } else { no };
-                        return self.chain(branch).await;
-                    }
-                }
-            }
+            } => match self
+                .condition(n, (started, started_at), mode, clauses, yes, no)
+                .await?
+            {
+                Walked::Block(outcome) => outcome,
+                Walked::Chain(flow) => return Ok(flow),
+            },
             NodeKind::Loop { over, body } => {
-                let list = Slot::LoopList(node.id.clone());
-                let over = self.eval(over, "over")?.and_then(|(v, m)| {
-                    self.memory
-                        .set(list.clone(), m.bytes)
-                        .map_err(|e| format!("over: {e}"))?;
-                    Ok(v)
-                });
-                match over {
-                    Ok(Value::Array(items)) => {
-                        let count = items.len();
-                        self.record(
-                            n,
-                            started,
-                            started_at,
-                            Outcome::plain(Ok(json!({ "count": count })), None),
-                        )
-                        .await?;
-                        self.loops.push((node.id.clone(), 0));
-                        let mut flow = Flow::Continue;
-                        for (index, item) in items.into_iter().enumerate() {
-                            if let Some(top) = self.loops.last_mut() {
-                                top.1 = index;
-                            }
-                            // The item is part of the list, already held.
-                            self.memory.release(&Slot::Output(node.id.clone()));
-                            self.outputs.insert(
-                                node.id.clone(),
-                                json!({ "item": item, "index": index, "count": count }),
-                            );
-                            match self.chain(body).await {
-                                Ok(Flow::Continue) => {}
-                                Ok(Flow::ExitLoop) => break,
-                                Ok(Flow::Stop) => {
-                                    flow = Flow::Stop;
-                                    break;
-                                }
-                                Err(h) => {
-                                    self.loops.pop();
-                                    return Err(h);
-                                }
-                            }
-                        }
-                        self.loops.pop();
-                        // `$.Loop` keeps the last item: count it as the
-                        // list's share that stays.
-                        let kept = self.outputs.get(&node.id).cloned().unwrap_or(Value::Null);
-                        self.memory.release(&list);
-                        if let Err(e) = self.memory.set_value(Slot::Output(node.id.clone()), &kept)
-                        {
-                            return Err(Halt::Failed(format!("block {:?}: {e}", node.id)));
-                        }
-                        // After the loop `$.Loop` keeps the last item and
-                        // the count; an empty loop still has its count.
-                        if count == 0 {
-                            self.outputs.insert(node.id.clone(), json!({ "count": 0 }));
-                        }
-                        return Ok(flow);
-                    }
-                    Ok(other) => {
-                        self.memory.release(&list);
-                        Outcome::plain(
-                            Err(format!(
-                                "over: expected a list to loop over, got {}",
-                                kind_of(&other)
-                            )),
-                            None,
-                        )
-                    }
-                    Err(e) => Outcome::plain(Err(e), None),
+                match self
+                    .loop_block(n, (started, started_at), over, body)
+                    .await?
+                {
+                    Walked::Block(outcome) => outcome,
+                    Walked::Chain(flow) => return Ok(flow),
                 }
             }
             NodeKind::ExitLoop => {
@@ -545,132 +493,56 @@ impl<'a> Walk<'a> {
                 name,
                 action,
                 value,
-            } => {
-                let slot = Slot::Variable(name.clone());
-                let result = self.eval(value, "value")?.and_then(|(v, m)| {
-                    // The new size from the old one, without measuring the
-                    // whole variable again on every append.
-                    let held = self.memory.held(&slot);
-                    let projected = match action {
-                        VariableAction::Set => m.bytes,
-                        VariableAction::Append => held + m.bytes + 1,
-                        VariableAction::Merge => held + m.bytes,
-                        VariableAction::Increment => 24,
-                    };
-                    self.memory
-                        .set(slot.clone(), projected)
-                        .map_err(|e| format!("value: {e}"))?;
-                    let current = self.vars.get(name).cloned().unwrap_or(Value::Null);
-                    let next = apply_variable(*action, current, v.clone())
-                        .map_err(|e| format!("value: {e}"));
-                    let next = match next {
-                        Ok(next) => next,
-                        Err(e) => {
-                            self.memory.set(slot.clone(), held)?;
-                            return Err(e);
-                        }
-                    };
-                    self.vars.insert(name.clone(), next.clone());
-                    Ok((v, next))
-                });
-                match result {
-                    Ok((input, next)) => Outcome::plain(Ok(next), Some(input)),
-                    Err(e) => Outcome::plain(Err(e), None),
-                }
-            }
-            NodeKind::Output { mode, value } => {
-                let held = self.memory.held(&Slot::RunOutput);
-                let checked = self.eval(value, "value")?.and_then(|(v, m)| {
-                    let projected = match mode {
-                        OutputMode::Set => m.bytes,
-                        OutputMode::Add => held + m.bytes + 1,
-                        OutputMode::Merge => held + m.bytes,
-                    };
-                    self.memory
-                        .set(Slot::RunOutput, projected)
-                        .map_err(|e| format!("value: {e}"))?;
-                    Ok(v)
-                });
-                match checked {
-                    Ok(v) => match apply_output(*mode, std::mem::take(&mut self.output), v.clone())
-                    {
-                        Ok(next) => {
-                            self.output = next;
-                            Outcome::plain(Ok(v.clone()), Some(v))
-                        }
-                        Err((previous, e)) => {
-                            self.output = previous;
-                            self.memory.set(Slot::RunOutput, held).ok();
-                            Outcome::plain(Err(format!("value: {e}")), Some(v))
-                        }
-                    },
-                    Err(e) => Outcome::plain(Err(e), None),
-                }
-            }
-            NodeKind::Error { mode, message } => {
-                let text = self
-                    .eval(message, "message")?
-                    .map(|(v, _)| crate::automation::template::stringify(&v))
-                    .unwrap_or_else(|e| format!("(message could not be built: {e})"));
-                match mode {
-                    ErrorMode::Fail => Outcome::plain(Err(text.clone()), Some(Value::String(text))),
-                    ErrorMode::Warn => {
-                        self.run.warnings.push(format!("{}: {text}", node.id));
-                        Outcome::plain(Ok(Value::String(text.clone())), Some(Value::String(text)))
-                    }
-                }
-            }
-            NodeKind::Sleep { ms } => match self.eval(ms, "ms")?.map(|(v, _)| v) {
-                Ok(v) => match v.as_u64() {
-                    Some(ms) => {
-                        let wanted = Duration::from_millis(ms);
-                        let left = self.deadline.saturating_duration_since(Instant::now());
-                        tokio::select! {
-                            _ = tokio::time::sleep(wanted.min(left)) => {}
-                            _ = self.cancel.cancelled() => return Err(Halt::Stopped),
-                        }
-                        if wanted > left {
-                            return Err(Halt::Failed(format!(
-                                "the run reached {} while block {:?} slept",
-                                self.deadline_name(),
-                                node.id
-                            )));
-                        }
-                        Outcome::plain(Ok(json!({ "slept_ms": ms })), Some(v))
-                    }
-                    None => {
-                        Outcome::plain(Err(format!("ms: expected milliseconds, got {v}")), Some(v))
-                    }
-                },
-                Err(e) => Outcome::plain(Err(e), None),
-            },
+            } => self.variable(name, action, value)?,
+            NodeKind::Output { mode, value } => self.output_block(mode, value)?,
+            NodeKind::Error { mode, message } => self.error_block(n, mode, message)?,
+            NodeKind::Sleep { .. } if self.replay.as_ref().is_some_and(|r| r.active()) => self
+                .replayed(n)?
+                .unwrap_or_else(|| Outcome::plain(Ok(Value::Null), None)),
+            NodeKind::Sleep { ms } => self.sleep(n, ms).await?,
             NodeKind::Connector {
                 connector,
                 block,
                 inputs,
                 connection,
                 version,
-            } => {
-                self.connector(
-                    &node.id,
-                    (connector, version.as_ref()),
-                    block,
-                    inputs,
-                    connection.as_deref(),
-                    node.retry.as_ref(),
-                )
-                .await?
-            }
+            } => match self.replayed(n)? {
+                Some(taken_over) => taken_over,
+                None => match self.before_call_out(n).await? {
+                    Some(refused) => refused,
+                    None => {
+                        self.connector(
+                            &node.id,
+                            (connector, version.as_ref()),
+                            block,
+                            inputs,
+                            connection.as_deref(),
+                            node.retry.as_ref(),
+                        )
+                        .await?
+                    }
+                },
+            },
             NodeKind::CallAutomation {
                 automation,
                 mode,
                 inputs,
-            } => {
-                self.call_automation(&node.id, automation, *mode, inputs)
-                    .await?
-            }
+            } => match self.replayed(n)? {
+                Some(taken_over) => taken_over,
+                None => match self.before_call_out(n).await? {
+                    Some(refused) => refused,
+                    None => {
+                        self.call_automation(&node.id, automation, *mode, inputs)
+                            .await?
+                    }
+                },
+            },
         };
         let flow_after = std::mem::replace(&mut outcome.flow, Flow::Continue);
+        let sealed_copy = match self.needs_sealed_copy(n) {
+            true => outcome.result.as_ref().ok().cloned(),
+            false => None,
+        };
         // Whatever block produced it (one that decoded an echo, say), an
         // injected secret goes no further: not to later blocks, not to the
         // run's output, not to the history.
@@ -708,7 +580,11 @@ impl<'a> Walk<'a> {
         {
             self.outputs.insert(node.id.clone(), v);
         }
-        let status = self.record(n, started, started_at, outcome).await?;
+        let finished = Finished {
+            outcome,
+            sealed_copy,
+        };
+        let status = self.record_finished(n, started, started_at, finished)?;
         if let Some(message) = failed {
             match status {
                 StepStatus::Failed => {
@@ -729,91 +605,5 @@ impl<'a> Walk<'a> {
             }
         }
         Ok(flow_after)
-    }
-
-    /// Write the step; returns the status it was given.
-    async fn record(
-        &mut self,
-        n: NodeId,
-        started: Instant,
-        started_at: i64,
-        o: Outcome,
-    ) -> Result<StepStatus, Halt> {
-        let node = &self.plan.nodes[n];
-        let status = match (&o.result, node.on_error) {
-            (Ok(_), _) => StepStatus::Succeeded,
-            (Err(_), OnError::Stop) => StepStatus::Failed,
-            (Err(_), OnError::Warning) => StepStatus::Warning,
-            (Err(_), OnError::Ignore) => StepStatus::Ignored,
-        };
-        let size = |v: &Option<Value>| {
-            v.as_ref().map_or(0, |v| {
-                crate::automation::bounds::measure(v, usize::MAX, usize::MAX).map_or(0, |m| m.bytes)
-            })
-        };
-        let output = o.result.as_ref().ok().cloned();
-        let (input_bytes, output_bytes) = (size(&o.input), size(&output));
-        let mut http_calls = o.http_calls;
-        let (input, output, logs, error) = if node.censor {
-            for call in &mut http_calls {
-                call.request_body = None;
-                call.response_body = None;
-            }
-            // The error text may quote the data; keep only its kind.
-            let error = o
-                .result
-                .as_ref()
-                .err()
-                .map(|_| "failed (details censored)".to_string());
-            (None, None, Vec::new(), error)
-        } else {
-            let error = o.result.err().map(|mut e| {
-                cut_string(&mut e, self.limits.max_error_bytes);
-                e
-            });
-            (o.input, output, o.logs, error)
-        };
-        // The journal keeps every step until the run ends.
-        if !node.censor
-            && let Err(e) = self.memory.add_history(input_bytes + output_bytes)
-        {
-            return Err(Halt::Failed(format!("block {:?}: {e}", node.id)));
-        }
-        let target = match &node.kind {
-            NodeKind::Connector {
-                connector, block, ..
-            } => Some(format!("{connector}/{block}")),
-            NodeKind::CallAutomation { automation, .. } => Some(automation.clone()),
-            _ => None,
-        };
-        let mut step = StepRecord {
-            seq: self.seq,
-            block_id: node.id.clone(),
-            block_type: node.kind.type_name().to_string(),
-            target,
-            status,
-            attempts: o.attempts,
-            started_at,
-            duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            iteration: self.loops.iter().map(|(_, i)| *i).collect(),
-            input,
-            output,
-            error,
-            fuel_used: o.fuel_used,
-            http_calls,
-            logs,
-            censored: node.censor,
-            input_bytes,
-            output_bytes,
-            child_run_id: o.child_run,
-            connector_version: o.connector_version,
-        };
-        scrub::record::step(&mut step, &self.secrets);
-        self.seq += 1;
-        if let Some(observe) = self.observer {
-            observe(&step);
-        }
-        self.steps.push(self.store, &self.run.id, step)?;
-        Ok(status)
     }
 }

@@ -9,11 +9,13 @@ use crate::connector_set::{
 };
 use crate::error::LoadError;
 use crate::outbound_http::allow_list::PatternError;
+use crate::output_seal::OutputSeal;
 use crate::run_limits::RunLimits;
 use crate::run_slot::RunSlot;
 use crate::runtime::{Connector, Runtime};
 use crate::store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StoreError, Trigger};
 pub use crate::walker::StepObserver;
+use crate::walker::resume::Replay;
 use crate::walker::{Walk, now_ms};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -195,6 +197,7 @@ impl WeftBuilder {
                 max_chain_depth: self.max_chain_depth,
                 connections: self.connections,
                 run_limits: self.run_limits,
+                output_seal: std::sync::RwLock::new(None),
             }),
         })
     }
@@ -215,6 +218,9 @@ struct Inner {
     max_chain_depth: usize,
     connections: Option<Arc<dyn ConnectionResolver>>,
     run_limits: RunLimits,
+    /// Seals the private output copies resumable runs keep (set by the
+    /// embedding program, which holds the key).
+    output_seal: std::sync::RwLock<Option<Arc<dyn OutputSeal>>>,
 }
 
 /// A [`Weft`] held without keeping it alive (for callers the Weft itself
@@ -367,9 +373,17 @@ impl Weft {
         self.walk(plan, record, CancellationToken::new(), how).await
     }
 
-    /// Run an existing record (queued, or interrupted mid-run): its steps
-    /// continue after any already stored, so the history stays truthful.
-    /// Used by queues that store a run before they start it.
+    /// Run an existing record (queued, or interrupted mid-run) so that a
+    /// crash cannot lose or repeat its finished blocks. Used by queues
+    /// that store a run before they start it.
+    ///
+    /// A record with steps in the history resumes: it takes over those
+    /// steps (finished blocks are not run again, their outputs feed the
+    /// rest) and goes on from the block that was in progress — the resume
+    /// rule in the walker's `resume` module and `docs/architecture.md`.
+    /// Blocks that reach outside the run (connectors, called automations)
+    /// start only once every step before them is durable, so the block in
+    /// progress at a crash is the only one that can run twice.
     /// `cancel` stops the run as [`RunHandle::stop`] does.
     pub async fn run_record(
         &self,
@@ -390,18 +404,53 @@ impl Weft {
         cancel: CancellationToken,
         slot: Option<Arc<dyn RunSlot>>,
     ) -> Result<RunResult, StoreError> {
-        let next_seq = self
-            .inner
-            .store
-            .steps(&record.id)?
-            .last()
-            .map_or(0, |s| s.seq + 1);
+        let store = &self.inner.store;
+        let steps = store.steps(&record.id)?;
+        let replay = match (steps.is_empty(), &record.in_flight) {
+            (true, None) => None,
+            _ => Some(Replay::new(
+                steps,
+                store.sealed(&record.id)?,
+                record.in_flight.clone(),
+            )),
+        };
         let how = Walking {
-            first_seq: next_seq,
+            slot,
+            resume: Some(replay),
+            ..Walking::default()
+        };
+        self.walk(plan, record, cancel, how).await
+    }
+
+    /// Run a record someone waits for (a synchronous API call): it is not
+    /// resumed after a crash, since its caller got no answer and may have
+    /// retried, so its steps are written behind rather than each made
+    /// durable before the next block. Its end is still durable before it
+    /// returns.
+    pub async fn run_waited_in(
+        &self,
+        plan: &Plan,
+        record: RunRecord,
+        cancel: CancellationToken,
+        slot: Option<Arc<dyn RunSlot>>,
+    ) -> Result<RunResult, StoreError> {
+        let how = Walking {
             slot,
             ..Walking::default()
         };
         self.walk(plan, record, cancel, how).await
+    }
+
+    /// Hand the engine the seal for the private output copies resumable
+    /// runs keep (see [`crate::output_seal`]); the server passes the key
+    /// that encrypts its connection secrets.
+    pub fn set_output_seal(&self, seal: Arc<dyn OutputSeal>) {
+        let mut slot = self
+            .inner
+            .output_seal
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Some(seal);
     }
 
     /// Start a run in the background; the handle can stop it.
@@ -472,10 +521,16 @@ impl Weft {
     ) -> Result<RunResult, StoreError> {
         let Walking {
             observer,
-            first_seq,
             deadline,
             slot,
+            resume,
         } = how;
+        let seal = self
+            .inner
+            .output_seal
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let walk = Walk::new(
             plan,
             &self.inner.connectors,
@@ -484,12 +539,15 @@ impl Weft {
             record,
             observer,
         )
-        .starting_at(first_seq)
         .deadline_at_most(deadline)
         .chaining(self.inner.caller.as_deref(), self.inner.max_chain_depth)
         .connections(self.inner.connections.as_deref())
         .limits(&self.inner.run_limits)
         .slot(slot);
+        let walk = match resume {
+            Some(replay) => walk.resumable(replay, seal.as_deref()),
+            None => walk,
+        };
         let (record, steps) = walk.run().await?;
         Ok(RunResult { record, steps })
     }
@@ -500,12 +558,13 @@ impl Weft {
 struct Walking<'o> {
     /// Called with each step as it is written.
     observer: Option<&'o StepObserver<'o>>,
-    /// The sequence number of the run's first new step.
-    first_seq: u64,
     /// A deadline earlier than the run's own (a calling run's).
     deadline: Option<Instant>,
     /// The host's slot, handed back while a block waits to be retried.
     slot: Option<Arc<dyn RunSlot>>,
+    /// Resumable (with the history to take over, if any): see
+    /// [`Weft::run_record_in`].
+    resume: Option<Option<Replay>>,
 }
 
 /// A queued run record for `plan`, not yet stored (see [`Weft::run_record`]).
@@ -525,5 +584,7 @@ pub fn new_record(plan: &Plan, input: Value, trigger: Trigger) -> RunRecord {
         output: Value::Null,
         error: None,
         warnings: Vec::new(),
+        resumed: None,
+        in_flight: None,
     }
 }

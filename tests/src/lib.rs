@@ -4,6 +4,7 @@
 
 pub mod fake_slack;
 pub mod spelling_echo;
+pub mod store_conformance;
 
 use axum::Router;
 use axum::body::Bytes;

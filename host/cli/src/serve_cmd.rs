@@ -98,8 +98,9 @@ pub struct ServeArgs {
     /// Crashes (stops not in order: a kill, running out of memory) a
     /// queued run may be in progress at; a run interrupted this many times
     /// is failed at the next start instead of resumed, so no run can take
-    /// the server down again and again. Runs in progress at an orderly stop
-    /// (SIGTERM, Ctrl-C) resume, within --max-run-resumes [default: 1].
+    /// the server down again and again. Below it, the run resumes at its
+    /// last finished block. Runs in progress at an orderly stop (SIGTERM,
+    /// Ctrl-C) resume within --max-run-resumes [default: 2].
     #[arg(long)]
     max_run_interruptions: Option<u32>,
     /// Orderly stops (SIGTERM, Ctrl-C) a queued run may be cut short by

@@ -1,7 +1,8 @@
 //! Hardening through a real `weft serve`: documents nested past the limits
 //! are refused with 422 and the server stays up; a run in progress while
-//! the server is stopped in order resumes, and one in progress when it is
-//! killed is failed at the next start — it cannot take the server down twice.
+//! the server is stopped in order resumes, and one in progress at as many
+//! kills as `--max-run-interruptions` allows is failed at the next start —
+//! it cannot keep taking the server down.
 
 mod common;
 
@@ -104,7 +105,9 @@ async fn wait_for_connections(accepted: &AtomicUsize, n: usize) {
 async fn a_run_resumes_after_an_orderly_stop_and_is_failed_after_a_crash() {
     let (port, accepted) = silent_server();
     let grant = format!("http://127.0.0.1:{port}");
-    let start = |data| start_server_with(data, &["--allow", &grant]);
+    // One crash is the most this operator forgives (the default is 2).
+    let start =
+        |data| start_server_with(data, &["--allow", &grant, "--max-run-interruptions", "1"]);
     let mut server = start(tempfile::tempdir().expect("tempdir"));
     let api = Api::new(&server);
     let d = with_blocks(

@@ -425,9 +425,8 @@ async fn access_matrix_crud_runs_and_api_call_trigger() {
 async fn webhook_runs_survive_a_killed_server_and_complete_once() {
     let data = tempfile::tempdir().expect("tempdir");
     let data_path = data.path().to_path_buf();
-    // By default a run in progress at a kill is failed (it may have been
-    // the cause: see hardening.rs); this operator resumes such runs once.
-    let resume_once = ["--max-run-interruptions", "2"];
+    // A run in progress at a kill resumes (by default, once).
+    let resume_once: [&str; 0] = [];
     let mut server = start_server_with(data, &resume_once);
     let api = Api::new(&server);
     let (s, a) = api

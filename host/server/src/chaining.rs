@@ -62,6 +62,7 @@ impl AutomationCaller for ServerCaller {
                 );
                 state
                     .enqueue(&record, &target)
+                    .await
                     .map_err(|e| ChainError::Start {
                         automation: target.id.clone(),
                         reason: e.message,

@@ -91,6 +91,17 @@ impl From<sled::Error> for ApiError {
 
 impl From<weft_host::store::StoreError> for ApiError {
     fn from(e: weft_host::store::StoreError) -> Self {
-        ApiError::internal(e)
+        match e {
+            weft_host::store::StoreError::WriteFailed(reason) => {
+                tracing::error!("history store cannot write: {reason}");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the run history cannot be written, so nothing was accepted; send it again later (the server needs a restart once its disk is healthy)",
+                )
+                .retry_after(30)
+            }
+            other => ApiError::internal(other),
+        }
     }
 }

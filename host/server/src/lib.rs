@@ -31,6 +31,8 @@ pub mod replay;
 pub mod retention;
 pub mod rotation;
 pub mod scheduler;
+#[cfg(test)]
+mod store_faults;
 pub mod users;
 
 use automations::{Automations, StoredAutomation};
@@ -222,6 +224,7 @@ impl AppState {
     ) -> Result<Self, sled::Error> {
         let db = store.db;
         store.connections.attach(&weft);
+        weft.set_output_seal(store.connections.connections.shared_keyring());
         let connectors =
             connectors::Connectors::open(&db, store.components_dir, config.connectors.clone())?;
         connectors.start(&weft, &config.placed_components)?;
@@ -301,14 +304,17 @@ impl AppState {
     }
 
     /// Store a queued run of `automation` durably and schedule it.
-    pub(crate) fn enqueue(
+    pub(crate) async fn enqueue(
         &self,
         record: &weft_host::RunRecord,
         automation: &StoredAutomation,
     ) -> Result<(), ApiError> {
         let queue = self.queue()?;
         admit(queue, automation)?;
-        if let Err(e) = queue.enqueue(self.weft.store(), record, automation.concurrency_limit()) {
+        if let Err(e) = queue
+            .enqueue(self.weft.store(), record, automation.concurrency_limit())
+            .await
+        {
             queue.release(&automation.id);
             return Err(e.into());
         }

@@ -1,6 +1,6 @@
 //! `/metrics` in the Prometheus text format: runs by status, block
 //! invocations, fuel used, outbound HTTP calls by connector and status,
-//! and the run queue's depth.
+//! the run queue's depth, and the history store's group commits.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -49,7 +49,8 @@ impl Metrics {
         }
     }
 
-    pub fn render(&self) -> String {
+    /// `commits`: the history store's group-commit figures, if it batches.
+    pub fn render(&self, commits: Option<weft_host::store::CommitStats>) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -88,6 +89,23 @@ impl Metrics {
             "# HELP weft_queue_depth Runs queued or running.\n# TYPE weft_queue_depth gauge\nweft_queue_depth {}",
             self.queue_depth.load(Ordering::Relaxed).max(0)
         );
+        if let Some(c) = commits {
+            let _ = writeln!(
+                out,
+                "# HELP weft_history_commits_total Group commits of the history store (one flush each).\n# TYPE weft_history_commits_total counter\nweft_history_commits_total {}",
+                c.batches
+            );
+            let _ = writeln!(
+                out,
+                "# HELP weft_history_commit_writes_total Writes made durable by group commits.\n# TYPE weft_history_commit_writes_total counter\nweft_history_commit_writes_total {}",
+                c.writes
+            );
+            let _ = writeln!(
+                out,
+                "# HELP weft_history_commit_largest_batch Most writes one group commit has flushed.\n# TYPE weft_history_commit_largest_batch gauge\nweft_history_commit_largest_batch {}",
+                c.largest_batch
+            );
+        }
         out
     }
 }

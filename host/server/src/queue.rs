@@ -9,16 +9,18 @@
 //! connection, and an fsync per call would cap the API at the disk's pace.
 //!
 //! On start the server re-queues what it finds `queued` and resumes what
-//! it finds `running` (the server stopped mid-run): the resumed run starts
-//! over, keeps the earlier steps in its history and records a warning,
-//! since blocks before the stop may run twice. Every start of a queued run
-//! is first recorded durably ([`crate::recovery`]): a run that was in
-//! progress at `max_run_interruptions` stops of the server that were not
-//! in order (a crash, a kill; default 1) is failed rather than started
-//! again, so a run that brings the server down cannot do it twice. Synchronous calls are the
-//! exception: their caller got no answer and may have retried, so they are
-//! marked failed with that reason rather than run again. A finished run is
-//! never touched again.
+//! it finds `running` (the server stopped mid-run): the resumed run takes
+//! over its history and goes on from its last durably finished block (the
+//! walker's resume rule), says so in its record (`resumed`) and records a
+//! warning. Every start of a queued run is first recorded durably
+//! ([`crate::recovery`]): a run that was in progress at
+//! `max_run_interruptions` stops of the server that were not in order (a
+//! crash, a kill; default 2) is failed rather than resumed again, so a
+//! run that brings the server down cannot keep doing it. Synchronous calls
+//! are the exception: their caller got no answer and may have retried, so
+//! they are marked failed with that reason rather than run again. A
+//! finished run is never touched again: nothing is shown or counted as
+//! finished before it is on disk (the store's group commit).
 
 use crate::AppState;
 use crate::global_slot::GlobalSlot;
@@ -234,21 +236,27 @@ impl Queue {
 
     /// Store `record` as queued, durably, then hand it to the dispatcher.
     /// `limit` is the automation's own concurrency limit, if it has one.
-    pub fn enqueue(
+    /// Waits for the store's group commit: many triggers share one flush.
+    pub async fn enqueue(
         &self,
         store: &dyn RunStore,
         record: &RunRecord,
         limit: Option<usize>,
     ) -> Result<(), StoreError> {
         store.put_run(record)?;
-        store.flush()?;
+        store.committed().await?;
+        self.dispatch(record, limit);
+        Ok(())
+    }
+
+    /// Hand a durably queued record to the dispatcher.
+    fn dispatch(&self, record: &RunRecord, limit: Option<usize>) {
         let _ = self.tx.send(Event::Enqueued {
             run_id: record.id.clone(),
             automation_id: record.automation_id.clone(),
             limit,
             waiter: None,
         });
-        Ok(())
     }
 
     /// Queue a synchronous run. If it has to wait for a free slot it is
@@ -291,6 +299,8 @@ impl Queue {
                 record.error = Some("stopped on request before it started".into());
                 record.finished_at = Some(crate::now_ms());
                 store.put_run(&record)?;
+                // Durable (and visible) before the dispatcher could read it.
+                store.flush()?;
                 Ok(StopOutcome::StoppedBeforeStart)
             }
             _ => Ok(StopOutcome::AlreadyFinished),
@@ -314,7 +324,7 @@ impl Queue {
             .filter(|r| matches!(r.status, RunStatus::Queued | RunStatus::Running))
             .collect();
         pending.sort_by_key(|r| r.created_at);
-        let mut requeued = 0;
+        let mut requeued = Vec::new();
         for record in &mut pending {
             if is_sync_call(record) {
                 record.status = RunStatus::Failed;
@@ -341,23 +351,34 @@ impl Queue {
                 starts.forget(&record.id);
                 continue;
             }
-            // Marked at all: it was started, so blocks may have run (a run
-            // shows `running` only after its first 100 ms).
+            // Marked at all: it was started, so blocks may have run. It
+            // resumes at its last durably finished block (the walker's
+            // resume rule): only the block in progress may run again.
             if started.is_some() || record.status == RunStatus::Running {
                 record.status = RunStatus::Queued;
+                let resumed = record.resumed.get_or_insert(weft_host::store::Resumed {
+                    times: 0,
+                    after_step: None,
+                    after_block: None,
+                });
+                resumed.times += 1;
                 record.warnings.push(
-                    "resumed after the server stopped during this run; it started over, so blocks before the stop may have run twice".into(),
+                    "resumed after the server stopped during this run: blocks that had finished were not run again; the block in progress at the stop (if any) ran again".into(),
                 );
             }
-            let limit = limit_of(&record.automation_id);
+            store.put_run(record)?;
+            requeued.push((record.clone(), limit_of(&record.automation_id)));
+        }
+        // One flush for all of them, before any starts.
+        store.flush()?;
+        for (record, limit) in &requeued {
             // Recovered runs were accepted before: admitted whatever the cap.
             *lock(&self.waiting)
                 .entry(record.automation_id.clone())
                 .or_default() += 1;
-            self.enqueue(store, record, limit)?;
-            requeued += 1;
+            self.dispatch(record, *limit);
         }
-        Ok(requeued)
+        Ok(requeued.len())
     }
 }
 
@@ -486,10 +507,21 @@ async fn execute(
         }
         return;
     }
-    let result = state
-        .weft
-        .run_record_in(&plan, record, cancel, Some(slot))
-        .await;
+    let result = match reply {
+        // Someone waits for it: not resumed after a crash (see `recover`).
+        Some(_) => {
+            state
+                .weft
+                .run_waited_in(&plan, record, cancel, Some(slot))
+                .await
+        }
+        None => {
+            state
+                .weft
+                .run_record_in(&plan, record, cancel, Some(slot))
+                .await
+        }
+    };
     if reply.is_none() {
         state.run_starts.forget(run_id);
     }

@@ -16,9 +16,11 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Default for `max_run_interruptions`: a run in progress when the server
-/// crashed is not started again, so no run can take it down twice.
-pub const DEFAULT_MAX_RUN_INTERRUPTIONS: u32 = 1;
+/// Default for `max_run_interruptions`: a run in progress at one crash
+/// resumes at its last finished block (a kill or a power cut is rarely
+/// the run's fault); one in progress at a second crash is failed, so no
+/// run can keep taking the server down.
+pub const DEFAULT_MAX_RUN_INTERRUPTIONS: u32 = 2;
 
 /// How many times a run was cut short, by kind of stop.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -94,6 +94,8 @@ mod tests {
             output: json!(null),
             error: None,
             warnings: vec![],
+            resumed: None,
+            in_flight: None,
         }
     }
 

@@ -27,14 +27,14 @@ pub fn start(state: Weak<AppState>) {
         loop {
             interval.tick().await;
             let Some(state) = state.upgrade() else { return };
-            if let Err(e) = tick(&state, Utc::now()) {
+            if let Err(e) = tick(&state, Utc::now()).await {
                 tracing::error!("scheduler: {e}");
             }
         }
     });
 }
 
-fn tick(state: &AppState, now: DateTime<Utc>) -> Result<(), String> {
+async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<(), String> {
     for a in state.automations.list().map_err(|e| e.to_string())? {
         if !a.enabled {
             continue;
@@ -99,7 +99,7 @@ fn tick(state: &AppState, now: DateTime<Utc>) -> Result<(), String> {
             serde_json::json!({ "scheduled_for": due.to_rfc3339() }),
             trigger,
         );
-        if let Err(e) = state.enqueue(&record, &a) {
+        if let Err(e) = state.enqueue(&record, &a).await {
             tracing::error!(automation = %a.id, "cannot queue scheduled run: {}", e.message);
         }
     }

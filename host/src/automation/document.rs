@@ -116,6 +116,13 @@ pub struct Block {
     /// the history (only status, timing and sizes).
     #[serde(default, skip_serializing_if = "is_default")]
     pub censor: bool,
+    /// Never run this block twice: if the server stops while it is in
+    /// progress, the resumed run fails it (with an error saying so)
+    /// instead of calling it again. For calls that have no idempotency key
+    /// to lean on (a payment, a message). Connector and call_automation
+    /// blocks only: every other block is replayed, never repeated.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub non_retryable_after_crash: bool,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
 }
@@ -235,7 +242,15 @@ impl BlockKind {
 }
 
 /// Fields every block may have.
-pub const COMMON_FIELDS: &[&str] = &["id", "type", "on_error", "retry", "censor", "description"];
+pub const COMMON_FIELDS: &[&str] = &[
+    "id",
+    "type",
+    "on_error",
+    "retry",
+    "censor",
+    "non_retryable_after_crash",
+    "description",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

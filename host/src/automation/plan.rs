@@ -100,6 +100,8 @@ pub struct Node {
     pub on_error: OnError,
     pub retry: Option<Retry>,
     pub censor: bool,
+    /// Failed, not repeated, when found in progress at a resume.
+    pub non_retryable_after_crash: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -87,6 +87,12 @@ impl SecretValues {
         self.secrets.is_empty()
     }
 
+    /// The secrets, for sealing them with a resumable run's private copy
+    /// of an output (see [`crate::output_seal`]).
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.secrets.iter().map(String::as_str)
+    }
+
     fn rebuild(&mut self) {
         let mut bytes = Vec::new();
         let mut kinds = Vec::new();

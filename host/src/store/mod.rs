@@ -3,15 +3,23 @@
 //! store ([`SledStore`]) can be swapped for a shared database in
 //! multi-node deployments.
 
+mod commit;
 mod sled_store;
 
+pub use commit::CommitStats;
 pub use sled_store::SledStore;
 
 use crate::guest_log::LogLine;
 use crate::outbound_http::HttpCall;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use thiserror::Error;
+
+/// Resolves once the writes made before it was asked for are durable
+/// (see [`RunStore::committed`]).
+pub type Committed =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'static>>;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -19,6 +27,11 @@ pub enum StoreError {
     Backend(String),
     #[error("history store holds an unreadable record {key}: {reason}")]
     Corrupt { key: String, reason: String },
+    /// A write did not reach the disk; the store accepts nothing more
+    /// (see [`RunStore`]). Servers answer 503: retrying elsewhere or later
+    /// is the client's move, and nothing it sent was acknowledged.
+    #[error("history store cannot write: {0}")]
+    WriteFailed(String),
 }
 
 /// Where a run is in its life.
@@ -69,6 +82,39 @@ pub struct RunRecord {
     pub error: Option<String>,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Set when the run came back after the server stopped during it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<Resumed>,
+    /// The block a `non_retryable_after_crash` block is running, written
+    /// durably before it starts: found at resume, that block is failed
+    /// rather than repeated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<InFlight>,
+}
+
+/// How a run came back after the server stopped during it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumed {
+    /// How many times it was resumed.
+    pub times: u32,
+    /// The last step taken over from the history at the latest resume:
+    /// every block up to it was not run again. `None`: no block had
+    /// finished, the run started from its first block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_step: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_block: Option<String>,
+}
+
+/// A block that must not run twice, marked as started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    pub block_id: String,
+    /// Loop indexes from the outermost loop in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub iteration: Vec<usize>,
+    /// The step number it would be recorded as.
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,8 +180,20 @@ pub struct RunFilter {
     pub limit: Option<usize>,
 }
 
-/// Storage for runs and their steps. Implementations must make each write
-/// durable in order (a crash leaves a prefix of the steps, never a gap).
+/// Storage for runs and their steps.
+///
+/// The contract every implementation keeps (the conformance tests in
+/// `tests/tests/store_conformance.rs` check it):
+/// * **Durable in order.** A crash leaves a prefix of the writes, never a
+///   gap.
+/// * **Nothing shown before it is durable.** A write may return before it
+///   is on disk, but reads see it only once it is; [`RunStore::flush`]
+///   (blocking) and [`RunStore::committed`] (a future) wait until all
+///   writes made before the call are durable, and fail if any of them
+///   failed.
+/// * **A failed write is final.** After a write fails to reach the disk,
+///   later writes and waits fail too, so nothing is acknowledged that a
+///   restart would not find.
 pub trait RunStore: Send + Sync + 'static {
     /// Insert or replace a run record.
     fn put_run(&self, run: &RunRecord) -> Result<(), StoreError>;
@@ -172,6 +230,25 @@ pub trait RunStore: Send + Sync + 'static {
     }
     /// Remove a run and its steps; false if there was none.
     fn delete_run(&self, run_id: &str) -> Result<bool, StoreError>;
-    /// Make everything written so far durable.
+    /// Keep a run's sealed copy of step `seq`'s output (a censored block's,
+    /// or one whose history copy lost secrets to scrubbing): a resumed run
+    /// feeds it to the blocks after. Sealed by the host; opaque here.
+    fn put_sealed(&self, run_id: &str, seq: u64, sealed: &str) -> Result<(), StoreError>;
+    /// A run's sealed outputs by step number.
+    fn sealed(&self, run_id: &str) -> Result<BTreeMap<u64, String>, StoreError>;
+    /// Drop a run's sealed outputs (it ended: nothing will resume it).
+    fn drop_sealed(&self, run_id: &str) -> Result<(), StoreError>;
+    /// Wait until every write made so far is durable (and visible).
     fn flush(&self) -> Result<(), StoreError>;
+    /// [`RunStore::flush`] without holding a thread: the future resolves
+    /// once the writes made before this call are durable. Stores that
+    /// write synchronously keep the default.
+    fn committed(&self) -> Committed {
+        let done = self.flush();
+        Box::pin(async move { done })
+    }
+    /// Group-commit figures, for stores that batch their flushes.
+    fn commit_stats(&self) -> Option<CommitStats> {
+        None
+    }
 }

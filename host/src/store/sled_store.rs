@@ -2,16 +2,21 @@
 //!
 //! Trees: `runs` maps run id → run record (JSON); `steps` maps
 //! run id ‖ 0x00 ‖ big-endian seq → step record, so a prefix scan returns a
-//! run's steps in order. Run ids are UUIDv7 (time-ordered), so iterating
+//! run's steps in order; `sealed` maps the same keys to the sealed outputs
+//! a resumed run needs. Run ids are UUIDv7 (time-ordered), so iterating
 //! `runs` backwards lists newest first.
+//!
+//! Writes go through group commit ([`super::commit`]): they are staged,
+//! and become visible to reads only once a batch holding them is on disk.
 
-use super::{RunFilter, RunRecord, RunStore, StepRecord, StoreError};
+use super::commit::{CommitStats, Committer, Op, TreeId, Trees};
+use super::{Committed, RunFilter, RunRecord, RunStore, StepRecord, StoreError};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub struct SledStore {
-    db: sled::Db,
-    runs: sled::Tree,
-    steps: sled::Tree,
+    trees: Trees,
+    committer: Committer,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -26,7 +31,9 @@ impl SledStore {
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir.as_ref())
-            .flush_every_ms(Some(200))
+            // The committer flushes every batch before showing it; a
+            // timer flush on top would only add disk work.
+            .flush_every_ms(None)
             // History is written far more than it is read back; sled's
             // default (LowSpace) rewrites pages eagerly to stay compact.
             .mode(sled::Mode::HighThroughput)
@@ -37,9 +44,7 @@ impl SledStore {
             .map_err(|e| {
                 StoreError::Backend(format!("cannot open {}: {e}", dir.as_ref().display()))
             })?;
-        let runs = db.open_tree("runs").map_err(backend)?;
-        let steps = db.open_tree("steps").map_err(backend)?;
-        Ok(SledStore { db, runs, steps })
+        Self::on(db)
     }
 
     /// A throwaway store in a temporary location, removed on drop.
@@ -48,9 +53,23 @@ impl SledStore {
             .temporary(true)
             .open()
             .map_err(backend)?;
-        let runs = db.open_tree("runs").map_err(backend)?;
-        let steps = db.open_tree("steps").map_err(backend)?;
-        Ok(SledStore { db, runs, steps })
+        Self::on(db)
+    }
+
+    fn on(db: sled::Db) -> Result<Self, StoreError> {
+        let trees = Trees {
+            runs: db.open_tree("runs").map_err(backend)?,
+            steps: db.open_tree("steps").map_err(backend)?,
+            sealed: db.open_tree("sealed").map_err(backend)?,
+            db,
+        };
+        let committer = Committer::start(trees.clone())?;
+        Ok(SledStore { trees, committer })
+    }
+
+    /// Group-commit figures so far.
+    pub fn commit_stats(&self) -> CommitStats {
+        self.committer.stats()
     }
 
     fn step_key(run_id: &str, seq: u64) -> Vec<u8> {
@@ -77,18 +96,22 @@ fn decode<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T,
 
 impl RunStore for SledStore {
     fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(run).map_err(backend)?;
-        self.runs
-            .insert(run.id.as_bytes(), bytes)
-            .map_err(backend)?;
+        let value = serde_json::to_vec(run).map_err(backend)?;
+        self.committer.stage([Op::Insert {
+            tree: TreeId::Runs,
+            key: run.id.as_bytes().to_vec(),
+            value,
+        }])?;
         Ok(())
     }
 
     fn append_step(&self, run_id: &str, step: &StepRecord) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(step).map_err(backend)?;
-        self.steps
-            .insert(Self::step_key(run_id, step.seq), bytes)
-            .map_err(backend)?;
+        let value = serde_json::to_vec(step).map_err(backend)?;
+        self.committer.stage([Op::Insert {
+            tree: TreeId::Steps,
+            key: Self::step_key(run_id, step.seq),
+            value,
+        }])?;
         Ok(())
     }
 
@@ -98,23 +121,27 @@ impl RunStore for SledStore {
         let Some(first) = steps.first() else {
             return Ok(());
         };
-        let bytes = serde_json::to_vec(steps).map_err(backend)?;
-        self.steps
-            .insert(Self::step_key(run_id, first.seq), bytes)
-            .map_err(backend)?;
+        let value = serde_json::to_vec(steps).map_err(backend)?;
+        self.committer.stage([Op::Insert {
+            tree: TreeId::Steps,
+            key: Self::step_key(run_id, first.seq),
+            value,
+        }])?;
         Ok(())
     }
 
     fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
-        match self.runs.get(run_id.as_bytes()).map_err(backend)? {
+        let _committed = self.committer.read()?;
+        match self.trees.runs.get(run_id.as_bytes()).map_err(backend)? {
             Some(bytes) => decode(run_id.as_bytes(), &bytes).map(Some),
             None => Ok(None),
         }
     }
 
     fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError> {
+        let _committed = self.committer.read()?;
         let mut steps = Vec::new();
-        for item in self.steps.scan_prefix(Self::step_prefix(run_id)) {
+        for item in self.trees.steps.scan_prefix(Self::step_prefix(run_id)) {
             let (k, v) = item.map_err(backend)?;
             if v.first() == Some(&b'[') {
                 steps.extend(decode::<Vec<StepRecord>>(&k, &v)?);
@@ -126,9 +153,10 @@ impl RunStore for SledStore {
     }
 
     fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
+        let _committed = self.committer.read()?;
         let limit = filter.limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
-        for item in self.runs.iter().rev() {
+        for item in self.trees.runs.iter().rev() {
             if out.len() >= limit {
                 break;
             }
@@ -151,9 +179,10 @@ impl RunStore for SledStore {
         before: Option<&str>,
         visit: &mut dyn FnMut(RunRecord) -> bool,
     ) -> Result<(), StoreError> {
+        let _committed = self.committer.read()?;
         let range = match before {
-            Some(b) => self.runs.range(..b.as_bytes()),
-            None => self.runs.iter(),
+            Some(b) => self.trees.runs.range(..b.as_bytes()),
+            None => self.trees.runs.iter(),
         };
         for item in range.rev() {
             let (k, v) = item.map_err(backend)?;
@@ -165,26 +194,73 @@ impl RunStore for SledStore {
     }
 
     fn delete_run(&self, run_id: &str) -> Result<bool, StoreError> {
-        let existed = self
-            .runs
-            .remove(run_id.as_bytes())
-            .map_err(backend)?
-            .is_some();
-        let keys: Vec<sled::IVec> = self
-            .steps
-            .scan_prefix(Self::step_prefix(run_id))
-            .keys()
-            .collect::<Result<_, _>>()
-            .map_err(backend)?;
-        for k in keys {
-            self.steps.remove(k).map_err(backend)?;
-        }
+        let existed = self.get_run(run_id)?.is_some();
+        self.committer.stage([
+            Op::Remove {
+                tree: TreeId::Runs,
+                key: run_id.as_bytes().to_vec(),
+            },
+            Op::RemovePrefix {
+                tree: TreeId::Steps,
+                prefix: Self::step_prefix(run_id),
+            },
+            Op::RemovePrefix {
+                tree: TreeId::Sealed,
+                prefix: Self::step_prefix(run_id),
+            },
+        ])?;
+        self.committer.wait()?;
         Ok(existed)
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map_err(backend)?;
+    fn put_sealed(&self, run_id: &str, seq: u64, sealed: &str) -> Result<(), StoreError> {
+        self.committer.stage([Op::Insert {
+            tree: TreeId::Sealed,
+            key: Self::step_key(run_id, seq),
+            value: sealed.as_bytes().to_vec(),
+        }])?;
         Ok(())
+    }
+
+    fn sealed(&self, run_id: &str) -> Result<BTreeMap<u64, String>, StoreError> {
+        let _committed = self.committer.read()?;
+        let prefix = Self::step_prefix(run_id);
+        let mut out = BTreeMap::new();
+        for item in self.trees.sealed.scan_prefix(&prefix) {
+            let (k, v) = item.map_err(backend)?;
+            let seq = <[u8; 8]>::try_from(&k[prefix.len()..])
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(&k).into_owned(),
+                    reason: "not a run id and step number".into(),
+                })?;
+            let text = String::from_utf8(v.to_vec()).map_err(|e| StoreError::Corrupt {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                reason: e.to_string(),
+            })?;
+            out.insert(seq, text);
+        }
+        Ok(out)
+    }
+
+    fn drop_sealed(&self, run_id: &str) -> Result<(), StoreError> {
+        self.committer.stage([Op::RemovePrefix {
+            tree: TreeId::Sealed,
+            prefix: Self::step_prefix(run_id),
+        }])?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.committer.wait()
+    }
+
+    fn committed(&self) -> Committed {
+        self.committer.committed()
+    }
+
+    fn commit_stats(&self) -> Option<CommitStats> {
+        Some(self.committer.stats())
     }
 }
 
@@ -213,6 +289,8 @@ mod tests {
             output: json!(null),
             error: None,
             warnings: vec![],
+            resumed: None,
+            in_flight: None,
         }
     }
 
@@ -259,6 +337,11 @@ mod tests {
         store.append_step("r", &step(3)).expect("single");
         store.append_steps("r", &[]).expect("empty page is nothing");
         store.append_steps("r", &[step(4), step(5)]).expect("page");
+        assert!(
+            store.steps("r").is_ok(),
+            "reads never block on staged writes"
+        );
+        store.flush().expect("commit");
         let seqs: Vec<u64> = store
             .steps("r")
             .expect("steps")

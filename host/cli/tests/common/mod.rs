@@ -236,6 +236,23 @@ impl Api {
             .expect("webhook request")
     }
 
+    /// POST to a webhook; the run id if it was acknowledged (202), `None`
+    /// if it was refused or the connection was cut (a killed server).
+    pub async fn try_hook(&self, path: &str, body: Value) -> Option<String> {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .ok()?;
+        if resp.status().as_u16() != 202 {
+            return None;
+        }
+        let body: Value = resp.json().await.ok()?;
+        body["run_id"].as_str().map(str::to_string)
+    }
+
     /// A request; the answer's status and body as text.
     pub async fn text(
         &self,

@@ -29,11 +29,11 @@ pub async fn webhook(
             !a.webhook_secret_hash.is_empty() && a.webhook_secret_hash == token_hash(&secret)
         })
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    accept_webhook(&state, a, &headers, &body)
+    accept_webhook(&state, a, &headers, &body).await
 }
 
 /// Queue a webhook run of `a` with `body` as its `$.Start`.
-fn accept_webhook(
+async fn accept_webhook(
     state: &AppState,
     a: StoredAutomation,
     headers: &HeaderMap,
@@ -61,7 +61,7 @@ fn accept_webhook(
             detail: Value::Null,
         },
     );
-    state.enqueue(&record, &a)?;
+    state.enqueue(&record, &a).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))))
 }
 
@@ -162,7 +162,7 @@ pub async fn signed_webhook(
         )
         .details(json!({"run_id": run_id})));
     }
-    match accept_webhook(&state, a, &headers, &body) {
+    match accept_webhook(&state, a, &headers, &body).await {
         Ok((status, Json(answer))) => {
             if let Some(run_id) = answer["run_id"].as_str() {
                 guard.accepted(&id, &v1, expires_at, run_id)?;

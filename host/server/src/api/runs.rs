@@ -40,7 +40,7 @@ pub async fn start_run(
             detail: json!({"user": caller.0.name}),
         },
     );
-    state.enqueue(&record, &a)?;
+    state.enqueue(&record, &a).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))))
 }
 
@@ -116,7 +116,7 @@ pub async fn execute(
                 detail: json!({"sync": false}),
             },
         );
-        state.enqueue(&record, &a)?;
+        state.enqueue(&record, &a).await?;
         return Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))));
     }
     let record = weft_host::new_record(&plan, input, crate::queue::sync_call_trigger());

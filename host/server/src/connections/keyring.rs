@@ -231,6 +231,19 @@ impl Keyring {
     }
 }
 
+/// The same key seals the private output copies a resumed run needs
+/// (`weft_host::output_seal`): they hold what a censored block returned, or
+/// the secrets a run injected, so they get the protection secrets get.
+impl weft_host::OutputSeal for Keyring {
+    fn seal(&self, context: &str, plaintext: &[u8]) -> String {
+        Keyring::seal(self, context, plaintext)
+    }
+
+    fn open(&self, context: &str, sealed: &str) -> Result<Vec<u8>, String> {
+        Keyring::open(self, context, sealed).map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

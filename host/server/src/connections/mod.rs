@@ -244,6 +244,11 @@ impl Connections {
         &self.keyring
     }
 
+    /// The key, shared (the engine seals resumable runs' outputs with it).
+    pub fn shared_keyring(&self) -> Arc<Keyring> {
+        self.keyring.clone()
+    }
+
     /// Seal `secrets` for the connection `id`.
     pub fn seal(&self, id: &str, secrets: &SecretMaterial) -> String {
         let plain = serde_json::to_vec(secrets).unwrap_or_default();

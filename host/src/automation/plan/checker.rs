@@ -258,6 +258,17 @@ impl<'a> Checker<'a> {
                 "must be at least 1 (the first try counts)",
             );
         }
+        let calls_out = matches!(
+            kind,
+            NodeKind::Connector { .. } | NodeKind::CallAutomation { .. }
+        );
+        if block.non_retryable_after_crash && !calls_out {
+            self.errors.push(
+                Some(id),
+                "non_retryable_after_crash",
+                "only connector and call_automation blocks can be marked: every other block is replayed from the history at a resume, never repeated",
+            );
+        }
         self.visible.push(id);
         self.nodes[n] = Some(Node {
             id: block.id.clone(),
@@ -265,6 +276,7 @@ impl<'a> Checker<'a> {
             on_error: block.on_error,
             retry: block.retry.clone(),
             censor: block.censor,
+            non_retryable_after_crash: block.non_retryable_after_crash,
         });
     }
 

@@ -1,0 +1,290 @@
+//! The behaviour every [`RunStore`] must have, as a suite a backend runs
+//! with [`conformance_tests!`](crate::conformance_tests): the sled store
+//! runs it in `tests/store_conformance.rs`, and a second backend (a shared
+//! database) runs the same cases against its own `open`.
+//!
+//! The cases follow the trait's contract: durable in order, nothing read
+//! before it is committed, a run's steps in order whatever shape they
+//! were written in, sealed copies kept per step and dropped with the run,
+//! listing newest first with seeking, and many writers at once.
+
+use serde_json::json;
+use std::sync::Arc;
+use weft_host::store::{InFlight, Resumed, RunFilter, RunStatus, StepStatus, Trigger};
+use weft_host::{RunRecord, RunStore, StepRecord};
+
+/// Opens the backend under test.
+pub trait Backend {
+    /// The store named `name`: opening the same name again (after the
+    /// previous handle is dropped) opens the same data.
+    fn open(&self, name: &str) -> Arc<dyn RunStore>;
+}
+
+/// Run ids sort by time (UUIDv7 in the engine); `n` keeps that order.
+pub fn run(n: u32, automation: &str) -> RunRecord {
+    RunRecord {
+        id: format!("0190{n:08}-run"),
+        automation_id: automation.into(),
+        automation_version: 1,
+        automation_name: automation.into(),
+        owner: Some("owner".into()),
+        trigger: Trigger {
+            kind: "webhook".into(),
+            detail: json!({"n": n}),
+        },
+        status: RunStatus::Queued,
+        created_at: i64::from(n),
+        started_at: None,
+        finished_at: None,
+        input: json!({"n": n}),
+        output: json!(null),
+        error: None,
+        warnings: vec![],
+        resumed: None,
+        in_flight: None,
+    }
+}
+
+pub fn step(seq: u64) -> StepRecord {
+    StepRecord {
+        seq,
+        block_id: format!("B{seq}"),
+        block_type: "connector".into(),
+        target: Some("http/request".into()),
+        status: StepStatus::Succeeded,
+        attempts: 1,
+        started_at: 1,
+        duration_us: 7,
+        iteration: vec![seq as usize % 3],
+        input: Some(json!({"in": seq})),
+        output: Some(json!({"out": seq})),
+        error: None,
+        fuel_used: Some(10),
+        http_calls: vec![],
+        logs: vec![],
+        censored: false,
+        input_bytes: 9,
+        output_bytes: 10,
+        child_run_id: None,
+        connector_version: Some("1.0.0".into()),
+    }
+}
+
+fn seqs(store: &dyn RunStore, run_id: &str) -> Vec<u64> {
+    store
+        .steps(run_id)
+        .expect("steps")
+        .iter()
+        .map(|s| s.seq)
+        .collect()
+}
+
+pub fn records_round_trip_with_every_field(b: &dyn Backend) {
+    let store = b.open("round-trip");
+    let mut r = run(1, "a");
+    r.status = RunStatus::FinishedWithWarnings;
+    r.warnings = vec!["careful".into()];
+    r.resumed = Some(Resumed {
+        times: 2,
+        after_step: Some(4),
+        after_block: Some("B4".into()),
+    });
+    r.in_flight = Some(InFlight {
+        block_id: "B5".into(),
+        iteration: vec![1, 2],
+        seq: 5,
+    });
+    store.put_run(&r).expect("put");
+    store.flush().expect("flush");
+    assert_eq!(store.get_run(&r.id).expect("get"), Some(r.clone()));
+    assert_eq!(store.get_run("missing").expect("get"), None);
+    r.status = RunStatus::Failed;
+    store.put_run(&r).expect("replace");
+    store.flush().expect("flush");
+    assert_eq!(store.get_run(&r.id).expect("get"), Some(r));
+}
+
+pub fn steps_read_back_in_order_whatever_shape_they_were_written_in(b: &dyn Backend) {
+    let store = b.open("steps");
+    store
+        .append_steps("r", &[step(0), step(1), step(2)])
+        .expect("page");
+    store.append_step("r", &step(3)).expect("single");
+    store
+        .append_steps("r", &[])
+        .expect("an empty page is nothing");
+    store
+        .append_steps("r", &[step(4), step(256)])
+        .expect("page");
+    // A run id that extends another's is another run.
+    store.append_step("rr", &step(0)).expect("other run");
+    store.flush().expect("flush");
+    assert_eq!(seqs(store.as_ref(), "r"), [0, 1, 2, 3, 4, 256]);
+    assert_eq!(store.steps("r").expect("steps")[3], step(3));
+    assert_eq!(seqs(store.as_ref(), "rr"), [0]);
+    assert!(store.steps("none").expect("steps").is_empty());
+}
+
+pub fn committed_writes_are_visible_and_waiting_resolves(b: &dyn Backend) {
+    let store = b.open("committed");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for n in 0..20 {
+        store.put_run(&run(n, "a")).expect("put");
+        store.append_step(&run(n, "a").id, &step(0)).expect("step");
+        rt.block_on(store.committed()).expect("committed");
+        assert_eq!(
+            store.get_run(&run(n, "a").id).expect("get").map(|r| r.id),
+            Some(run(n, "a").id),
+            "visible once committed"
+        );
+        assert_eq!(seqs(store.as_ref(), &run(n, "a").id), [0]);
+    }
+}
+
+pub fn listing_is_newest_first_filtered_and_seeks(b: &dyn Backend) {
+    let store = b.open("listing");
+    for n in 1..=6 {
+        store
+            .put_run(&run(n, if n % 2 == 0 { "even" } else { "odd" }))
+            .expect("put");
+    }
+    store.flush().expect("flush");
+    let ids = |runs: Vec<RunRecord>| runs.into_iter().map(|r| r.created_at).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.list_runs(&RunFilter::default()).expect("list")),
+        [6, 5, 4, 3, 2, 1]
+    );
+    let even = RunFilter {
+        automation_id: Some("even".into()),
+        limit: Some(2),
+    };
+    assert_eq!(ids(store.list_runs(&even).expect("list")), [6, 4]);
+    let mut seen = Vec::new();
+    store
+        .scan_runs(Some(&run(4, "even").id), &mut |r| {
+            seen.push(r.created_at);
+            seen.len() < 2
+        })
+        .expect("scan");
+    assert_eq!(seen, [3, 2], "starts just before, stops when told");
+}
+
+pub fn deleting_a_run_takes_its_steps_and_sealed_copies_only(b: &dyn Backend) {
+    let store = b.open("delete");
+    for id in ["x", "xy"] {
+        let mut r = run(1, "a");
+        r.id = id.into();
+        store.put_run(&r).expect("put");
+        store.append_steps(id, &[step(0), step(1)]).expect("steps");
+        store.put_sealed(id, 1, "sealed-1").expect("sealed");
+    }
+    store.flush().expect("flush");
+    assert!(store.delete_run("x").expect("delete"));
+    assert!(!store.delete_run("x").expect("again"), "gone already");
+    assert_eq!(store.get_run("x").expect("get"), None);
+    assert!(store.steps("x").expect("steps").is_empty());
+    assert!(store.sealed("x").expect("sealed").is_empty());
+    assert_eq!(seqs(store.as_ref(), "xy"), [0, 1]);
+    assert_eq!(store.sealed("xy").expect("sealed").len(), 1);
+}
+
+pub fn sealed_copies_are_kept_per_step_and_dropped_with_the_run_end(b: &dyn Backend) {
+    let store = b.open("sealed");
+    store.put_sealed("r", 3, "three").expect("put");
+    store.put_sealed("r", 300, "three hundred").expect("put");
+    store.put_sealed("r", 3, "three, again").expect("replace");
+    store.put_sealed("r2", 1, "other run").expect("put");
+    store.flush().expect("flush");
+    let sealed = store.sealed("r").expect("sealed");
+    assert_eq!(
+        sealed.into_iter().collect::<Vec<_>>(),
+        [
+            (3, "three, again".to_string()),
+            (300, "three hundred".into())
+        ]
+    );
+    store.drop_sealed("r").expect("drop");
+    store.flush().expect("flush");
+    assert!(store.sealed("r").expect("sealed").is_empty());
+    assert_eq!(store.sealed("r2").expect("sealed").len(), 1);
+}
+
+pub fn everything_flushed_survives_reopening(b: &dyn Backend) {
+    {
+        let store = b.open("reopen");
+        let mut r = run(9, "a");
+        store.put_run(&r).expect("put");
+        store
+            .append_steps(&r.id, &[step(0), step(1)])
+            .expect("steps");
+        store.put_sealed(&r.id, 1, "kept").expect("sealed");
+        r.status = RunStatus::Finished;
+        store.put_run(&r).expect("update");
+        store.flush().expect("flush");
+    }
+    let store = b.open("reopen");
+    let r = store.get_run(&run(9, "a").id).expect("get").expect("kept");
+    assert_eq!(r.status, RunStatus::Finished);
+    assert_eq!(seqs(store.as_ref(), &r.id), [0, 1]);
+    assert_eq!(store.sealed(&r.id).expect("sealed").len(), 1);
+}
+
+pub fn many_writers_at_once_lose_nothing(b: &dyn Backend) {
+    let store = b.open("writers");
+    let threads: Vec<_> = (0..8u32)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for n in 0..40u32 {
+                    let r = run(t * 1000 + n, "a");
+                    store.put_run(&r).expect("put");
+                    store.append_step(&r.id, &step(0)).expect("step");
+                    store.append_step(&r.id, &step(1)).expect("step");
+                    if n % 10 == 0 {
+                        store.flush().expect("flush");
+                    }
+                }
+                store.flush().expect("flush");
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("writer");
+    }
+    let runs = store.list_runs(&RunFilter::default()).expect("list");
+    assert_eq!(runs.len(), 8 * 40);
+    assert!(
+        runs.iter().all(|r| seqs(store.as_ref(), &r.id) == [0, 1]),
+        "every run's steps, in order"
+    );
+}
+
+/// One `#[test]` per case for `$backend` (an expression implementing
+/// [`Backend`]).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($backend:expr) => {
+        $crate::conformance_tests!(@cases $backend;
+            records_round_trip_with_every_field,
+            steps_read_back_in_order_whatever_shape_they_were_written_in,
+            committed_writes_are_visible_and_waiting_resolves,
+            listing_is_newest_first_filtered_and_seeks,
+            deleting_a_run_takes_its_steps_and_sealed_copies_only,
+            sealed_copies_are_kept_per_step_and_dropped_with_the_run_end,
+            everything_flushed_survives_reopening,
+            many_writers_at_once_lose_nothing,
+        );
+    };
+    (@cases $backend:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let backend = $backend;
+                $crate::store_conformance::$case(&backend);
+            }
+        )*
+    };
+}
