@@ -22,6 +22,7 @@ use weft_conditions::{combine, compare};
 mod bounded;
 mod call_block;
 mod connector_block;
+mod idempotency;
 mod journal;
 mod values;
 use bounded::{RunMemory, Slot};
