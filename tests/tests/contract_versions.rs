@@ -198,6 +198,9 @@ fn walker_key(run_id: &str, block_id: &str, iteration: &[u64], attempt: u32) -> 
     format!("weft-{hex}")
 }
 
+/// (path, `Idempotency-Key`) of every request a test server received.
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 /// The `http` connector, asked to, sends the invocation's idempotency key
 /// to a real server: the walker's key for that run, block, loop iteration
 /// and attempt — a retry gets a new one, so does the next iteration —
@@ -206,8 +209,8 @@ fn walker_key(run_id: &str, block_id: &str, iteration: &[u64], attempt: u32) -> 
 async fn the_http_connector_sends_the_walkers_idempotency_key() {
     // (path, Idempotency-Key) of every request, in order; the first
     // request to /charge is answered 503 so the walker retries it.
-    let seen: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
-    let record = |path: &'static str, seen: Arc<Mutex<Vec<(String, Option<String>)>>>| {
+    let seen: Seen = Arc::default();
+    let record = |path: &'static str, seen: Seen| {
         move |headers: HeaderMap| {
             let seen = seen.clone();
             async move {
