@@ -4,7 +4,9 @@
 //! and embedded as bytes.
 //!
 //! The component crates themselves live in the sub-directories; each is an
-//! ordinary connector written with the public `weft-sdk`.
+//! ordinary connector written with the public `weft-sdk` (contract 0.2.0),
+//! except `echo`: the test component of contract 0.1.0, generated straight
+//! from the frozen `wit/v0.1.0`.
 
 include!(concat!(env!("OUT_DIR"), "/components.rs"));
 

@@ -1,7 +1,7 @@
 //! Loading components and invoking their blocks in a fresh, limited store.
 
 use crate::component_cache;
-use crate::contract::{self, Bindings};
+use crate::contract::Bindings;
 use crate::credentials::CredentialSource;
 use crate::engine::{self, EngineSettings, EpochTicker};
 use crate::error::{InvokeError, LimitExceeded, LoadError};
@@ -235,11 +235,7 @@ impl Runtime {
         );
         // The epoch deadline ends a busy guest; this timeout also ends one
         // parked in a host call (a WASI sleep, say), where epochs cannot.
-        let call = async {
-            match &bindings {
-                Bindings::V0_1_0(pre) => contract::v0_1_0::describe(pre, &mut store).await,
-            }
-        };
+        let call = bindings.describe(&mut store);
         let grace = crate::engine::EPOCH_TICK * 4;
         let raw = tokio::time::timeout(budget + grace, call)
             .await
@@ -248,10 +244,7 @@ impl Runtime {
             let why = classify_trap(&e, &store, &limits);
             LoadError::Describe(why)
         })?;
-        let manifest = match raw_manifest(raw) {
-            Ok(m) => m,
-            Err(e) => return Err(e),
-        };
+        let manifest = raw?;
         let has_templates = manifest
             .hosts
             .iter()
@@ -309,12 +302,6 @@ impl Runtime {
         });
         store
     }
-}
-
-fn raw_manifest(
-    raw: contract::v0_1_0::weft::connector::types::Manifest,
-) -> Result<Manifest, LoadError> {
-    contract::v0_1_0::manifest(raw)
 }
 
 /// The connector's declared hosts and the operator's grant, precomputed.
@@ -378,6 +365,11 @@ pub struct InvokeContext {
     pub attempt: u32,
     /// Non-secret connection fields; also fill `{field}` host templates.
     pub connection: serde_json::Value,
+    /// Stable per (run, block, loop iteration, attempt), so a connector can
+    /// have the target service drop a request repeated after a crash (see
+    /// `walker::idempotency`); empty outside a run. Components of contract
+    /// 0.1.0 do not receive it.
+    pub idempotency_key: String,
     /// A run-level deadline; the invocation ends at the earlier of this and
     /// its own wall-clock limit.
     pub deadline: Option<Instant>,
@@ -397,6 +389,7 @@ impl std::fmt::Debug for InvokeContext {
             .field("step_id", &self.step_id)
             .field("attempt", &self.attempt)
             .field("connection", &self.connection)
+            .field("idempotency_key", &self.idempotency_key)
             .field("deadline", &self.deadline)
             .field("fuel_budget", &self.fuel_budget)
             .field(
@@ -414,6 +407,7 @@ impl Default for InvokeContext {
             step_id: String::new(),
             attempt: 1,
             connection: serde_json::Value::Object(Default::default()),
+            idempotency_key: String::new(),
             deadline: None,
             fuel_budget: None,
             credentials: None,
@@ -608,13 +602,10 @@ impl Connector {
         // The epoch callback ends a busy guest at the deadline; this outer
         // timeout also covers a guest parked in a host call.
         let grace = crate::engine::EPOCH_TICK * 4;
-        let call = async {
-            match &self.inner.bindings {
-                Bindings::V0_1_0(pre) => {
-                    contract::v0_1_0::invoke(pre, &mut store, block, &input_text, ctx).await
-                }
-            }
-        };
+        let call = self
+            .inner
+            .bindings
+            .invoke(&mut store, block, &input_text, ctx);
         let remaining = deadline.saturating_duration_since(Instant::now()) + grace;
         let result = tokio::time::timeout(remaining, call).await;
 

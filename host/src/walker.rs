@@ -22,6 +22,7 @@ mod bounded;
 mod call_block;
 mod connector_block;
 mod durable;
+mod idempotency;
 mod journal;
 mod record;
 pub(crate) mod resume;

@@ -19,6 +19,13 @@ pub struct Context {
     /// Non-secret fields of the block's connection (e.g. a tenant name);
     /// an empty object when the block has no connection.
     pub connection: serde_json::Value,
+    /// Stable per (run, block, loop iteration, attempt): the same when the
+    /// host resumes a run interrupted by a crash and repeats this
+    /// invocation, different for every other one. Send it with
+    /// [`Request::idempotency_key`](crate::http::Request::idempotency_key)
+    /// so a service that honours `Idempotency-Key` drops the duplicate.
+    /// Empty when the block is invoked outside a run.
+    pub idempotency_key: String,
 }
 
 impl Context {
@@ -35,6 +42,7 @@ impl Context {
             step_id: ctx.step_id,
             attempt: ctx.attempt,
             connection,
+            idempotency_key: ctx.idempotency_key,
         }
     }
 }

@@ -107,6 +107,21 @@ impl Request {
         self.headers.push((name.into(), value.into()));
         self
     }
+    /// Add `Idempotency-Key: key` — pass [`Context::idempotency_key`] —
+    /// so that a service which deduplicates on it (Stripe, and many APIs
+    /// following the IETF `Idempotency-Key` draft) drops the request when
+    /// the host repeats this invocation after a crash. Nothing is added
+    /// when the request already has that header (the caller's choice wins)
+    /// or when `key` is empty (invoked outside a run).
+    ///
+    /// [`Context::idempotency_key`]: crate::Context::idempotency_key
+    pub fn idempotency_key(mut self, key: &str) -> Self {
+        if !key.is_empty() && !self.has_header("idempotency-key") {
+            self.headers
+                .push(("Idempotency-Key".into(), key.to_string()));
+        }
+        self
+    }
     /// Send `value` as a JSON body with `Content-Type: application/json`.
     pub fn json<T: Serialize + ?Sized>(mut self, value: &T) -> Result<Self, BlockError> {
         self.body = Some(serde_json::to_vec(value)?);
@@ -324,6 +339,29 @@ mod tests {
         assert_eq!(r.full_url(), "https://a.example/x?y=1&q=a%20b%26c&n=%C3%A9");
         let r = Request::get("https://a.example/x#top").query("q", "1");
         assert_eq!(r.full_url(), "https://a.example/x?q=1#top");
+    }
+
+    #[test]
+    fn idempotency_key_is_added_once_and_never_over_the_callers() {
+        let r = Request::post("https://a.example/x").idempotency_key("weft-abc");
+        assert_eq!(
+            r.headers,
+            [("Idempotency-Key".to_string(), "weft-abc".to_string())]
+        );
+        let r = Request::post("https://a.example/x")
+            .header("idempotency-key", "mine")
+            .idempotency_key("weft-abc");
+        assert_eq!(
+            r.headers,
+            [("idempotency-key".to_string(), "mine".to_string())]
+        );
+        // Outside a run the key is empty: no header rather than an empty one.
+        assert!(
+            Request::post("https://a.example/x")
+                .idempotency_key("")
+                .headers
+                .is_empty()
+        );
     }
 
     #[test]

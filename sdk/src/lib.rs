@@ -46,7 +46,7 @@
 //! testing blocks with `weft-sdk-test` — is in `sdk/WALKTHROUGH.md`;
 //! `sdk/template/` is the crate `weft connector new` copies.
 //!
-//! This SDK targets contract `weft:connector@0.1.0` (see `wit/README.md`).
+//! This SDK targets contract `weft:connector@0.2.0` (see `wit/README.md`).
 
 pub mod block;
 pub mod http;
@@ -61,7 +61,7 @@ pub mod retry;
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.1.0",
+        path: "../wit/v0.2.0",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_plugin",
@@ -76,7 +76,7 @@ pub use serde;
 pub use serde_json;
 
 /// The contract version this SDK's components target.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Everything a connector usually needs, in one import.
 pub mod prelude {

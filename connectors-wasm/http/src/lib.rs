@@ -53,6 +53,12 @@ pub struct RequestInput {
     /// status is returned like any other.
     #[serde(default = "default_true")]
     pub fail_on_error_status: bool,
+    /// Send `Idempotency-Key` with this invocation's key (default false), so
+    /// a service that deduplicates on it drops the request when the host
+    /// repeats it after a crash. The key is stable per run, block, loop
+    /// iteration and attempt. A `headers` entry named Idempotency-Key wins.
+    #[serde(default)]
+    pub idempotency: bool,
 }
 
 fn default_method() -> String {
@@ -71,7 +77,7 @@ pub struct RequestOutput {
     pub body: Value,
 }
 
-fn request(_ctx: &Context, input: RequestInput) -> Result<RequestOutput, BlockError> {
+fn request(ctx: &Context, input: RequestInput) -> Result<RequestOutput, BlockError> {
     if input.json.is_some() && input.text.is_some() {
         return Err(BlockError::invalid_input(
             "give either `json` or `text` as the body, not both",
@@ -83,6 +89,9 @@ fn request(_ctx: &Context, input: RequestInput) -> Result<RequestOutput, BlockEr
     }
     for (name, value) in input.headers {
         req = req.header(name, value.into_text());
+    }
+    if input.idempotency {
+        req = req.idempotency_key(&ctx.idempotency_key);
     }
     if let Some(json) = &input.json {
         req = req.json(json)?;

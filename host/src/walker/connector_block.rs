@@ -90,6 +90,12 @@ impl Walk<'_> {
                 step_id: step.to_string(),
                 attempt,
                 connection: fields.clone(),
+                idempotency_key: super::idempotency::idempotency_key(
+                    &self.run.id,
+                    step,
+                    &self.loops.iter().map(|(_, i)| *i).collect::<Vec<_>>(),
+                    attempt,
+                ),
                 deadline: Some(self.deadline),
                 fuel_budget: self.fuel_left,
                 credentials: credentials.clone(),
