@@ -233,12 +233,17 @@ async fn a_run_killed_in_a_long_block_resumes_there_and_ends_as_if_never_killed(
                 "/fast/A?tag={$.Start.tag}",
                 json!({"censor": true}),
             ),
-            get(
-                "B",
-                &upstream,
-                "/slow/B?ms=1500&tag={$.Start.tag}",
-                json!({}),
-            ),
+            {
+                // Asks the http connector to send the idempotency key.
+                let mut b = get(
+                    "B",
+                    &upstream,
+                    "/slow/B?ms=1500&tag={$.Start.tag}",
+                    json!({}),
+                );
+                b["inputs"]["idempotency"] = json!(true);
+                b
+            },
             get(
                 "C",
                 &upstream,
@@ -272,6 +277,18 @@ async fn a_run_killed_in_a_long_block_resumes_there_and_ends_as_if_never_killed(
         ),
         (1, 2, 1),
         "A had finished: not invoked again; B was in progress: invoked again; C once"
+    );
+    // The repeated call carries the key the first one did, so a service
+    // that honours Idempotency-Key drops it.
+    let keys: Vec<Option<String>> = upstream
+        .hits()
+        .into_iter()
+        .filter(|h| h.path == "/slow/B" && h.tag == "killed")
+        .map(|h| h.idempotency_key)
+        .collect();
+    assert!(
+        keys[0].as_deref().is_some_and(|k| k.starts_with("weft-")) && keys[0] == keys[1],
+        "{keys:?}"
     );
     assert_eq!(
         run["run"]["resumed"],
