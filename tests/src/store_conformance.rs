@@ -183,6 +183,7 @@ pub fn deleting_a_run_takes_its_steps_and_sealed_copies_only(b: &dyn Backend) {
     }
     store.flush().expect("flush");
     assert!(store.delete_run("x").expect("delete"));
+    store.flush().expect("flush");
     assert!(!store.delete_run("x").expect("again"), "gone already");
     assert_eq!(store.get_run("x").expect("get"), None);
     assert!(store.steps("x").expect("steps").is_empty());

@@ -47,6 +47,10 @@ pub fn sweep(store: &dyn RunStore, policy: Retention, now_ms: i64) -> Result<usi
             *kept += 1;
         }
     }
+    if removed > 0 {
+        // One commit for the whole sweep, not one per run.
+        store.flush()?;
+    }
     Ok(removed)
 }
 
@@ -142,6 +146,7 @@ mod tests {
             store.put_run(r).expect("put");
             store.append_step(&r.id, &step()).expect("step");
         }
+        store.flush().expect("commit");
         let policy = Retention {
             max_age: Duration::from_secs(30 * 24 * 3600),
             max_runs_per_automation: 2,

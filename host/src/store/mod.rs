@@ -228,7 +228,9 @@ pub trait RunStore: Send + Sync + 'static {
         }
         Ok(())
     }
-    /// Remove a run and its steps; false if there was none.
+    /// Remove a run, its steps and sealed copies; false if there was none
+    /// (among committed runs). Like every write, the removal is durable
+    /// and visible from the next commit.
     fn delete_run(&self, run_id: &str) -> Result<bool, StoreError>;
     /// Keep a run's sealed copy of step `seq`'s output (a censored block's,
     /// or one whose history copy lost secrets to scrubbing): a resumed run

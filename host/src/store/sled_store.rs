@@ -209,7 +209,6 @@ impl RunStore for SledStore {
                 prefix: Self::step_prefix(run_id),
             },
         ])?;
-        self.committer.wait()?;
         Ok(existed)
     }
 
@@ -350,6 +349,7 @@ mod tests {
             .collect();
         assert_eq!(seqs, [0, 1, 2, 3, 4, 5]);
         assert!(store.delete_run("r").is_ok());
+        store.flush().expect("commit");
         assert!(store.steps("r").expect("steps").is_empty());
     }
 
@@ -395,6 +395,7 @@ mod tests {
             .expect("list");
         assert_eq!(only_x.len(), 1);
         assert!(store.delete_run("01-a").expect("delete"));
+        store.flush().expect("commit");
         assert!(store.steps("01-a").expect("steps").is_empty());
         assert_eq!(store.steps("01-ab").expect("steps").len(), 1);
         assert!(!store.delete_run("01-a").expect("delete again"));
