@@ -46,14 +46,15 @@ sync_rps() { # automation id → req/s
     "$URL/$1/actions/execute" | awk '/Requests\/sec/{print $2}'
 }
 webhook_rps() { # completed runs per second
-  local path before after n
+  local path before after n runs_before
   path=$(hook bench-w1)
+  runs_before=$(curl -s http://127.0.0.1:$PORT/metrics | awk '/^weft_runs_total/{s+=$2} END{print s+0}')
   before=$(date +%s.%N)
   EXEC_TOKEN= wrk -t2 -c16 -d"$DURATION" -s examples/bench/post.lua "http://127.0.0.1:$PORT$path" >/dev/null
   while [ "$(curl -s http://127.0.0.1:$PORT/metrics | awk '/^weft_queue_depth /{print $2}')" != "0" ]; do sleep 0.1; done
   after=$(date +%s.%N)
   n=$(curl -s http://127.0.0.1:$PORT/metrics | awk '/^weft_runs_total/{s+=$2} END{print s+0}')
-  echo "$n / ($after - $before)" | bc -l
+  echo "($n - $runs_before) / ($after - $before)" | bc -l
 }
 median() { sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
