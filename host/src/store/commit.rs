@@ -27,7 +27,7 @@ use tokio::sync::watch;
 
 /// How long writes nobody waits for may stay staged (and unseen) before
 /// they are committed anyway.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(5);
+const LINGER: std::time::Duration = std::time::Duration::ZERO;
 
 /// Which tree an operation writes.
 #[derive(Debug, Clone, Copy)]
