@@ -6,9 +6,7 @@
 //! readers hold the read side, so they see a batch only once it is
 //! durable. Writes that arrive during a flush form the next batch: under
 //! load many runs' writes share one flush, which is what keeps the server
-//! fast without showing anything a crash could take back. The committer
-//! starts a batch when someone waits; writes nobody waits for (a long
-//! run's steps) linger a few milliseconds to join the next one.
+//! fast without showing anything a crash could take back.
 //!
 //! Whoever must not go on before its writes are durable (the queue before
 //! it acknowledges a trigger, the walker before it reports a run ended)
@@ -24,10 +22,6 @@
 use super::StoreError;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use tokio::sync::watch;
-
-/// How long writes nobody waits for may stay staged (and unseen) before
-/// they are committed anyway.
-const LINGER: std::time::Duration = std::time::Duration::ZERO;
 
 /// Which tree an operation writes.
 #[derive(Debug, Clone, Copy)]
@@ -112,10 +106,6 @@ struct Staged {
     ops: Vec<Op>,
     /// Tickets handed out so far (one per staged op).
     ticket: u64,
-    /// Someone waits for what is staged: commit now. Writes nobody waits
-    /// for (a long run's steps) linger up to [`LINGER`] to share a flush
-    /// with the next waiter's.
-    asked: bool,
     /// The store is being dropped: commit what is left and stop.
     closing: bool,
 }
@@ -194,17 +184,12 @@ impl Committer {
             staged.ops.push(op);
             staged.ticket += 1;
         }
+        self.shared.work.notify_one();
         Ok(staged.ticket)
     }
 
-    /// The last ticket staged, with the committer told someone waits.
     fn last_ticket(&self) -> u64 {
-        let mut staged = lock(&self.shared.staged);
-        if !staged.ops.is_empty() {
-            staged.asked = true;
-            self.shared.work.notify_one();
-        }
-        staged.ticket
+        lock(&self.shared.staged).ticket
     }
 
     /// Block until everything staged so far is durable.
@@ -277,29 +262,15 @@ fn commit_loop(shared: &Shared, trees: &Trees, tx: &watch::Sender<Progress>) {
     loop {
         let (ops, ticket) = {
             let mut staged = lock(&shared.staged);
-            loop {
-                if staged.ops.is_empty() {
-                    if staged.closing {
-                        return;
-                    }
-                    staged = shared
-                        .work
-                        .wait(staged)
-                        .unwrap_or_else(PoisonError::into_inner);
-                } else if staged.asked || staged.closing {
-                    break;
-                } else {
-                    let (next, waited) = shared
-                        .work
-                        .wait_timeout(staged, LINGER)
-                        .unwrap_or_else(PoisonError::into_inner);
-                    staged = next;
-                    if waited.timed_out() {
-                        break;
-                    }
-                }
+            while staged.ops.is_empty() && !staged.closing {
+                staged = shared
+                    .work
+                    .wait(staged)
+                    .unwrap_or_else(PoisonError::into_inner);
             }
-            staged.asked = false;
+            if staged.ops.is_empty() {
+                return;
+            }
             (std::mem::take(&mut staged.ops), staged.ticket)
         };
         let count = ops.len() as u64;
