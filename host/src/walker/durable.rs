@@ -62,7 +62,6 @@ impl Walk<'_> {
             });
             self.store.put_run(&self.run)?;
         }
-        self.steps.go_live(self.store, &self.run.id)?;
         self.store.committed().await?;
         Ok(None)
     }
