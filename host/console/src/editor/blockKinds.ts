@@ -1,0 +1,110 @@
+// What the console knows about each standard block type: its outgoing
+// handles (the document's edge branches), a label, and the fields a new
+// block of that type starts with. Connector blocks are type `connector`.
+import type { Branch, DocBlock } from '../api/types';
+
+export interface BlockKind {
+  type: string;
+  label: string;
+  description: string;
+  /** Source handles, in the order drawn left to right. */
+  branches: Branch[];
+  /** A new block's fields besides `id` and `type`. */
+  template: () => Partial<DocBlock>;
+}
+
+const kinds: BlockKind[] = [
+  { type: 'start', label: 'Start', description: 'Where every run begins; its output is the trigger payload.', branches: ['next'], template: () => ({}) },
+  {
+    type: 'condition',
+    label: 'Condition',
+    description: 'Go down the true or the false branch, then on to next.',
+    branches: ['true', 'false', 'next'],
+    template: () => ({ condition: { mode: 'all', clauses: [{ left: '', op: '=', right: '' }] } }),
+  },
+  {
+    type: 'loop',
+    label: 'Loop',
+    description: 'Run the body once per item of a list, then go on to next.',
+    branches: ['body', 'next'],
+    template: () => ({ over: '' }),
+  },
+  { type: 'exit-loop', label: 'Exit loop', description: 'Leave the enclosing loop.', branches: [], template: () => ({}) },
+  {
+    type: 'variable',
+    label: 'Variable',
+    description: 'Set, append to, merge into or increment a variable.',
+    branches: ['next'],
+    template: () => ({ variable: '', action: 'set', value: null }),
+  },
+  {
+    type: 'output',
+    label: 'Output',
+    description: "Add to, set or merge into the run's output.",
+    branches: ['next'],
+    template: () => ({ mode: 'add', value: '' }),
+  },
+  { type: 'stop', label: 'Stop', description: 'End the run here.', branches: [], template: () => ({}) },
+  {
+    type: 'error',
+    label: 'Error',
+    description: 'Fail the run, or record a warning and go on.',
+    branches: ['next'],
+    template: () => ({ message: '', mode: 'fail' }),
+  },
+  { type: 'sleep', label: 'Sleep', description: 'Wait for a number of milliseconds.', branches: ['next'], template: () => ({ ms: 1000 }) },
+  {
+    type: 'call_automation',
+    label: 'Call automation',
+    description: "Run another automation; synchronously its output becomes this block's.",
+    branches: ['next'],
+    template: () => ({ automation: '', mode: 'sync' }),
+  },
+];
+
+export const STANDARD_KINDS: readonly BlockKind[] = kinds;
+
+const connectorKind: BlockKind = {
+  type: 'connector',
+  label: 'Connector',
+  description: "A connector's block.",
+  branches: ['next'],
+  template: () => ({ inputs: {} }),
+};
+
+const unknownKind: BlockKind = { type: '?', label: 'Block', description: '', branches: ['next'], template: () => ({}) };
+
+export function kindOf(type: string): BlockKind {
+  if (type === 'connector') return connectorKind;
+  return kinds.find((k) => k.type === type) ?? unknownKind;
+}
+
+/** May a block of this type have an outgoing edge on this branch? (plan.rs rules) */
+export function branchAllowed(type: string, branch: Branch): boolean {
+  switch (branch) {
+    case 'next':
+      return type !== 'stop' && type !== 'exit-loop';
+    case 'true':
+    case 'false':
+      return type === 'condition';
+    case 'body':
+      return type === 'loop';
+  }
+}
+
+export const BRANCH_LABEL: Record<Branch, string> = { next: 'next', true: 'true', false: 'false', body: 'body' };
+
+/** A fresh id like `Sleep2` not yet used, valid for the document's id rule. */
+export function freshId(base: string, taken: ReadonlySet<string>): string {
+  const clean = base.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 56) || 'Block';
+  if (!taken.has(clean)) return clean;
+  for (let i = 2; ; i++) {
+    const id = `${clean}${i}`;
+    if (!taken.has(id)) return id;
+  }
+}
+
+export function blockTitle(block: DocBlock): string {
+  if (block.type === 'connector') return `${block.connector ?? '?'} · ${block.block ?? '?'}`;
+  return kindOf(block.type).label;
+}

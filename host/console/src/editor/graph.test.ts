@@ -1,0 +1,120 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { AutomationDocument } from '../api/types';
+import { docToFlow, flowToDoc, makeEdge, renameBlock } from './graph';
+import { layoutGraph } from './layout';
+
+const examplesDir = join(__dirname, '../../../../examples');
+const examples: [string, AutomationDocument][] = readdirSync(examplesDir)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => [f, JSON.parse(readFileSync(join(examplesDir, f), 'utf8')) as AutomationDocument]);
+
+/** The document with every block's `ui` removed (what the engine reads). */
+function withoutUi(doc: AutomationDocument): AutomationDocument {
+  return { ...doc, blocks: doc.blocks.map(({ ui: _ui, ...b }) => b) } as AutomationDocument;
+}
+
+describe('docToFlow / flowToDoc', () => {
+  it('finds the examples', () => {
+    expect(examples.length).toBeGreaterThanOrEqual(5);
+  });
+
+  for (const [name, doc] of examples) {
+    it(`round-trips ${name} (all but the added positions)`, () => {
+      const flow = docToFlow(doc);
+      expect(flow.needsLayout).toBe(true);
+      const back = flowToDoc(flow.meta, flow.nodes, flow.edges);
+      expect(withoutUi(back)).toEqual({ ...doc, edges: doc.edges ?? [] });
+    });
+  }
+
+  it('round-trips a document with positions exactly', () => {
+    const doc: AutomationDocument = {
+      weft: 'automation/v1',
+      id: 'a',
+      name: 'A',
+      blocks: [
+        { id: 'Start', type: 'start', ui: { x: 1, y: 2 } },
+        { id: 'C', type: 'condition', condition: { clauses: [] }, future_field: { keep: [1, 2] }, ui: { x: 10, y: 20 } },
+        { id: 'N', type: 'stop', ui: { x: 30, y: 40 } },
+      ],
+      edges: [
+        { from: 'Start', to: 'C', branch: 'next' },
+        { from: 'C', to: 'N', branch: 'true' },
+      ],
+      variables: { x: 1 },
+      something_new: 'kept',
+    };
+    const flow = docToFlow(doc);
+    expect(flow.needsLayout).toBe(false);
+    expect(flow.nodes.map((n) => n.position)).toEqual([
+      { x: 1, y: 2 },
+      { x: 10, y: 20 },
+      { x: 30, y: 40 },
+    ]);
+    expect(flowToDoc(flow.meta, flow.nodes, flow.edges)).toEqual(doc);
+  });
+
+  it('writes branch only when not next or when it was explicit', () => {
+    const edges = [makeEdge('A', 'next', 'B'), makeEdge('B', 'true', 'C'), makeEdge('C', 'next', 'D', true)];
+    const doc = flowToDoc({ weft: 'automation/v1', id: 'x', name: 'x' }, [], edges);
+    expect(doc.edges).toEqual([
+      { from: 'A', to: 'B' },
+      { from: 'B', to: 'C', branch: 'true' },
+      { from: 'C', to: 'D', branch: 'next' },
+    ]);
+  });
+
+  it('renames a block in edges and references', () => {
+    const doc = examples.find(([n]) => n === 'retry-on-error.json')![1];
+    const flow = docToFlow(doc);
+    const r = renameBlock(flow.nodes, flow.edges, 'GetRates', 'Rates');
+    const back = flowToDoc(flow.meta, r.nodes, r.edges);
+    expect(back.blocks.map((b) => b.id)).toContain('Rates');
+    expect(back.edges).toContainEqual({ from: 'Start', to: 'Rates' });
+    expect(back.edges).toContainEqual({ from: 'Rates', to: 'GetRecommendations' });
+    const prices = back.blocks.find((b) => b.id === 'Prices')!;
+    expect(JSON.stringify(prices.value)).toContain('$.Rates.body.base');
+    expect(JSON.stringify(back)).not.toContain('$.GetRates');
+  });
+});
+
+describe('layout', () => {
+  it('lays out a graph without positions top to bottom, no two blocks overlapping', () => {
+    const doc = examples.find(([n]) => n === 'loop-with-condition.json')![1];
+    const flow = docToFlow(doc);
+    const laid = layoutGraph(flow.nodes, flow.edges);
+    const pos = new Map(laid.map((n) => [n.id, n.position]));
+    expect(pos.get('Start')!.y).toBeLessThan(pos.get('EachOrder')!.y);
+    expect(pos.get('EachOrder')!.y).toBeLessThan(pos.get('IsBig')!.y);
+    expect(pos.get('IsBig')!.y).toBeLessThan(pos.get('AddBig')!.y);
+    for (const a of laid) {
+      for (const b of laid) {
+        if (a.id < b.id) {
+          const apart = Math.abs(a.position.x - b.position.x) >= 220 || Math.abs(a.position.y - b.position.y) >= 68;
+          expect(apart, `${a.id} overlaps ${b.id}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('keeps the positions it is told to keep', () => {
+    const doc = examples[0][1];
+    const flow = docToFlow(doc);
+    flow.nodes[0].position = { x: 999, y: 999 };
+    const laid = layoutGraph(flow.nodes, flow.edges, (n) => n.id === flow.nodes[0].id);
+    expect(laid[0].position).toEqual({ x: 999, y: 999 });
+  });
+
+  it('lays out 200 blocks quickly', () => {
+    const blocks = [{ id: 'Start', type: 'start' }, ...Array.from({ length: 199 }, (_, i) => ({ id: `B${i}`, type: 'sleep', ms: 1 }))];
+    const edges = blocks.slice(1).map((b, i) => ({ from: i === 0 ? 'Start' : `B${i - 1}`, to: b.id }));
+    const flow = docToFlow({ weft: 'automation/v1', id: 'big', name: 'big', blocks, edges });
+    const t0 = performance.now();
+    const laid = layoutGraph(flow.nodes, flow.edges);
+    const ms = performance.now() - t0;
+    expect(laid).toHaveLength(200);
+    expect(ms).toBeLessThan(1000);
+  });
+});
