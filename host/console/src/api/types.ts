@@ -59,18 +59,22 @@ export type RunMode =
   | { type: 'api' }
   | { type: 'schedule'; schedule: string; timezone?: string | null; missed?: 'skip' | 'run-once' };
 
-export interface AutomationDocument {
+/** The document's own fields; unknown ones are kept through the index signature. */
+export interface AutomationDocumentFields {
   weft: 'automation/v1';
   id: string;
   name: string;
   description?: string;
-  blocks: DocBlock[];
-  edges?: DocEdge[];
   run_mode?: RunMode;
   variables?: Record<string, unknown>;
   version?: number;
-  [key: string]: unknown;
 }
+
+export type AutomationDocument = AutomationDocumentFields & {
+  blocks: DocBlock[];
+  edges?: DocEdge[];
+  [key: string]: unknown;
+};
 
 export interface Automation {
   id: string;

@@ -6,7 +6,7 @@
 // spelled `branch: "next"` out, so an untouched document round-trips to
 // the same JSON.
 import type { Edge, Node } from '@xyflow/react';
-import type { AutomationDocument, Branch, DocBlock, DocEdge } from '../api/types';
+import type { AutomationDocument, AutomationDocumentFields, Branch, DocBlock, DocEdge } from '../api/types';
 
 export type StepState = 'running' | 'succeeded' | 'failed' | 'warning' | 'ignored' | 'skipped';
 
@@ -29,7 +29,7 @@ export type BlockNode = Node<BlockData, 'block'>;
 export type BlockEdge = Edge<EdgeData>;
 
 /** Everything in the document except its blocks and edges. */
-export type DocMeta = Omit<AutomationDocument, 'blocks' | 'edges'>;
+export type DocMeta = AutomationDocumentFields & { [key: string]: unknown };
 
 export const NODE_WIDTH = 220;
 export const NODE_HEIGHT = 68;

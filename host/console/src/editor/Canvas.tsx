@@ -1,0 +1,148 @@
+// The React Flow canvas: drop target for the palette, edge drawing with the
+// graph rules, keyboard shortcuts (undo/redo, copy/paste), minimap,
+// controls. Presentational: the graph state lives in the editor.
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+  type Connection,
+  type EdgeChange,
+  type FinalConnectionState,
+  type NodeChange,
+} from '@xyflow/react';
+import { useCallback, useState, type DragEvent, type KeyboardEvent } from 'react';
+import { nodeTypes } from './BlockNode';
+import type { BlockEdge, BlockNode } from './graph';
+import { DRAG_MIME } from './palette';
+import { checkConnection } from './rules';
+
+interface CanvasProps {
+  nodes: BlockNode[];
+  edges: BlockEdge[];
+  readOnly?: boolean;
+  onNodesChange?: (changes: NodeChange<BlockNode>[]) => void;
+  onEdgesChange?: (changes: EdgeChange<BlockEdge>[]) => void;
+  onConnectEdge?: (c: Connection) => void;
+  onDropItem?: (key: string, position: { x: number; y: number }) => void;
+  onUndo?: () => void;
+  onRedo?: () => void;
+  onCopy?: () => void;
+  onPaste?: () => void;
+  onSelectionChange?: (ids: string[]) => void;
+}
+
+const isTyping = (el: EventTarget | null) =>
+  el instanceof HTMLElement && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
+
+export function Canvas(p: CanvasProps) {
+  const flow = useReactFlow<BlockNode, BlockEdge>();
+  const [message, setMessage] = useState<string | null>(null);
+
+  const isValidConnection = useCallback(
+    (c: Connection | BlockEdge) => checkConnection(p.nodes, p.edges, c).ok,
+    [p.nodes, p.edges],
+  );
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      const v = checkConnection(p.nodes, p.edges, c);
+      if (!v.ok) setMessage(v.reason);
+      else {
+        setMessage(null);
+        p.onConnectEdge?.(c);
+      }
+    },
+    [p],
+  );
+
+  // A drop on a block that the rules refuse: say why instead of doing nothing.
+  const onConnectEnd = useCallback(
+    (_e: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+      if (state.isValid || !state.toNode || !state.fromNode) return;
+      const v = checkConnection(p.nodes, p.edges, {
+        source: state.fromNode.id,
+        sourceHandle: state.fromHandle?.id ?? null,
+        target: state.toNode.id,
+      });
+      if (!v.ok) setMessage(v.reason);
+    },
+    [p.nodes, p.edges],
+  );
+
+  const onDragOver = (e: DragEvent) => {
+    if (p.readOnly) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+  };
+
+  const onDrop = (e: DragEvent) => {
+    if (p.readOnly) return;
+    e.preventDefault();
+    const key = e.dataTransfer.getData(DRAG_MIME) || e.dataTransfer.getData('text/plain');
+    if (!key) return;
+    const pos = flow.screenToFlowPosition({ x: e.clientX, y: e.clientY });
+    // Centre the block under the pointer.
+    p.onDropItem?.(key, { x: Math.round(pos.x - 110), y: Math.round(pos.y - 34) });
+  };
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (p.readOnly || isTyping(e.target)) return;
+    const mod = e.ctrlKey || e.metaKey;
+    if (!mod) return;
+    const k = e.key.toLowerCase();
+    if (k === 'z' && !e.shiftKey) p.onUndo?.();
+    else if ((k === 'z' && e.shiftKey) || k === 'y') p.onRedo?.();
+    else if (k === 'c') p.onCopy?.();
+    else if (k === 'v') p.onPaste?.();
+    else return;
+    e.preventDefault();
+  };
+
+  const onSelectionChange = p.onSelectionChange;
+  const handleSelection = useCallback(
+    ({ nodes }: { nodes: BlockNode[] }) => onSelectionChange?.(nodes.map((n) => n.id)),
+    [onSelectionChange],
+  );
+
+  return (
+    <div className="canvas" onKeyDown={onKeyDown} data-testid="canvas">
+      {message && (
+        <div className="canvas-message notice notice-error" role="alert" data-testid="canvas-message">
+          <span>{message}</span>
+          <button type="button" className="link" onClick={() => setMessage(null)} aria-label="Dismiss message">
+            ×
+          </button>
+        </div>
+      )}
+      <ReactFlow<BlockNode, BlockEdge>
+        nodes={p.nodes}
+        edges={p.edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={p.onNodesChange}
+        onEdgesChange={p.onEdgesChange}
+        onConnect={onConnect}
+        onConnectEnd={onConnectEnd}
+        isValidConnection={isValidConnection}
+        onDragOver={onDragOver}
+        onDrop={onDrop}
+        onSelectionChange={handleSelection}
+        nodesDraggable={!p.readOnly}
+        nodesConnectable={!p.readOnly}
+        edgesFocusable={!p.readOnly}
+        deleteKeyCode={p.readOnly ? null : ['Delete', 'Backspace']}
+        // Off-screen nodes are not rendered in big automations (200+ blocks).
+        onlyRenderVisibleElements={p.nodes.length > 80}
+        fitView
+        minZoom={0.1}
+        maxZoom={2}
+        defaultEdgeOptions={{ type: 'smoothstep' }}
+      >
+        <Background gap={16} />
+        <MiniMap pannable zoomable ariaLabel="Minimap" />
+        <Controls aria-label="Zoom and fit view" />
+      </ReactFlow>
+    </div>
+  );
+}

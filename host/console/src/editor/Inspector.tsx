@@ -1,0 +1,272 @@
+// The inspector for one block: id, description, the type's own settings
+// (a schema-generated form for connector inputs), connection, on-error,
+// retry and censor; the server's problems shown on the fields they name.
+import { useEffect, useState } from 'react';
+import type { Connection, Connector, DocBlock, ValidationProblem } from '../api/types';
+import { Link } from '../app/Link';
+import { blockTitle, kindOf } from './blockKinds';
+import { ConditionEditor } from './ConditionEditor';
+import { AnyField, CheckboxField, SelectField, TemplateField } from './fields';
+import { SchemaForm } from './SchemaForm';
+import { readNumber } from './schemaFields';
+
+interface Props {
+  block: DocBlock;
+  connector: Connector | undefined;
+  connections: Connection[];
+  variables: string[];
+  problems: ValidationProblem[];
+  idTaken: (id: string) => boolean;
+  onChange: (b: DocBlock, field: string) => void;
+  onRename: (to: string) => void;
+  onDelete: () => void;
+}
+
+const ID_RULE = /^[A-Za-z0-9_-]{1,64}$/;
+
+function byField(problems: ValidationProblem[], prefix = ''): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const p of problems) {
+    if (!p.field.startsWith(prefix)) continue;
+    const key = p.field.slice(prefix.length);
+    m.set(key, [...(m.get(key) ?? []), p.message]);
+  }
+  return m;
+}
+
+function IdField({ id, idTaken, onRename }: { id: string; idTaken: (id: string) => boolean; onRename: (to: string) => void }) {
+  const [text, setText] = useState(id);
+  useEffect(() => setText(id), [id]);
+  const error = text === id ? null : !ID_RULE.test(text) ? '1-64 letters, digits, _ or -.' : idTaken(text) ? 'Another block has this id.' : null;
+  const apply = () => {
+    if (text !== id && !error) onRename(text);
+  };
+  return (
+    <div
+      onBlur={apply}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter') apply();
+      }}
+    >
+      <TemplateField
+        label="Block id"
+        value={text}
+        mappable={false}
+        onChange={setText}
+        help="References use it: {$.Id.field}. Renaming updates edges and references. Enter applies."
+        errors={error ? [error] : undefined}
+        testId="inspector-id"
+      />
+    </div>
+  );
+}
+
+export function Inspector(p: Props) {
+  const { block } = p;
+  const all = byField(p.problems);
+  const set = (patch: Partial<DocBlock>, field: string) => {
+    const next = { ...block, ...patch } as DocBlock;
+    for (const [k, v] of Object.entries(patch)) if (v === undefined) delete next[k];
+    p.onChange(next, field);
+  };
+  const spec = p.connector?.blocks.find((b) => b.id === block.block);
+  const needsConnection = (p.connector?.auth.length ?? 0) > 0;
+  const usable = p.connections.filter((c) => c.connector === block.connector);
+  const retry = block.retry ?? null;
+
+  return (
+    <div className="inspector-block" data-testid="inspector">
+      <h2>
+        {block.id} <small className="help">{blockTitle(block)}</small>
+      </h2>
+      {p.problems.length > 0 && (
+        <ul className="problems" aria-label="Problems in this block" data-testid="inspector-problems">
+          {p.problems.map((x, i) => (
+            <li key={i}>
+              <strong>{x.field}</strong>: {x.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      <IdField id={block.id} idTaken={p.idTaken} onRename={p.onRename} />
+      <TemplateField
+        label="Description"
+        mappable={false}
+        value={block.description ?? ''}
+        onChange={(v) => set({ description: v || undefined }, 'description')}
+        testId="inspector-description"
+      />
+
+      {block.type === 'connector' && (
+        <fieldset>
+          <legend>{spec?.name ?? block.block}</legend>
+          {!p.connector && <p className="field-error">Connector {block.connector} is not installed on this server.</p>}
+          {spec?.description && <p className="help">{spec.description}</p>}
+          {needsConnection && (
+            <SelectField
+              label="Connection"
+              value={block.connection ?? ''}
+              options={[{ value: '', label: '(none)' }, ...usable.map((c) => ({ value: c.id, label: `${c.name} (${c.status})` }))]}
+              onChange={(v) => set({ connection: v || undefined }, 'connection')}
+              help={usable.length === 0 ? `No ${block.connector} connection yet: create one on the Connections page.` : undefined}
+              errors={all.get('connection')}
+              testId="inspector-connection"
+            />
+          )}
+          {needsConnection && <Link href="/connections">Manage connections</Link>}
+          <SchemaForm
+            schema={spec?.input_schema}
+            value={(block.inputs && typeof block.inputs === 'object' ? block.inputs : {}) as Record<string, unknown>}
+            onChange={(inputs, field) => set({ inputs }, `inputs.${field}`)}
+            problems={byField(p.problems, 'inputs.')}
+            testPrefix="input"
+          />
+          <details>
+            <summary>All inputs as JSON</summary>
+            <AnyField label="Inputs" value={block.inputs ?? {}} onChange={(v) => set({ inputs: v }, 'inputs')} errors={all.get('inputs')} testId="inspector-inputs-json" />
+          </details>
+          <TemplateField
+            label="Connector version"
+            mappable={false}
+            value={block.version ?? ''}
+            onChange={(v) => set({ version: v || undefined }, 'version')}
+            help={`Empty: the newest installed (${p.connector?.newest ?? '?'}). 1.2.0 pins; ^1 is a range.`}
+            errors={all.get('version')}
+          />
+        </fieldset>
+      )}
+
+      {block.type === 'condition' && <ConditionEditor block={block} onChange={p.onChange} problems={all} />}
+      {block.type === 'loop' && (
+        <TemplateField label="Loop over" required value={showText(block.over)} onChange={(v) => set({ over: v }, 'over')} help="The list to iterate, usually a reference." errors={all.get('over')} testId="inspector-over" />
+      )}
+      {block.type === 'variable' && (
+        <>
+          <TemplateField
+            label="Variable"
+            required
+            mappable={false}
+            value={String(block.variable ?? '')}
+            onChange={(v) => set({ variable: v }, 'variable')}
+            help={p.variables.length ? `Declared: ${p.variables.join(', ')}` : 'Declare variables in the automation settings.'}
+            errors={all.get('variable')}
+            testId="inspector-variable"
+          />
+          <SelectField
+            label="Action"
+            value={String(block.action ?? 'set')}
+            options={['set', 'append', 'merge', 'increment'].map((v) => ({ value: v, label: v }))}
+            onChange={(v) => set({ action: v }, 'action')}
+            errors={all.get('action')}
+            testId="inspector-action"
+          />
+          <AnyField label="Value" value={block.value} onChange={(v) => set({ value: v }, 'value')} errors={all.get('value')} testId="inspector-value" />
+        </>
+      )}
+      {block.type === 'output' && (
+        <>
+          <SelectField
+            label="Mode"
+            value={String(block.mode ?? 'add')}
+            options={[
+              { value: 'add', label: 'add: append to the output list' },
+              { value: 'set', label: 'set: replace the output' },
+              { value: 'merge', label: 'merge into the output object' },
+            ]}
+            onChange={(v) => set({ mode: v }, 'mode')}
+            errors={all.get('mode')}
+            testId="inspector-mode"
+          />
+          <AnyField label="Value" required value={block.value} onChange={(v) => set({ value: v }, 'value')} errors={all.get('value')} testId="inspector-value" />
+        </>
+      )}
+      {block.type === 'error' && (
+        <>
+          <AnyField label="Message" required value={block.message} onChange={(v) => set({ message: v }, 'message')} errors={all.get('message')} testId="inspector-message" />
+          <SelectField
+            label="Mode"
+            value={String(block.mode ?? 'fail')}
+            options={[
+              { value: 'fail', label: 'fail the run' },
+              { value: 'warn', label: 'record a warning and go on' },
+            ]}
+            onChange={(v) => set({ mode: v }, 'mode')}
+            testId="inspector-mode"
+          />
+        </>
+      )}
+      {block.type === 'sleep' && (
+        <TemplateField label="Milliseconds" required value={block.ms === undefined ? '' : String(block.ms)} onChange={(v) => set({ ms: readNumber(v) }, 'ms')} errors={all.get('ms')} testId="inspector-ms" />
+      )}
+      {block.type === 'call_automation' && (
+        <>
+          <TemplateField label="Automation id" required mappable={false} value={String(block.automation ?? '')} onChange={(v) => set({ automation: v }, 'automation')} errors={all.get('automation')} testId="inspector-automation" />
+          <SelectField
+            label="Mode"
+            value={String(block.mode ?? 'sync')}
+            options={[
+              { value: 'sync', label: 'sync: wait, its output is this block’s' },
+              { value: 'async', label: 'async: start it and go on' },
+            ]}
+            onChange={(v) => set({ mode: v }, 'mode')}
+          />
+          <AnyField label="Inputs" value={block.inputs} onChange={(v) => set({ inputs: v === '' ? undefined : v }, 'inputs')} errors={all.get('inputs')} />
+        </>
+      )}
+
+      {block.type !== 'start' && (
+        <fieldset>
+          <legend>When it fails</legend>
+          <SelectField
+            label="On error"
+            value={block.on_error ?? ''}
+            options={[
+              { value: '', label: 'stop the run (default)' },
+              { value: 'warning', label: 'go on, finish with warnings' },
+              { value: 'ignore', label: 'go on as if nothing happened' },
+            ]}
+            onChange={(v) => set({ on_error: (v || undefined) as DocBlock['on_error'] }, 'on_error')}
+            errors={all.get('on_error')}
+            testId="inspector-on-error"
+          />
+          <CheckboxField
+            label="Retry"
+            value={retry !== null}
+            onChange={(on) => set({ retry: on ? { max_attempts: 3, backoff_ms: 500 } : undefined }, 'retry')}
+            testId="inspector-retry"
+          />
+          {retry && (
+            <div className="row">
+              <TemplateField label="Attempts" mappable={false} value={String(retry.max_attempts)} onChange={(v) => set({ retry: { ...retry, max_attempts: Number(v) || 0 } }, 'retry.max_attempts')} errors={all.get('retry.max_attempts')} />
+              <TemplateField label="Backoff ms" mappable={false} value={String(retry.backoff_ms ?? 500)} onChange={(v) => set({ retry: { ...retry, backoff_ms: Number(v) || 0 } }, 'retry.backoff_ms')} />
+              <TemplateField label="Max backoff ms" mappable={false} value={String(retry.max_backoff_ms ?? 30000)} onChange={(v) => set({ retry: { ...retry, max_backoff_ms: Number(v) || 0 } }, 'retry.max_backoff_ms')} />
+            </div>
+          )}
+          <CheckboxField
+            label="Censor (never write inputs, outputs, HTTP bodies or logs to the history)"
+            value={block.censor === true}
+            onChange={(v) => set({ censor: v || undefined }, 'censor')}
+            testId="inspector-censor"
+          />
+          {(block.type === 'connector' || block.type === 'call_automation') && (
+            <CheckboxField
+              label="Never run twice after a crash (no idempotency key to lean on)"
+              value={block.non_retryable_after_crash === true}
+              onChange={(v) => set({ non_retryable_after_crash: v || undefined }, 'non_retryable_after_crash')}
+            />
+          )}
+        </fieldset>
+      )}
+      {kindOf(block.type).type !== 'start' && (
+        <button type="button" className="danger" onClick={p.onDelete} data-testid="inspector-delete">
+          Delete block
+        </button>
+      )}
+    </div>
+  );
+}
+
+function showText(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}

@@ -1,0 +1,31 @@
+// Schedule presets the server understands, and the time zones to offer.
+export const SCHEDULE_PRESETS = [
+  { value: 'every-30s', label: 'Every 30 seconds' },
+  { value: 'hourly', label: 'Hourly' },
+  { value: 'daily', label: 'Daily' },
+  { value: 'weekly', label: 'Weekly' },
+  { value: 'monthly', label: 'Monthly' },
+] as const;
+
+export const isPreset = (s: string) => SCHEDULE_PRESETS.some((p) => p.value === s);
+
+export const CRON_EXAMPLES = [
+  { value: '*/15 * * * *', label: 'every 15 minutes' },
+  { value: '0 9 * * Mon-Fri', label: 'weekdays at 09:00' },
+  { value: '30 6 1 * *', label: 'the 1st of the month at 06:30' },
+];
+
+export function timeZones(): string[] {
+  const intl = Intl as unknown as { supportedValuesOf?: (k: string) => string[] };
+  try {
+    return intl.supportedValuesOf ? ['UTC', ...intl.supportedValuesOf('timeZone').filter((z) => z !== 'UTC')] : ['UTC'];
+  } catch {
+    return ['UTC'];
+  }
+}
+
+/** The ready-to-paste API-call trigger. */
+export function curlLine(origin: string, id: string, token: string | undefined): string {
+  const t = token ?? '<execution token>';
+  return `curl -X POST -H 'X-Execution-Token: ${t}' -H 'Content-Type: application/json' -d '{}' ${origin}/api/v1/automations/${encodeURIComponent(id)}/actions/execute`;
+}
