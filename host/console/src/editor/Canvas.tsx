@@ -31,6 +31,8 @@ interface CanvasProps {
   onCopy?: () => void;
   onPaste?: () => void;
   onSelectionChange?: (ids: string[]) => void;
+  /** Read-only views select by click (they apply no node changes). */
+  onNodeClick?: (id: string | null) => void;
 }
 
 const isTyping = (el: EventTarget | null) =>
@@ -128,6 +130,8 @@ export function Canvas(p: CanvasProps) {
         onDragOver={onDragOver}
         onDrop={onDrop}
         onSelectionChange={handleSelection}
+        onNodeClick={p.onNodeClick ? (_e, n) => p.onNodeClick?.(n.id) : undefined}
+        onPaneClick={p.onNodeClick ? () => p.onNodeClick?.(null) : undefined}
         nodesDraggable={!p.readOnly}
         nodesConnectable={!p.readOnly}
         edgesFocusable={!p.readOnly}

@@ -1,1 +1,78 @@
-export default function P(_p: Record<string, unknown>) { return <p>TODO</p>; }
+// One run on the canvas of the automation version it ran: each block's
+// status, and the selected block's steps (input, output, logs, HTTP calls,
+// attempts). Follows the run live while it goes.
+import { ReactFlowProvider } from '@xyflow/react';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import * as api from '../api/endpoints';
+import type { Automation } from '../api/types';
+import { Link } from '../app/Link';
+import { Canvas } from '../editor/Canvas';
+import { decorate } from '../editor/decorate';
+import { loadGraph } from '../editor/EditorPage';
+import { ErrorNotice } from '../ui/Notice';
+import { blockStates } from './runModel';
+import { RunSummaryPanel } from './RunSummaryPanel';
+import { StepDetails } from './StepDetails';
+import { useLiveRun } from './useLiveRun';
+
+const NO_PROBLEMS = new Map<string, string[]>();
+
+export default function RunPage({ runId }: { runId: string }) {
+  const { live } = useLiveRun(runId);
+  const [automation, setAutomation] = useState<Automation | null>(null);
+  const [automationError, setAutomationError] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string[]>([]);
+  const cache = useRef(new Map());
+  const automationId = live.run?.automation_id;
+
+  useEffect(() => {
+    if (!automationId) return;
+    // The current document; the run may have used an older version, whose
+    // blocks are then shown as far as they still exist.
+    api
+      .getAutomation(automationId)
+      .then(setAutomation)
+      .catch(() => setAutomationError('The automation is gone or not yours: only the steps are shown.'));
+  }, [automationId]);
+
+  const graph = useMemo(() => (automation ? loadGraph(automation) : null), [automation]);
+  const states = useMemo(() => blockStates(live.steps), [live.steps]);
+  const nodes = useMemo(
+    () => (graph ? decorate(graph.nodes.map((n) => ({ ...n, selected: selected.includes(n.id) })), states, NO_PROBLEMS, cache.current) : []),
+    [graph, states, selected],
+  );
+  const selectedId = selected.length === 1 ? selected[0] : null;
+  const steps = selectedId ? live.steps.filter((s) => s.block_id === selectedId) : live.steps;
+
+  return (
+    <section aria-labelledby="run-title">
+      <div className="toolbar">
+        <h1 id="run-title">Run</h1>
+        <Link href="/runs">All runs</Link>
+        {automationId && <Link href={`/automations/${encodeURIComponent(automationId)}/runs`}>Runs of {automationId}</Link>}
+        {automation && <Link href={`/automations/${encodeURIComponent(automation.id)}/edit`}>Open editor</Link>}
+      </div>
+      <ErrorNotice error={live.error} />
+      {automationError && <p className="help">{automationError}</p>}
+      <div className="run-layout">
+        {graph ? (
+          <ReactFlowProvider>
+            <Canvas nodes={nodes} edges={graph.edges} readOnly onNodeClick={(id) => setSelected(id ? [id] : [])} />
+          </ReactFlowProvider>
+        ) : (
+          <div className="canvas" />
+        )}
+        <aside className="inspector" aria-label="Run details">
+          {live.run ? <RunSummaryPanel run={live.run} statusOnly={live.statusOnly} /> : <p role="status">Loading…</p>}
+          {!live.statusOnly && (
+            <section aria-label="Steps">
+              <h3>{selectedId ? `Steps of ${selectedId}` : 'All steps'} </h3>
+              {!selectedId && <p className="help">Select a block on the canvas to see only its steps.</p>}
+              <StepDetails steps={steps} />
+            </section>
+          )}
+        </aside>
+      </div>
+    </section>
+  );
+}

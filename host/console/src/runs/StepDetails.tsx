@@ -49,7 +49,7 @@ export const StepDetails = memo(function StepDetails({ steps }: { steps: StepRec
       {steps.map((s) => (
         <li key={s.seq} data-testid={`step-${s.seq}`}>
           <div>
-            <StatusBadge status={s.status} /> {s.censored && <span className="badge badge-censored" data-testid="censored">censored</span>}{' '}
+            <strong>{s.block_id}</strong> <StatusBadge status={s.status} /> {s.censored && <span className="badge badge-censored" data-testid="censored">censored</span>}{' '}
             {s.iteration && s.iteration.length > 0 && <span className="help">iteration {s.iteration.join('.')}</span>}
           </div>
           <dl className="kv">

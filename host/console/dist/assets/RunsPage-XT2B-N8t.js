@@ -1,1 +1,0 @@
-import{x as e}from"./index-Cg5gFkBq.js";var t=e();function n(e){return(0,t.jsx)(`p`,{children:`TODO`})}export{n as default};
