@@ -12,7 +12,7 @@ import {
   type FinalConnectionState,
   type NodeChange,
 } from '@xyflow/react';
-import { useCallback, useState, type DragEvent, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
 import { nodeTypes } from './BlockNode';
 import type { BlockEdge, BlockNode } from './graph';
 import { DRAG_MIME } from './palette';
@@ -89,18 +89,27 @@ export function Canvas(p: CanvasProps) {
     p.onDropItem?.(key, { x: Math.round(pos.x - 110), y: Math.round(pos.y - 34) });
   };
 
-  const onKeyDown = (e: KeyboardEvent) => {
-    if (p.readOnly || isTyping(e.target)) return;
-    const mod = e.ctrlKey || e.metaKey;
-    if (!mod) return;
-    const k = e.key.toLowerCase();
-    if (k === 'z' && !e.shiftKey) p.onUndo?.();
-    else if ((k === 'z' && e.shiftKey) || k === 'y') p.onRedo?.();
-    else if (k === 'c') p.onCopy?.();
-    else if (k === 'v') p.onPaste?.();
-    else return;
-    e.preventDefault();
-  };
+  // Shortcuts listen on the window: clicking the pane focuses nothing, and
+  // the user expects Ctrl+Z to work wherever the pointer last was. Typing
+  // in a field or a dialog keeps the browser's own undo.
+  const keys = useRef(p);
+  keys.current = p;
+  useEffect(() => {
+    const onKeyDown = (e: globalThis.KeyboardEvent) => {
+      const k = keys.current;
+      if (k.readOnly || isTyping(e.target) || (e.target instanceof Element && e.target.closest('dialog'))) return;
+      if (!(e.ctrlKey || e.metaKey)) return;
+      const key = e.key.toLowerCase();
+      if (key === 'z' && !e.shiftKey) k.onUndo?.();
+      else if ((key === 'z' && e.shiftKey) || key === 'y') k.onRedo?.();
+      else if (key === 'c') k.onCopy?.();
+      else if (key === 'v') k.onPaste?.();
+      else return;
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKeyDown);
+    return () => window.removeEventListener('keydown', onKeyDown);
+  }, []);
 
   const onSelectionChange = p.onSelectionChange;
   const handleSelection = useCallback(
@@ -109,7 +118,7 @@ export function Canvas(p: CanvasProps) {
   );
 
   return (
-    <div className="canvas" onKeyDown={onKeyDown} data-testid="canvas">
+    <div className="canvas" data-testid="canvas">
       {message && (
         <div className="canvas-message notice notice-error" role="alert" data-testid="canvas-message">
           <span>{message}</span>
@@ -139,6 +148,8 @@ export function Canvas(p: CanvasProps) {
         // Off-screen nodes are not rendered in big automations (200+ blocks).
         onlyRenderVisibleElements={p.nodes.length > 80}
         fitView
+        // A new automation is one Start block: do not zoom it up to 200%.
+        fitViewOptions={{ maxZoom: 1, padding: 0.2 }}
         minZoom={0.1}
         maxZoom={2}
         defaultEdgeOptions={{ type: 'smoothstep' }}
