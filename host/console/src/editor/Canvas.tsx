@@ -111,6 +111,14 @@ export function Canvas(p: CanvasProps) {
     return () => window.removeEventListener('keydown', onKeyDown);
   }, []);
 
+  // A big automation fitted whole is unreadable at 10%: open on its top
+  // (the blocks nearest the Start), readable, and let the minimap show the rest.
+  const [fitOptions] = useState(() => {
+    if (p.nodes.length <= 40) return { maxZoom: 1, padding: 0.2 };
+    const top = [...p.nodes].sort((a, b) => a.position.y - b.position.y).slice(0, 12);
+    return { maxZoom: 1, padding: 0.2, nodes: top.map((n) => ({ id: n.id })) };
+  });
+
   const onSelectionChange = p.onSelectionChange;
   const handleSelection = useCallback(
     ({ nodes }: { nodes: BlockNode[] }) => onSelectionChange?.(nodes.map((n) => n.id)),
@@ -149,7 +157,7 @@ export function Canvas(p: CanvasProps) {
         onlyRenderVisibleElements={p.nodes.length > 80}
         fitView
         // A new automation is one Start block: do not zoom it up to 200%.
-        fitViewOptions={{ maxZoom: 1, padding: 0.2 }}
+        fitViewOptions={fitOptions}
         minZoom={0.1}
         maxZoom={2}
         defaultEdgeOptions={{ type: 'smoothstep' }}

@@ -35,15 +35,20 @@ export default function EditorPage({ automationId }: { automationId: string }) {
   const load = useCallback(async () => {
     setError(null);
     try {
-      const [automation, connectors, connections, runs] = await Promise.all([
+      // The last run (for the mapping picker) is fetched alongside, not
+      // before the canvas: the editor opens after one round trip.
+      const lastRun = api
+        .listRuns({ automation: automationId, limit: 1 })
+        .then((runs) => (runs.items[0] ? api.getRun(runs.items[0].id) : null))
+        .catch(() => null);
+      const [automation, connectors, connections] = await Promise.all([
         api.getAutomation(automationId),
         api.listConnectors().catch(() => [] as Connector[]),
         api.listConnections().catch(() => [] as Connection[]),
-        api.listRuns({ automation: automationId, limit: 1 }).catch(() => null),
       ]);
-      const last = runs?.items[0];
-      const lastRun = last ? await api.getRun(last.id).catch(() => null) : null;
-      setLoaded({ automation, graph: loadGraph(automation), connectors, connections, lastRun });
+      performance.mark('weft:editor-data');
+      setLoaded({ automation, graph: loadGraph(automation), connectors, connections, lastRun: null });
+      void lastRun.then((run) => run && setLoaded((l) => (l && l.automation.id === automation.id ? { ...l, lastRun: run } : l)));
     } catch (e) {
       setError(errorMessage(e));
     }

@@ -99,6 +99,15 @@ describe('layout', () => {
     }
   });
 
+  it('orders siblings true, body, false, next from left to right', () => {
+    const doc = examples.find(([n]) => n === 'loop-with-condition.json')![1];
+    const flow = docToFlow(doc);
+    const x = new Map(layoutGraph(flow.nodes, flow.edges).map((n) => [n.id, n.position.x]));
+    expect(x.get('AddBig')!).toBeLessThan(x.get('CountSmall')!);
+    expect(x.get('CountSmall')!).toBeLessThan(x.get('AddRevenue')!);
+    expect(x.get('IsBig')!).toBeLessThan(x.get('Summary')!);
+  });
+
   it('keeps the positions it is told to keep', () => {
     const doc = examples[0][1];
     const flow = docToFlow(doc);
