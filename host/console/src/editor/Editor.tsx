@@ -4,7 +4,7 @@ import { useReactFlow, type Connection } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { ApiError, errorMessage } from '../api/client';
 import * as api from '../api/endpoints';
-import type { DocBlock, ValidationProblem } from '../api/types';
+import type { Branch, DocBlock, ValidationProblem } from '../api/types';
 import { Link } from '../app/Link';
 import { blockStates, blockOutputs } from '../runs/runModel';
 import { RunSummaryPanel } from '../runs/RunSummaryPanel';
@@ -12,6 +12,7 @@ import { StepDetails } from '../runs/StepDetails';
 import { useLiveRun } from '../runs/useLiveRun';
 import { ErrorNotice, InfoNotice } from '../ui/Notice';
 import { AutomationSettings } from './AutomationSettings';
+import { BranchEditor } from './BranchEditor';
 import { kindOf } from './blockKinds';
 import { Canvas } from './Canvas';
 import { copySelection, pasteClip, type Clip } from './clipboard';
@@ -19,7 +20,7 @@ import { decorate, problemsByBlock } from './decorate';
 import { ConflictDialog, RunDialog } from './dialogs';
 import type { Loaded } from './EditorPage';
 import { loadGraph } from './EditorPage';
-import { flowToDoc, makeEdge, makeNode, renameBlock } from './graph';
+import { branchOf, flowToDoc, makeEdge, makeNode, renameBlock } from './graph';
 import { Inspector } from './Inspector';
 import { layoutGraph } from './layout';
 import { RefGroupsContext } from './MappingPicker';
@@ -213,6 +214,14 @@ export function Editor({ loaded }: { loaded: Loaded }) {
     setSelected([]);
   };
 
+  const setBranch = (source: string, branch: Branch, target: string | null) =>
+    g.commit((cur) => {
+      const edges = cur.edges.filter((e) => !(e.source === source && branchOf(e) === branch));
+      if (!target) return { ...cur, edges };
+      if (!checkConnection(cur.nodes, edges, { source, sourceHandle: branch, target }).ok) return cur;
+      return { ...cur, edges: [...edges, makeEdge(source, branch, target)] };
+    });
+
   const blockSteps = selectedNode ? live.steps.filter((s) => s.block_id === selectedNode.id) : [];
 
   return (
@@ -306,6 +315,9 @@ export function Editor({ loaded }: { loaded: Loaded }) {
             />
           )}
         </RefGroupsContext.Provider>
+        {selectedNode && (
+          <BranchEditor id={selectedNode.id} nodes={graph.nodes} edges={graph.edges} onSet={(b, t) => setBranch(selectedNode.id, b, t)} />
+        )}
         {selectedNode && live.runId && (
           <section aria-label={`${selectedNode.id} in this run`}>
             <h3>{selectedNode.id} in this run</h3>
