@@ -14,6 +14,7 @@ import { AutomationsTable } from './AutomationsTable';
 import { CreateDialog } from './CreateDialog';
 import { ImportButton } from './ImportButton';
 import { filterRows, idFromName, lastRuns, NO_FILTERS, sortRows, type Filters, type SortKey } from './listModel';
+import { ReassignDialog } from './ReassignDialog';
 import { SecretsDialog } from './SecretsDialog';
 import { rememberSecrets } from './secrets';
 
@@ -91,9 +92,15 @@ export function AutomationsPage() {
       download(`${a.id}.json`, `${JSON.stringify(doc, null, 2)}\n`);
     });
 
+  const [reassigning, setReassigning] = useState<Automation | null>(null);
+  const [userNames, setUserNames] = useState<string[]>([]);
   const reassign = (a: Automation) => {
-    const owner = window.prompt(`Reassign ${a.id} to which user?`, a.owner);
-    if (owner && owner !== a.owner) void act(() => api.patchAutomation(a.id, { owner }), `${a.id} now belongs to ${owner}.`);
+    setReassigning(a);
+    // Offer every user's name (admins may list users); owners seen are the fallback.
+    api
+      .listUsers()
+      .then((u) => setUserNames(u.items.map((x) => x.name)))
+      .catch(() => setUserNames(owners));
   };
 
   const set = <K extends keyof Filters>(k: K, v: Filters[K]) => setFilters((f) => ({ ...f, [k]: v }));
@@ -190,6 +197,15 @@ export function AutomationsPage() {
         }}
       />
       <SecretsDialog created={created} onClose={() => setCreated(null)} />
+      <ReassignDialog
+        automation={reassigning}
+        owners={userNames}
+        onClose={() => setReassigning(null)}
+        onReassign={(a, owner) => {
+          setReassigning(null);
+          void act(() => api.patchAutomation(a.id, { owner }), `${a.id} now belongs to ${owner}.`);
+        }}
+      />
       <ConfirmDialog
         open={deleting !== null}
         title="Delete automation"

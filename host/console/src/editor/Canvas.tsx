@@ -35,6 +35,17 @@ interface CanvasProps {
   onNodeClick?: (id: string | null) => void;
 }
 
+const STATUS_COLOR: Record<string, string> = { succeeded: '#1f7a3d', failed: '#b42318', warning: '#9a6200', ignored: '#9a6200', running: '#2457c5' };
+const TYPE_COLOR: Record<string, string> = { start: '#2f7d46', condition: '#8a5cd1', loop: '#0f7c90' };
+
+/** Minimap colours: a block's run status, else its type (problems in red). */
+function minimapColor(n: BlockNode): string {
+  const d = n.data;
+  if (d.status) return STATUS_COLOR[d.status] ?? '#9aa5b8';
+  if (d.problems && d.problems.length > 0) return '#e07a70';
+  return TYPE_COLOR[d.block.type] ?? '#9aa5b8';
+}
+
 const isTyping = (el: EventTarget | null) =>
   el instanceof HTMLElement && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
 
@@ -163,7 +174,7 @@ export function Canvas(p: CanvasProps) {
         defaultEdgeOptions={{ type: 'smoothstep' }}
       >
         <Background gap={16} />
-        <MiniMap pannable zoomable ariaLabel="Minimap" />
+        <MiniMap<BlockNode> pannable zoomable ariaLabel="Minimap" nodeColor={minimapColor} />
         <Controls aria-label="Zoom and fit view" />
       </ReactFlow>
     </div>

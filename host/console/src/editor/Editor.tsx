@@ -22,6 +22,7 @@ import type { Loaded } from './EditorPage';
 import { loadGraph } from './EditorPage';
 import { branchOf, flowToDoc, makeEdge, makeNode, renameBlock } from './graph';
 import { Inspector } from './Inspector';
+import { localProblems, mergeProblems } from './localCheck';
 import { layoutGraph } from './layout';
 import { RefGroupsContext } from './MappingPicker';
 import { Palette } from './Palette';
@@ -39,7 +40,8 @@ export function Editor({ loaded }: { loaded: Loaded }) {
   const { graph } = g;
   const [version, setVersion] = useState(automation.version);
   const [saved, setSaved] = useState(() => docJson(loaded.graph));
-  const [problems, setProblems] = useState<ValidationProblem[]>([]);
+  // The server's problems from the last save; local ones are recomputed as the user edits.
+  const [serverProblems, setProblems] = useState<ValidationProblem[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [info, setInfo] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
@@ -58,6 +60,10 @@ export function Editor({ loaded }: { loaded: Loaded }) {
   // Steps of the run being watched, else of the last run (for the picker).
   const lastSteps = live.runId ? live.steps : (loaded.lastRun?.steps ?? []);
   const states = useMemo(() => (live.runId ? blockStates(live.steps) : null), [live.runId, live.steps]);
+  const problems = useMemo(
+    () => mergeProblems(serverProblems, localProblems(graph.nodes, graph.edges, connectorById)),
+    [serverProblems, graph.nodes, graph.edges, connectorById],
+  );
   const problemMap = useMemo(() => problemsByBlock(problems), [problems]);
   const nodes = useMemo(() => decorate(graph.nodes, states, problemMap, overlayCache.current), [graph.nodes, states, problemMap]);
 
@@ -200,7 +206,11 @@ export function Editor({ loaded }: { loaded: Loaded }) {
     }
   };
 
-  const updateBlock = (b: DocBlock, field: string) => g.updateBlock(b.id, () => b, `${b.id}:${field}`);
+  const updateBlock = (b: DocBlock, field: string) => {
+    g.updateBlock(b.id, () => b, `${b.id}:${field}`);
+    // A field the user touched is no longer what the server complained about.
+    setProblems((ps) => ps.filter((p) => !(p.block === b.id && (p.field.startsWith(field) || field.startsWith(p.field)))));
+  };
   const rename = (from: string, to: string) => {
     g.commit((cur) => ({ ...cur, ...renameBlock(cur.nodes, cur.edges, from, to) }));
     setSelected([to]);
