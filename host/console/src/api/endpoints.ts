@@ -1,6 +1,7 @@
 // One typed function per endpoint the console uses.
 import { request } from './client';
 import type {
+  AuthInput,
   Automation,
   AutomationDocument,
   AutomationList,
@@ -107,6 +108,8 @@ export const listConnections = (connector?: string) =>
   );
 export const createConnection = (body: CreateConnectionRequest) =>
   request<Connection>(`${V1}/connections`, { method: 'POST', body });
+export const updateConnection = (id: string, body: { name?: string; auth?: AuthInput; fields?: Record<string, string | number | boolean> }) =>
+  request<Connection>(`${V1}/connections/${enc(id)}`, { method: 'PATCH', body });
 export const deleteConnection = (id: string) => request<void>(`${V1}/connections/${enc(id)}`, { method: 'DELETE' });
 export const authorizeConnection = (id: string) =>
   request<{ authorize_url: string; expires_in: number }>(`${V1}/connections/${enc(id)}/actions/authorize`, {

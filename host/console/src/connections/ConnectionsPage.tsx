@@ -11,6 +11,7 @@ import { formatTime } from '../ui/format';
 import { ErrorNotice, InfoNotice } from '../ui/Notice';
 import { StatusBadge } from '../ui/StatusBadge';
 import { CreateConnectionForm } from './CreateConnectionForm';
+import { ReplaceSecretDialog } from './ReplaceSecretDialog';
 
 export default function ConnectionsPage() {
   const user = useUser();
@@ -21,6 +22,7 @@ export default function ConnectionsPage() {
   const [info, setInfo] = useState<string | null>(() => (queryParam(path, 'authorized') ? `Connection ${queryParam(path, 'authorized')} authorized.` : null));
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Connection | null>(null);
+  const [replacing, setReplacing] = useState<Connection | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -116,6 +118,11 @@ export default function ConnectionsPage() {
                       <button type="button" className="small" onClick={() => void authorize(c)} aria-label={`${c.status === 'ok' ? 'Reconnect' : 'Authorize'} ${c.name}`} data-testid={`authorize-${c.id}`}>
                         {c.status === 'ok' ? 'Reconnect' : 'Authorize'}
                       </button>
+                    )}
+                    {own && c.auth_kind !== 'oauth2-code' && (
+                      <button type="button" className="small" onClick={() => setReplacing(c)} aria-label={`Replace the secret of ${c.name}`} data-testid={`replace-secret-${c.id}`}>
+                        Replace secret
+                      </button>
                     )}{' '}
                     <button type="button" className="small" onClick={() => setDeleting(c)} aria-label={`Delete ${c.name}`} data-testid={`delete-connection-${c.id}`}>
                       Delete
@@ -127,6 +134,15 @@ export default function ConnectionsPage() {
           </tbody>
         </table>
       )}
+      <ReplaceSecretDialog
+        connection={replacing}
+        onClose={() => setReplacing(null)}
+        onDone={(c) => {
+          setReplacing(null);
+          setInfo(`Replaced the secret of ${c.name}.`);
+          void load();
+        }}
+      />
       <ConfirmDialog
         open={deleting !== null}
         title="Delete connection"

@@ -12,6 +12,7 @@ import { ConfirmDialog } from '../ui/Dialog';
 import { ErrorNotice } from '../ui/Notice';
 import { AnyField, SelectField, TemplateField } from './fields';
 import type { DocMeta } from './graph';
+import { nextFires } from './cron';
 import { CRON_EXAMPLES, curlLine, isPreset, SCHEDULE_PRESETS, timeZones } from './schedule';
 
 interface Props {
@@ -131,6 +132,7 @@ export function AutomationSettings({ meta, automationId, problems, onChange, onV
                 ))}
               </datalist>
             </div>
+            <FirePreview schedule={schedule.schedule} timezone={schedule.timezone} />
             <SelectField
               label="Ticks missed while the server was down"
               value={schedule.missed ?? 'skip'}
@@ -164,6 +166,37 @@ export function AutomationSettings({ meta, automationId, problems, onChange, onV
         onCancel={() => setConfirmRotate(false)}
         onConfirm={() => void rotate()}
       />
+    </div>
+  );
+}
+
+/** The next five fire times, in the schedule's time zone. */
+function FirePreview({ schedule, timezone }: { schedule: string; timezone?: string | null }) {
+  let fires: number[] = [];
+  let problem: string | null = null;
+  try {
+    fires = nextFires(schedule, timezone, Date.now(), 5);
+  } catch (e) {
+    problem = e instanceof RangeError ? `unknown time zone ${timezone}` : (e as Error).message;
+  }
+  let fmt: Intl.DateTimeFormat;
+  try {
+    fmt = new Intl.DateTimeFormat(undefined, { timeZone: timezone || 'UTC', dateStyle: 'medium', timeStyle: 'medium' });
+  } catch {
+    fmt = new Intl.DateTimeFormat(undefined, { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'medium' });
+  }
+  return (
+    <div className="field" aria-live="polite" data-testid="schedule-preview">
+      <span>Next runs ({timezone || 'UTC'})</span>
+      {problem ? (
+        <span className="field-error">{problem}</span>
+      ) : (
+        <ol className="help">
+          {fires.map((f) => (
+            <li key={f}>{fmt.format(new Date(f))}</li>
+          ))}
+        </ol>
+      )}
     </div>
   );
 }

@@ -1,10 +1,13 @@
 // Schedule presets the server understands, and the time zones to offer.
 export const SCHEDULE_PRESETS = [
   { value: 'every-30s', label: 'Every 30 seconds' },
+  { value: 'every-minute', label: 'Every minute' },
+  { value: 'every-5-minutes', label: 'Every 5 minutes' },
+  { value: 'every-15-minutes', label: 'Every 15 minutes' },
   { value: 'hourly', label: 'Hourly' },
-  { value: 'daily', label: 'Daily' },
-  { value: 'weekly', label: 'Weekly' },
-  { value: 'monthly', label: 'Monthly' },
+  { value: 'daily', label: 'Daily (midnight)' },
+  { value: 'weekly', label: 'Weekly (Mondays)' },
+  { value: 'monthly', label: 'Monthly (the 1st)' },
 ] as const;
 
 export const isPreset = (s: string) => SCHEDULE_PRESETS.some((p) => p.value === s);
