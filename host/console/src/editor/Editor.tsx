@@ -6,7 +6,7 @@ import { ApiError, errorMessage } from '../api/client';
 import * as api from '../api/endpoints';
 import type { Branch, DocBlock, ValidationProblem } from '../api/types';
 import { Link } from '../app/Link';
-import { blockStates, blockOutputs } from '../runs/runModel';
+import { blockOutputs, blockStates, runningBlock } from '../runs/runModel';
 import { RunSummaryPanel } from '../runs/RunSummaryPanel';
 import { StepDetails } from '../runs/StepDetails';
 import { useLiveRun } from '../runs/useLiveRun';
@@ -59,7 +59,11 @@ export function Editor({ loaded }: { loaded: Loaded }) {
 
   // Steps of the run being watched, else of the last run (for the picker).
   const lastSteps = live.runId ? live.steps : (loaded.lastRun?.steps ?? []);
-  const states = useMemo(() => (live.runId ? blockStates(live.steps) : null), [live.runId, live.steps]);
+  const states = useMemo(() => {
+    if (!live.runId) return null;
+    const next = (id: string) => graph.edges.find((e) => e.source === id && branchOf(e) === 'next')?.target;
+    return blockStates(live.steps, runningBlock(live.run?.status, live.steps, next));
+  }, [live.runId, live.steps, live.run?.status, graph.edges]);
   const problems = useMemo(
     () => mergeProblems(serverProblems, localProblems(graph.nodes, graph.edges, connectorById)),
     [serverProblems, graph.nodes, graph.edges, connectorById],

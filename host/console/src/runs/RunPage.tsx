@@ -10,7 +10,8 @@ import { Canvas } from '../editor/Canvas';
 import { decorate } from '../editor/decorate';
 import { loadGraph } from '../editor/EditorPage';
 import { ErrorNotice } from '../ui/Notice';
-import { blockStates } from './runModel';
+import { branchOf } from '../editor/graph';
+import { blockStates, runningBlock } from './runModel';
 import { RunSummaryPanel } from './RunSummaryPanel';
 import { StepDetails } from './StepDetails';
 import { useLiveRun } from './useLiveRun';
@@ -36,7 +37,10 @@ export default function RunPage({ runId }: { runId: string }) {
   }, [automationId]);
 
   const graph = useMemo(() => (automation ? loadGraph(automation) : null), [automation]);
-  const states = useMemo(() => blockStates(live.steps), [live.steps]);
+  const states = useMemo(() => {
+    const next = (id: string) => graph?.edges.find((e) => e.source === id && branchOf(e) === 'next')?.target;
+    return blockStates(live.steps, runningBlock(live.run?.status, live.steps, next));
+  }, [live.steps, live.run?.status, graph]);
   const nodes = useMemo(
     () => (graph ? decorate(graph.nodes.map((n) => ({ ...n, selected: selected.includes(n.id) })), states, NO_PROBLEMS, cache.current) : []),
     [graph, states, selected],

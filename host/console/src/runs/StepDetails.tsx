@@ -2,6 +2,7 @@
 // status, attempts, timing, resolved input, output, error, logs and HTTP
 // calls. Censored blocks show that they were censored, never contents.
 import { memo } from 'react';
+import { Link } from '../app/Link';
 import type { HttpCall, StepRecord } from '../api/types';
 import { formatBytes, formatDuration, pretty } from '../ui/format';
 import { StatusBadge } from '../ui/StatusBadge';
@@ -82,7 +83,7 @@ export const StepDetails = memo(function StepDetails({ steps }: { steps: StepRec
               <>
                 <dt>Child run</dt>
                 <dd>
-                  <a href={`/runs/${encodeURIComponent(s.child_run_id)}`}>{s.child_run_id}</a>
+                  <Link href={`/runs/${encodeURIComponent(s.child_run_id)}`}>{s.child_run_id}</Link>
                 </dd>
               </>
             )}

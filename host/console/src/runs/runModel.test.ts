@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StepRecord } from '../api/types';
-import { blockOutputs, blockStates, mergeStep } from './runModel';
+import { blockOutputs, blockStates, mergeStep, runningBlock } from './runModel';
 
 const step = (seq: number, block_id: string, status: StepRecord['status'], output: unknown = null, censored = false): StepRecord => ({
   seq,
@@ -40,5 +40,16 @@ describe('run model', () => {
       [0, 'succeeded'],
       [1, 'failed'],
     ]);
+  });
+});
+
+describe('runningBlock', () => {
+  const next = (id: string) => ({ A: 'B', B: 'C' })[id];
+  it('is the next block after the last plain step while running', () => {
+    expect(runningBlock('running', [step(0, 'A', 'succeeded')], next)).toBe('B');
+    expect(runningBlock('finished', [step(0, 'A', 'succeeded')], next)).toBeNull();
+    expect(runningBlock('running', [step(0, 'A', 'failed')], next)).toBeNull();
+    expect(runningBlock('running', [{ ...step(0, 'A', 'succeeded'), block_type: 'condition' }], next)).toBeNull();
+    expect(runningBlock('running', [step(0, 'C', 'succeeded')], next)).toBeNull();
   });
 });
