@@ -28,7 +28,6 @@ export function SchemaForm({ schema, value, onChange, problems, testPrefix }: Pr
       {fields.map((f) => {
         const current = value[f.name];
         const common = {
-          key: f.name,
           label: f.label,
           help: f.description,
           required: f.required,
@@ -39,6 +38,7 @@ export function SchemaForm({ schema, value, onChange, problems, testPrefix }: Pr
           case 'enum':
             return (
               <SelectField
+                key={f.name}
                 {...common}
                 value={typeof current === 'string' ? current : ''}
                 options={[{ value: '', label: f.required ? 'Choose…' : '(default)' }, ...f.options!.map((o) => ({ value: o, label: o }))]}
@@ -47,13 +47,14 @@ export function SchemaForm({ schema, value, onChange, problems, testPrefix }: Pr
             );
           case 'boolean':
             return typeof current === 'string' ? (
-              <TemplateField {...common} value={current} onChange={(v) => set(f.name, v)} />
+              <TemplateField key={f.name} {...common} value={current} onChange={(v) => set(f.name, v)} />
             ) : (
-              <CheckboxField {...common} value={current === undefined ? f.defaultValue === true : current === true} onChange={(v) => set(f.name, v)} />
+              <CheckboxField key={f.name} {...common} value={current === undefined ? f.defaultValue === true : current === true} onChange={(v) => set(f.name, v)} />
             );
           case 'number':
             return (
               <TemplateField
+                key={f.name}
                 {...common}
                 value={current === undefined || current === null ? '' : String(current)}
                 onChange={(v) => set(f.name, readNumber(v))}
@@ -62,13 +63,14 @@ export function SchemaForm({ schema, value, onChange, problems, testPrefix }: Pr
           case 'text':
             return (
               <TemplateField
+                key={f.name}
                 {...common}
                 value={typeof current === 'string' ? current : current === undefined ? '' : JSON.stringify(current)}
                 onChange={(v) => set(f.name, v === '' && !f.required ? undefined : v)}
               />
             );
           default:
-            return <AnyField {...common} value={current} onChange={(v) => set(f.name, v === '' ? undefined : v)} />;
+            return <AnyField key={f.name} {...common} value={current} onChange={(v) => set(f.name, v === '' ? undefined : v)} />;
         }
       })}
     </>

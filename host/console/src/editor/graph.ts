@@ -58,7 +58,8 @@ export function branchOf(edge: Pick<BlockEdge, 'sourceHandle'>): Branch {
 
 export function makeNode(block: DocBlock, position: { x: number; y: number }): BlockNode {
   const { ui: _ui, ...rest } = block;
-  return { id: block.id, type: 'block', position, data: { block: rest as DocBlock } };
+  // The accessible name screen readers announce for the node.
+  return { id: block.id, type: 'block', position, ariaLabel: `Block ${block.id} (${block.type})`, data: { block: rest as DocBlock } };
 }
 
 export interface FlowGraph {
@@ -118,7 +119,7 @@ export function renameBlock(
   };
   const newNodes = nodes.map((n) => {
     const block = rewrite(n.data.block) as DocBlock;
-    if (n.id === from) return { ...n, id: to, data: { ...n.data, block: { ...block, id: to } } };
+    if (n.id === from) return { ...n, id: to, ariaLabel: `Block ${to} (${block.type})`, data: { ...n.data, block: { ...block, id: to } } };
     return block === n.data.block ? n : { ...n, data: { ...n.data, block } };
   });
   const newEdges = edges.map((e) => {
