@@ -67,6 +67,7 @@ export interface AutomationDocumentFields {
   description?: string;
   run_mode?: RunMode;
   variables?: Record<string, unknown>;
+  settings?: { deadline_ms?: number | null; fuel_budget?: number | null };
   version?: number;
 }
 

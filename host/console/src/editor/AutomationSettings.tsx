@@ -10,10 +10,12 @@ import { rememberSecrets, secretsOf } from '../automations/secrets';
 import { CopyField } from '../ui/CopyField';
 import { ConfirmDialog } from '../ui/Dialog';
 import { ErrorNotice } from '../ui/Notice';
-import { AnyField, SelectField, TemplateField } from './fields';
+import { JsonObjectField, SelectField, TemplateField } from './fields';
 import type { DocMeta } from './graph';
 import { nextFires } from './cron';
 import { CRON_EXAMPLES, curlLine, isPreset, SCHEDULE_PRESETS, timeZones } from './schedule';
+
+const EMPTY: Record<string, unknown> = {};
 
 interface Props {
   meta: DocMeta;
@@ -72,15 +74,35 @@ export function AutomationSettings({ meta, automationId, problems, onChange, onV
         onChange={(v) => onChange({ ...meta, description: v }, 'description')}
         testId="settings-description"
       />
-      <AnyField
+      <JsonObjectField
         label="Variables"
-        value={meta.variables ?? {}}
-        onChange={(v) => onChange({ ...meta, variables: v && typeof v === 'object' ? (v as Record<string, unknown>) : {} }, 'variables')}
+        value={meta.variables ?? EMPTY}
+        onChange={(v) => onChange({ ...meta, variables: v }, 'variables')}
         help='A JSON object of variables and their initial values, e.g. {"total": 0}.'
         errors={errs('variables')}
         testId="settings-variables"
       />
 
+      <div className="row">
+        <TemplateField
+          label="Run deadline (ms)"
+          mappable={false}
+          value={meta.settings?.deadline_ms == null ? '' : String(meta.settings.deadline_ms)}
+          onChange={(v) => onChange({ ...meta, settings: { ...meta.settings, deadline_ms: v.trim() === '' ? null : Number(v) } }, 'settings.deadline_ms')}
+          help="Empty: no limit."
+          errors={errs('settings.deadline_ms')}
+          testId="settings-deadline"
+        />
+        <TemplateField
+          label="Fuel budget"
+          mappable={false}
+          value={meta.settings?.fuel_budget == null ? '' : String(meta.settings.fuel_budget)}
+          onChange={(v) => onChange({ ...meta, settings: { ...meta.settings, fuel_budget: v.trim() === '' ? null : Number(v) } }, 'settings.fuel_budget')}
+          help="Shared by all blocks; empty: none."
+          errors={errs('settings.fuel_budget')}
+          testId="settings-fuel"
+        />
+      </div>
       <fieldset>
         <legend>Trigger (Start block)</legend>
         <SelectField

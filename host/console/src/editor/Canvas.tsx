@@ -113,7 +113,8 @@ export function Canvas(p: CanvasProps) {
       const key = e.key.toLowerCase();
       if (key === 'z' && !e.shiftKey) k.onUndo?.();
       else if ((key === 'z' && e.shiftKey) || key === 'y') k.onRedo?.();
-      else if (key === 'c') k.onCopy?.();
+      // Copying selected text (a run's output, a log) stays the browser's.
+      else if (key === 'c' && !window.getSelection()?.toString()) k.onCopy?.();
       else if (key === 'v') k.onPaste?.();
       else return;
       e.preventDefault();

@@ -10,6 +10,7 @@ import { blockOutputs, blockStates, runningBlock } from '../runs/runModel';
 import { RunSummaryPanel } from '../runs/RunSummaryPanel';
 import { StepDetails } from '../runs/StepDetails';
 import { useLiveRun } from '../runs/useLiveRun';
+import { download } from '../ui/format';
 import { ErrorNotice, InfoNotice } from '../ui/Notice';
 import { AutomationSettings } from './AutomationSettings';
 import { BranchEditor } from './BranchEditor';
@@ -259,6 +260,19 @@ export function Editor({ loaded }: { loaded: Loaded }) {
         </button>
         <button type="button" onClick={() => void flow.fitView({ duration: 200 })} data-testid="fit-view">
           Fit view
+        </button>
+        <button
+          type="button"
+          onClick={() =>
+            void api
+              .exportAutomation(automation.id)
+              .then((doc) => download(`${automation.id}.json`, `${JSON.stringify(doc, null, 2)}\n`))
+              .catch((e: unknown) => setError(errorMessage(e)))
+          }
+          title="Download the saved version as JSON"
+          data-testid="export"
+        >
+          Export
         </button>
         <span className="spacer" />
         {live.runId && (

@@ -164,3 +164,41 @@ export function AnyField(p: FieldShell & { value: unknown; onChange: (v: unknown
     />
   );
 }
+
+/** A JSON object (variables): committed only when it parses as an object. */
+export function JsonObjectField(p: FieldShell & { value: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void }) {
+  const id = useId();
+  const [text, setText] = useState(() => JSON.stringify(p.value, null, 2));
+  const [error, setError] = useState<string | null>(null);
+  const [last, setLast] = useState(p.value);
+  if (last !== p.value) {
+    // Changed from outside (undo, reload): show the new value.
+    setLast(p.value);
+    if (!error) setText(JSON.stringify(p.value, null, 2));
+  }
+  return (
+    <Shell {...p} id={id} errors={[...(error ? [error] : []), ...(p.errors ?? [])]}>
+      <textarea
+        id={id}
+        className="mono"
+        rows={4}
+        value={text}
+        data-testid={p.testId}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={p.help ? `${id}-help` : undefined}
+        onChange={(e) => {
+          setText(e.target.value);
+          try {
+            const v: unknown = JSON.parse(e.target.value || '{}');
+            if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+            setError(null);
+            setLast(v as Record<string, unknown>);
+            p.onChange(v as Record<string, unknown>);
+          } catch {
+            setError('Not a JSON object yet: the last valid value is kept.');
+          }
+        }}
+      />
+    </Shell>
+  );
+}
