@@ -131,6 +131,14 @@ export function Canvas(p: CanvasProps) {
     return { maxZoom: 1, padding: 0.2, nodes: top.map((n) => ({ id: n.id })) };
   });
 
+  // The Start block is never deleted (an automation has exactly one), nor
+  // the edges React Flow would remove with it unless they were selected.
+  const onBeforeDelete = useCallback(async ({ nodes, edges }: { nodes: BlockNode[]; edges: BlockEdge[] }) => {
+    const doomed = nodes.filter((n) => n.data.block.type !== 'start');
+    const ids = new Set(doomed.map((n) => n.id));
+    return { nodes: doomed, edges: edges.filter((e) => e.selected || ids.has(e.source) || ids.has(e.target)) };
+  }, []);
+
   const onSelectionChange = p.onSelectionChange;
   const handleSelection = useCallback(
     ({ nodes }: { nodes: BlockNode[] }) => onSelectionChange?.(nodes.map((n) => n.id)),
@@ -165,6 +173,7 @@ export function Canvas(p: CanvasProps) {
         nodesConnectable={!p.readOnly}
         edgesFocusable={!p.readOnly}
         deleteKeyCode={p.readOnly ? null : ['Delete', 'Backspace']}
+        onBeforeDelete={onBeforeDelete}
         // Off-screen nodes are not rendered in big automations (200+ blocks).
         onlyRenderVisibleElements={p.nodes.length > 80}
         fitView

@@ -20,11 +20,13 @@ export function useGraph(initial: Graph) {
   const dragging = useRef(false);
 
   const commit = useCallback((fn: (g: Graph) => Graph, coalesce?: string) => {
+    // Decided outside the updater: React may call an updater twice (strict
+    // mode), and it must give the same answer both times.
+    const same = coalesce !== undefined && coalesce === coalesceKey.current;
+    coalesceKey.current = coalesce ?? null;
     setHist((h) => {
       const next = fn(h.present);
       if (next === h.present) return h;
-      const same = coalesce !== undefined && coalesce === coalesceKey.current;
-      coalesceKey.current = coalesce ?? null;
       return same ? replace(h, next) : push(h, next);
     });
   }, []);
@@ -38,18 +40,15 @@ export function useGraph(initial: Graph) {
 
   const onNodesChange = useCallback(
     (changes: NodeChange<BlockNode>[]) => {
-      // The Start block cannot be deleted: an automation needs exactly one.
-      const startIds = new Set<string>();
-      const kept = changes.filter((c) => {
-        if (c.type !== 'remove') return true;
-        return !startIds.has(c.id);
-      });
+      // The canvas already refuses to delete the Start block (onBeforeDelete);
+      // the graph state refuses it too, whatever sends the change.
+      const kept = changes;
       const structural = kept.some((c) => c.type === 'remove' || c.type === 'add');
       const dragMoves = kept.filter((c) => c.type === 'position');
       const startsDrag = dragMoves.some((c) => c.type === 'position' && c.dragging) && !dragging.current;
       if (dragMoves.length > 0) dragging.current = dragMoves.some((c) => c.type === 'position' && c.dragging);
       const apply = (g: Graph): Graph => {
-        for (const n of g.nodes) if (n.data.block.type === 'start') startIds.add(n.id);
+        const startIds = new Set(g.nodes.filter((n) => n.data.block.type === 'start').map((n) => n.id));
         const effective = kept.filter((c) => c.type !== 'remove' || !startIds.has(c.id));
         if (effective.length === 0) return g;
         const nodes = applyNodeChanges(effective, g.nodes);
