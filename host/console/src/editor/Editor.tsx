@@ -20,7 +20,7 @@ import { copySelection, pasteClip, type Clip } from './clipboard';
 import { decorate, problemsByBlock } from './decorate';
 import { ConflictDialog, RunDialog } from './dialogs';
 import type { Loaded } from './EditorPage';
-import { loadGraph } from './EditorPage';
+import { loadGraph } from './loadGraph';
 import { branchOf, flowToDoc, makeEdge, makeNode, renameBlock } from './graph';
 import { Inspector } from './Inspector';
 import { localProblems, mergeProblems } from './localCheck';

@@ -8,8 +8,7 @@ import * as api from '../api/endpoints';
 import type { Automation, Connection, Connector, RunLog } from '../api/types';
 import { ErrorNotice } from '../ui/Notice';
 import { Editor } from './Editor';
-import { docToFlow } from './graph';
-import { layoutGraph } from './layout';
+import { loadGraph } from './loadGraph';
 import type { Graph } from './useGraph';
 
 export interface Loaded {
@@ -18,14 +17,6 @@ export interface Loaded {
   connectors: Connector[];
   connections: Connection[];
   lastRun: RunLog | null;
-}
-
-export function loadGraph(a: Automation): Graph {
-  const flow = docToFlow(a.document);
-  if (!flow.needsLayout) return { meta: flow.meta, nodes: flow.nodes, edges: flow.edges };
-  const placed = new Set(a.document.blocks.filter((b) => b.ui && typeof b.ui.x === 'number').map((b) => b.id));
-  const nodes = layoutGraph(flow.nodes, flow.edges, placed.size > 0 ? (n) => placed.has(n.id) : undefined);
-  return { meta: flow.meta, nodes, edges: flow.edges };
 }
 
 export default function EditorPage({ automationId }: { automationId: string }) {

@@ -18,7 +18,15 @@ export const CRON_EXAMPLES = [
   { value: '30 6 1 * *', label: 'the 1st of the month at 06:30' },
 ];
 
+let zones: string[] | null = null;
+
+/** The browser's IANA time zones, UTC first (computed once: about 400 names). */
 export function timeZones(): string[] {
+  if (!zones) zones = listZones();
+  return zones;
+}
+
+function listZones(): string[] {
   const intl = Intl as unknown as { supportedValuesOf?: (k: string) => string[] };
   try {
     return intl.supportedValuesOf ? ['UTC', ...intl.supportedValuesOf('timeZone').filter((z) => z !== 'UTC')] : ['UTC'];

@@ -8,7 +8,7 @@ import type { Automation } from '../api/types';
 import { Link } from '../app/Link';
 import { Canvas } from '../editor/Canvas';
 import { decorate } from '../editor/decorate';
-import { loadGraph } from '../editor/EditorPage';
+import { loadGraph } from '../editor/loadGraph';
 import { ErrorNotice } from '../ui/Notice';
 import { branchOf } from '../editor/graph';
 import { blockStates, runningBlock } from './runModel';
