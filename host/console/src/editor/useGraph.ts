@@ -44,9 +44,12 @@ export function useGraph(initial: Graph) {
       // the graph state refuses it too, whatever sends the change.
       const kept = changes;
       const structural = kept.some((c) => c.type === 'remove' || c.type === 'add');
-      const dragMoves = kept.filter((c) => c.type === 'position');
-      const startsDrag = dragMoves.some((c) => c.type === 'position' && c.dragging) && !dragging.current;
-      if (dragMoves.length > 0) dragging.current = dragMoves.some((c) => c.type === 'position' && c.dragging);
+      const moves = kept.filter((c) => c.type === 'position');
+      const dragNow = moves.some((c) => c.type === 'position' && c.dragging);
+      const startsDrag = dragNow && !dragging.current;
+      // A move that is no drag at all: the arrow keys on a selected block.
+      const keyboardMove = moves.length > 0 && !dragNow && !dragging.current;
+      if (moves.length > 0) dragging.current = dragNow;
       const apply = (g: Graph): Graph => {
         const startIds = new Set(g.nodes.filter((n) => n.data.block.type === 'start').map((n) => n.id));
         const effective = kept.filter((c) => c.type !== 'remove' || !startIds.has(c.id));
@@ -59,6 +62,9 @@ export function useGraph(initial: Graph) {
       if (structural || startsDrag) {
         coalesceKey.current = null;
         commit(apply);
+      } else if (keyboardMove) {
+        // Repeated arrow presses on the same blocks are one undo step.
+        commit(apply, `move:${moves.map((c) => (c as { id: string }).id).join(',')}`);
       } else {
         transient(apply);
       }
