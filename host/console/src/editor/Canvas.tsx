@@ -52,6 +52,12 @@ const isTyping = (el: EventTarget | null) =>
 export function Canvas(p: CanvasProps) {
   const flow = useReactFlow<BlockNode, BlockEdge>();
   const [message, setMessage] = useState<string | null>(null);
+  // A refused edge's reason matters right after the attempt, then goes.
+  useEffect(() => {
+    if (!message) return;
+    const t = window.setTimeout(() => setMessage(null), 6000);
+    return () => window.clearTimeout(t);
+  }, [message]);
 
   const isValidConnection = useCallback(
     (c: Connection | BlockEdge) => checkConnection(p.nodes, p.edges, c).ok,

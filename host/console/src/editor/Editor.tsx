@@ -229,6 +229,11 @@ export function Editor({ loaded }: { loaded: Loaded }) {
     setSelected([]);
   };
 
+  const selectOnly = (id: string | null) => {
+    g.transient((cur) => ({ ...cur, nodes: cur.nodes.map((n) => (n.selected === (n.id === id) ? n : { ...n, selected: n.id === id })) }));
+    setSelected(id ? [id] : []);
+  };
+
   const setBranch = (source: string, branch: Branch, target: string | null) =>
     g.commit((cur) => {
       const edges = cur.edges.filter((e) => !(e.source === source && branchOf(e) === branch));
@@ -274,6 +279,24 @@ export function Editor({ loaded }: { loaded: Loaded }) {
         >
           Export
         </button>
+        {problems.length > 0 && (
+          <button
+            type="button"
+            className="small"
+            onClick={() => {
+              // Go to the next block with problems (the document's own ones show with nothing selected).
+              const ids = [...problemMap.keys()];
+              if (ids.length === 0) return selectOnly(null);
+              const next = ids[(ids.indexOf(selected[0] ?? '') + 1) % ids.length];
+              selectOnly(next);
+              void flow.fitView({ nodes: [{ id: next }], duration: 200, maxZoom: 1 });
+            }}
+            aria-label={`${problems.length} problems: go to the next one`}
+            data-testid="problems-count"
+          >
+            ⚠ {problems.length} problem{problems.length === 1 ? '' : 's'}
+          </button>
+        )}
         <span className="spacer" />
         {live.runId && (
           <button type="button" onClick={clear} data-testid="clear-run">
