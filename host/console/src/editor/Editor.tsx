@@ -35,7 +35,8 @@ import { useGraph, type Graph } from './useGraph';
 const docJson = (g: Graph) => JSON.stringify(flowToDoc(g.meta, g.nodes, g.edges));
 
 export function Editor({ loaded }: { loaded: Loaded }) {
-  const { automation, connectors, connections } = loaded;
+  const { automation, connectors } = loaded;
+  const [connections, setConnections] = useState(loaded.connections);
   const flow = useReactFlow();
   const g = useGraph(loaded.graph);
   const { graph } = g;
@@ -340,7 +341,7 @@ export function Editor({ loaded }: { loaded: Loaded }) {
       <aside className="inspector" aria-label="Inspector">
         <ErrorNotice error={error} onDismiss={() => setError(null)} />
         {info && <InfoNotice>{info}</InfoNotice>}
-        {live.run && <RunSummaryPanel run={live.run} statusOnly={live.statusOnly} />}
+        {live.run && <RunSummaryPanel run={live.run} statusOnly={live.statusOnly} showLink />}
         {live.error && <ErrorNotice error={live.error} />}
         <RefGroupsContext.Provider value={refGroups}>
           {selectedNode && selectedNode.data.block.type !== 'start' ? (
@@ -349,6 +350,7 @@ export function Editor({ loaded }: { loaded: Loaded }) {
               block={selectedNode.data.block}
               connector={selectedNode.data.block.connector ? connectorById.get(selectedNode.data.block.connector) : undefined}
               connections={connections}
+              onReloadConnections={() => void api.listConnections().then(setConnections).catch((e: unknown) => setError(errorMessage(e)))}
               variables={Object.keys(graph.meta.variables ?? {})}
               problems={problems.filter((p) => p.block === selectedNode.id)}
               idTaken={(id) => graph.nodes.some((n) => n.id === id)}

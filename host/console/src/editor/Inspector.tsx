@@ -20,6 +20,7 @@ interface Props {
   onChange: (b: DocBlock, field: string) => void;
   onRename: (to: string) => void;
   onDelete: () => void;
+  onReloadConnections: () => void;
 }
 
 const ID_RULE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -113,7 +114,16 @@ export function Inspector(p: Props) {
               testId="inspector-connection"
             />
           )}
-          {needsConnection && <Link href="/connections">Manage connections</Link>}
+          {needsConnection && (
+            <div className="row">
+              <Link href="/connections" target="_blank" rel="noopener">
+                Manage connections (new tab)
+              </Link>
+              <button type="button" className="small" onClick={p.onReloadConnections} data-testid="reload-connections">
+                Reload connections
+              </button>
+            </div>
+          )}
           <SchemaForm
             schema={spec?.input_schema}
             value={(block.inputs && typeof block.inputs === 'object' ? block.inputs : {}) as Record<string, unknown>}

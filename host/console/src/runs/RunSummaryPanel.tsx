@@ -3,12 +3,23 @@ import { useState } from 'react';
 import { errorMessage } from '../api/client';
 import * as api from '../api/endpoints';
 import type { RunRecord } from '../api/types';
+import { Link } from '../app/Link';
 import { formatTime, pretty, runDuration } from '../ui/format';
 import { ErrorNotice } from '../ui/Notice';
 import { StatusBadge } from '../ui/StatusBadge';
 import { TERMINAL } from './runModel';
 
-export function RunSummaryPanel({ run, statusOnly, showOutput = true }: { run: RunRecord; statusOnly: boolean; showOutput?: boolean }) {
+export function RunSummaryPanel({
+  run,
+  statusOnly,
+  showOutput = true,
+  showLink = false,
+}: {
+  run: RunRecord;
+  statusOnly: boolean;
+  showOutput?: boolean;
+  showLink?: boolean;
+}) {
   const [error, setError] = useState<string | null>(null);
   const [stopping, setStopping] = useState(false);
   const stop = async () => {
@@ -27,6 +38,11 @@ export function RunSummaryPanel({ run, statusOnly, showOutput = true }: { run: R
       <h2>
         Run <span className="mono">{run.id}</span> <StatusBadge status={run.status} />
       </h2>
+      {showLink && (
+        <Link href={`/runs/${encodeURIComponent(run.id)}`} data-testid="open-run">
+          Open the run view
+        </Link>
+      )}
       <dl className="kv">
         <dt>Automation</dt>
         <dd>
