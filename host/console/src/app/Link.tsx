@@ -6,6 +6,8 @@ export function Link({ href, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchor
   const handle = (e: MouseEvent<HTMLAnchorElement>) => {
     onClick?.(e);
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    // A link meant for another tab or window is the browser's to follow.
+    if (rest.target && rest.target !== '_self') return;
     e.preventDefault();
     navigate(href);
   };
