@@ -18,7 +18,9 @@ export default function ConnectionsPage() {
   const path = useLocation();
   const [connections, setConnections] = useState<Connection[] | null>(null);
   const [connectors, setConnectors] = useState<Connector[]>([]);
-  const [error, setError] = useState<string | null>(null);
+  // Back from the OAuth2 provider: the server's callback redirects here
+  // with `?authorized=<id>` or `?oauth_error=<message>`.
+  const [error, setError] = useState<string | null>(() => queryParam(path, 'oauth_error'));
   const [info, setInfo] = useState<string | null>(() => (queryParam(path, 'authorized') ? `Connection ${queryParam(path, 'authorized')} authorized.` : null));
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<Connection | null>(null);
