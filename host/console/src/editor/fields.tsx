@@ -145,9 +145,11 @@ export function AnyField(p: FieldShell & { value: unknown; onChange: (v: unknown
   // Keep the text while typing so `{"a": ` is not reformatted mid-edit.
   const [text, setText] = useState(() => showAny(p.value));
   const [last, setLast] = useState(p.value);
-  if (last !== p.value && readAny(text) !== p.value && JSON.stringify(readAny(text)) !== JSON.stringify(p.value)) {
+  if (last !== p.value) {
+    // Changed from outside (undo, a picked reference): show it, unless the
+    // text already says the same thing (then keep the user's formatting).
     setLast(p.value);
-    setText(showAny(p.value));
+    if (JSON.stringify(readAny(text)) !== JSON.stringify(p.value)) setText(showAny(p.value));
   }
   return (
     <TemplateField
