@@ -49,7 +49,10 @@ export function RunSummaryPanel({
           {run.automation_name ?? run.automation_id} {run.automation_version !== undefined && <span className="help">v{run.automation_version}</span>}
         </dd>
         <dt>Trigger</dt>
-        <dd>{run.trigger?.kind ?? '—'}</dd>
+        <dd>
+          {run.trigger?.kind ?? '—'}
+          {run.trigger?.detail !== undefined && <span className="help mono"> {JSON.stringify(run.trigger.detail)}</span>}
+        </dd>
         <dt>Started</dt>
         <dd>{formatTime(run.started_at ?? run.created_at)}</dd>
         <dt>Duration</dt>
