@@ -70,6 +70,8 @@ describe('upstream references', () => {
       '$.Get.body.items[0]',
       '$.Get.body.items[0].name',
     ]);
+    const withRefs = { type: 'object', $defs: { Item: { type: 'object', properties: { id: { type: 'string' } } } }, properties: { items: { type: 'array', items: { $ref: '#/$defs/Item' } } } };
+    expect(pathsFromSchema('$.L', withRefs).map((p) => p.ref)).toEqual(['$.L.items', '$.L.items[0]', '$.L.items[0].id']);
     expect(pathsFromValue('$.Start', { a: [{ b: 1 }], 'odd key': true }).map((p) => p.ref)).toEqual([
       '$.Start.a',
       '$.Start.a[0]',

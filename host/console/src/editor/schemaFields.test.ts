@@ -30,6 +30,20 @@ describe('fieldsOf', () => {
     expect(fields[2].label).toBe('Timeout ms');
     expect(fields[3].defaultValue).toBe(true);
   });
+  it('unwraps Option<T> and boolean schemas as schemars writes them', () => {
+    const fields = fieldsOf({
+      type: 'object',
+      $defs: { Mode: { type: 'string', enum: ['a', 'b'] } },
+      properties: { mode: { anyOf: [{ $ref: '#/$defs/Mode' }, { type: 'null' }], description: 'Which' }, json: true },
+    });
+    expect(fields.map((f) => [f.name, f.kind])).toEqual([
+      ['mode', 'enum'],
+      ['json', 'json'],
+    ]);
+    expect(fields[0].options).toEqual(['a', 'b']);
+    expect(fields[0].description).toBe('Which');
+  });
+
   it('has no fields without a schema', () => {
     expect(fieldsOf(undefined)).toEqual([]);
   });

@@ -14,14 +14,30 @@ export interface FieldSpec {
   defaultValue?: unknown;
 }
 
-function resolve(schema: JsonSchema, root: JsonSchema): JsonSchema {
-  const ref = schema.$ref;
+/**
+ * A property's schema as the form reads it: `$ref`s into the root's
+ * definitions followed, and `Option<T>` (`anyOf: [T, {type: null}]`, as
+ * schemars writes it) unwrapped to T. Boolean schemas (`true`) are empty.
+ */
+export function resolveSchema(schema: unknown, root: JsonSchema, depth = 0): JsonSchema {
+  if (!schema || typeof schema !== 'object' || depth > 8) return {};
+  let s = schema as JsonSchema;
+  const ref = s.$ref;
   if (typeof ref === 'string' && ref.startsWith('#/')) {
     let cur: unknown = root;
     for (const part of ref.slice(2).split('/')) cur = (cur as Record<string, unknown> | undefined)?.[part];
-    if (cur && typeof cur === 'object') return { ...(cur as JsonSchema), ...schema, $ref: undefined };
+    const { $ref: _r, ...rest } = s;
+    s = { ...resolveSchema(cur, root, depth + 1), ...rest };
   }
-  return schema;
+  const alts = s.anyOf as unknown[] | undefined;
+  if (Array.isArray(alts)) {
+    const real = alts.filter((a) => !(a && typeof a === 'object' && (a as JsonSchema).type === 'null'));
+    if (real.length === 1 && real.length < alts.length) {
+      const { anyOf: _a, ...rest } = s;
+      s = { ...resolveSchema(real[0], root, depth + 1), ...rest };
+    }
+  }
+  return s;
 }
 
 function enumOf(s: JsonSchema): string[] | undefined {
@@ -47,7 +63,7 @@ export function fieldsOf(schema: JsonSchema | undefined): FieldSpec[] {
   const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
   return Object.entries(props).map(([name, raw]) => {
-    const s = resolve(raw ?? {}, root);
+    const s = resolveSchema(raw, root);
     const options = enumOf(s);
     const t = typeOf(s);
     const kind: FieldKind = options

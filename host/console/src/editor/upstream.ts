@@ -4,6 +4,7 @@
 // output schema and from the outputs of the last run.
 import type { JsonSchema } from '../api/types';
 import { branchOf, type BlockEdge, type BlockNode } from './graph';
+import { resolveSchema } from './schemaFields';
 
 export interface RefPath {
   /** The reference without braces: `$.GetRates.body.rates`, `item.total`. */
@@ -49,27 +50,36 @@ function schemaType(s: JsonSchema): string | undefined {
 }
 
 /** Paths below `root` described by a JSON Schema (objects' properties, arrays' first item). */
-export function pathsFromSchema(root: string, schema: JsonSchema | undefined, depth = 0, out: RefPath[] = []): RefPath[] {
-  if (!schema || typeof schema !== 'object' || out.length >= MAX_PATHS || depth > MAX_DEPTH) return out;
+export function pathsFromSchema(
+  root: string,
+  raw: JsonSchema | undefined,
+  depth = 0,
+  out: RefPath[] = [],
+  doc: JsonSchema | undefined = raw,
+): RefPath[] {
+  if (!raw || typeof raw !== 'object' || !doc || out.length >= MAX_PATHS || depth > MAX_DEPTH) return out;
+  const schema = resolveSchema(raw, doc);
   const props = schema.properties as Record<string, JsonSchema> | undefined;
   if (props && typeof props === 'object') {
     for (const [key, sub] of Object.entries(props)) {
       if (out.length >= MAX_PATHS) break;
       const ref = /^[A-Za-z_][A-Za-z0-9_-]*$/.test(key) ? `${root}.${key}` : `${root}["${key}"]`;
+      const resolved = resolveSchema(sub, doc);
       out.push({
         ref,
         source: 'schema',
-        type: schemaType(sub ?? {}),
-        description: typeof sub?.description === 'string' ? sub.description : undefined,
+        type: schemaType(resolved),
+        description: typeof resolved.description === 'string' ? resolved.description : undefined,
       });
-      pathsFromSchema(ref, sub, depth + 1, out);
+      pathsFromSchema(ref, resolved, depth + 1, out, doc);
     }
   }
   const items = schema.items as JsonSchema | undefined;
   if (items && typeof items === 'object' && !Array.isArray(items)) {
     const ref = `${root}[0]`;
-    out.push({ ref, source: 'schema', type: schemaType(items) });
-    pathsFromSchema(ref, items, depth + 1, out);
+    const resolved = resolveSchema(items, doc);
+    out.push({ ref, source: 'schema', type: schemaType(resolved) });
+    pathsFromSchema(ref, resolved, depth + 1, out, doc);
   }
   return out;
 }
