@@ -3,11 +3,18 @@
 // imitation of the API (session, automations, connectors, connections,
 // runs with server-sent events, users). Not a test oracle: the real server
 // and openapi.json are. Usage: node dev/mock-server.mjs [port]
+//
+// With WEFT_PROXY=http://127.0.0.1:8080 and WEFT_TOKEN=<an API token> it
+// is a session shim in front of a real `weft serve` that has no session
+// endpoints yet: it signs anyone in as that token's user and forwards every
+// other /api, /hooks and /oauth request with `Authorization: Bearer`.
 import { createServer } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { join, extname } from 'node:path';
 
 const port = Number(process.argv[2] ?? 8090);
+const proxy = process.env.WEFT_PROXY;
+const proxyToken = process.env.WEFT_TOKEN;
 const dist = join(import.meta.dirname, '..', 'dist');
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 const now = () => Date.now();
@@ -20,7 +27,7 @@ const automations = new Map();
 const runs = [];
 const connections = [];
 const http = {
-  id: 'http', display_name: 'HTTP', description: 'HTTP requests', newest: '1.0.0', contract: '0.2.0', hosts: ['*'], auth: [],
+  id: 'http', display_name: 'HTTP', description: 'HTTP requests', newest: '1.0.0', contract: '0.2.0', hosts: ['*'], auth: [{ kind: 'none' }, { kind: 'bearer' }],
   versions: [{ version: '1.0.0', contract: '0.2.0', source: 'bundled', publisher: 'weft', signed: false }], grants: { allow: ['https://api.example.com'], limits: null },
   blocks: [{ id: 'request', name: 'Request', description: 'Send an HTTP request',
     input_schema: { type: 'object', required: ['url'], properties: { url: { type: 'string', description: 'Absolute URL' }, method: { enum: ['GET', 'POST', 'PUT', 'DELETE'], description: 'Default GET' }, query: { type: 'object' }, body: { description: 'JSON body' }, timeout_ms: { type: 'integer' }, follow_redirects: { type: 'boolean' } } },
@@ -182,8 +189,26 @@ async function api(req, res, url, user) {
   return fail(res, 404, 'not_found', `no route ${m} ${p}`);
 }
 
+async function forward(req, res, url) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  const headers = { authorization: `Bearer ${proxyToken}` };
+  for (const h of ['content-type', 'accept', 'x-execution-token']) if (req.headers[h]) headers[h] = req.headers[h];
+  const answer = await fetch(new URL(url.pathname + url.search, proxy), { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
+  const out = {};
+  for (const [k, v] of answer.headers) if (!['content-encoding', 'content-length', 'transfer-encoding', 'connection'].includes(k)) out[k] = v;
+  res.writeHead(answer.status, out);
+  if (answer.body) for await (const c of answer.body) res.write(c);
+  res.end();
+}
+
 createServer(async (req, res) => {
   const url = new URL(req.url, 'http://x');
+  if (proxy && (url.pathname.startsWith('/api/') || url.pathname.startsWith('/hooks/') || url.pathname.startsWith('/oauth/')) && url.pathname !== '/api/v1/session') {
+    const sid = cookieOf(req);
+    if (url.pathname.startsWith('/api/') && !(sid && sessions.get(sid))) return fail(res, 401, 'unauthorized', 'sign in first');
+    return forward(req, res, url).catch((e) => fail(res, 502, 'internal', String(e)));
+  }
   if (url.pathname.startsWith('/api/v1')) {
     const sid = cookieOf(req);
     const sess = sid && sessions.get(sid);

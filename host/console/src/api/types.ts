@@ -245,6 +245,14 @@ export interface ConnectorVersion {
   signed: boolean;
 }
 
+/** The auth kinds a connection may use; `none` in a manifest means the connector also works without one. */
+export const connectionKinds = (c: Pick<Connector, 'auth'> | undefined): AuthKind[] =>
+  (c?.auth ?? []).map((a) => a.kind).filter((k): k is AuthKind => k !== 'none');
+
+/** The connector's blocks cannot run without a connection. */
+export const connectionRequired = (c: Pick<Connector, 'auth'> | undefined): boolean =>
+  !!c && c.auth.length > 0 && !c.auth.some((a) => a.kind === 'none');
+
 export interface Connector {
   id: string;
   display_name: string;
@@ -254,7 +262,7 @@ export interface Connector {
   publisher?: string | null;
   blocks: ConnectorBlockSpec[];
   hosts: string[];
-  auth: { kind: AuthKind; [key: string]: unknown }[];
+  auth: { kind: AuthKind | 'none'; [key: string]: unknown }[];
   versions: ConnectorVersion[];
   grants?: ConnectorGrants;
 }

@@ -4,7 +4,7 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import { ApiError, errorMessage } from '../api/client';
 import * as api from '../api/endpoints';
-import type { AuthInput, AuthKind, Connection, Connector } from '../api/types';
+import { connectionKinds, type AuthInput, type AuthKind, type Connection, type Connector } from '../api/types';
 import { ErrorNotice } from '../ui/Notice';
 
 /** The inputs each auth kind needs (`secret` ones are write-only). */
@@ -34,10 +34,10 @@ export function CreateConnectionForm({
   onCreated: (c: Connection) => void;
   onCancel: () => void;
 }) {
-  const usable = useMemo(() => connectors.filter((c) => c.auth.length > 0), [connectors]);
+  const usable = useMemo(() => connectors.filter((c) => connectionKinds(c).length > 0), [connectors]);
   const [connectorId, setConnectorId] = useState(usable[0]?.id ?? '');
   const connector = usable.find((c) => c.id === connectorId);
-  const kinds = connector?.auth.map((a) => a.kind) ?? [];
+  const kinds = connectionKinds(connector);
   const [kind, setKind] = useState<AuthKind | ''>(kinds[0] ?? '');
   const effectiveKind = (kinds.includes(kind as AuthKind) ? kind : kinds[0]) as AuthKind | undefined;
   const [name, setName] = useState('');

@@ -2,7 +2,7 @@
 // (a schema-generated form for connector inputs), connection, on-error,
 // retry and censor; the server's problems shown on the fields they name.
 import { useEffect, useState } from 'react';
-import type { Connection, Connector, DocBlock, ValidationProblem } from '../api/types';
+import { connectionKinds, connectionRequired, type Connection, type Connector, type DocBlock, type ValidationProblem } from '../api/types';
 import { Link } from '../app/Link';
 import { blockTitle, kindOf } from './blockKinds';
 import { ConditionEditor } from './ConditionEditor';
@@ -71,7 +71,7 @@ export function Inspector(p: Props) {
     p.onChange(next, field);
   };
   const spec = p.connector?.blocks.find((b) => b.id === block.block);
-  const needsConnection = (p.connector?.auth.length ?? 0) > 0;
+  const needsConnection = connectionKinds(p.connector).length > 0;
   const usable = p.connections.filter((c) => c.connector === block.connector);
   const retry = block.retry ?? null;
 
@@ -107,7 +107,7 @@ export function Inspector(p: Props) {
             <SelectField
               label="Connection"
               value={block.connection ?? ''}
-              options={[{ value: '', label: '(none)' }, ...usable.map((c) => ({ value: c.id, label: `${c.name} (${c.status})` }))]}
+              options={[{ value: '', label: connectionRequired(p.connector) ? 'Choose…' : '(none: no authentication)' }, ...usable.map((c) => ({ value: c.id, label: `${c.name} (${c.status})` }))]}
               onChange={(v) => set({ connection: v || undefined }, 'connection')}
               help={usable.length === 0 ? `No ${block.connector} connection yet: create one on the Connections page.` : undefined}
               errors={all.get('connection')}

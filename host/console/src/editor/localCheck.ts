@@ -3,7 +3,7 @@
 // the connectors' manifests (an empty required input, a block nothing
 // leads to, an unknown connector). Shown on the blocks and fields they
 // name, like the server's problems.
-import type { Connector, ValidationProblem } from '../api/types';
+import { connectionRequired, type Connector, type ValidationProblem } from '../api/types';
 import type { BlockEdge, BlockNode } from './graph';
 
 const isEmpty = (v: unknown) => v === undefined || v === null || v === '';
@@ -29,7 +29,7 @@ export function localProblems(
         const inputs = (b.inputs && typeof b.inputs === 'object' ? b.inputs : {}) as Record<string, unknown>;
         const required = Array.isArray(spec?.input_schema?.required) ? (spec!.input_schema!.required as string[]) : [];
         for (const r of required) if (isEmpty(inputs[r])) out.push({ block: n.id, field: `inputs.${r}`, message: 'required' });
-        if (c && c.auth.length > 0 && isEmpty(b.connection)) {
+        if (connectionRequired(c) && isEmpty(b.connection)) {
           out.push({ block: n.id, field: 'connection', message: 'choose a connection' });
         }
         break;

@@ -1,8 +1,8 @@
 // One run on the canvas of the automation version it ran: each block's
 // status, and the selected block's steps (input, output, logs, HTTP calls,
 // attempts). Follows the run live while it goes.
-import { ReactFlowProvider } from '@xyflow/react';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { applyNodeChanges, ReactFlowProvider, type NodeChange } from '@xyflow/react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import * as api from '../api/endpoints';
 import type { Automation } from '../api/types';
 import { Link } from '../app/Link';
@@ -10,7 +10,7 @@ import { Canvas } from '../editor/Canvas';
 import { decorate } from '../editor/decorate';
 import { loadGraph } from '../editor/loadGraph';
 import { ErrorNotice } from '../ui/Notice';
-import { branchOf } from '../editor/graph';
+import { branchOf, type BlockNode } from '../editor/graph';
 import { blockStates, runningBlock } from './runModel';
 import { RunSummaryPanel } from './RunSummaryPanel';
 import { StepDetails } from './StepDetails';
@@ -22,7 +22,6 @@ export default function RunPage({ runId }: { runId: string }) {
   const { live } = useLiveRun(runId);
   const [automation, setAutomation] = useState<Automation | null>(null);
   const [automationError, setAutomationError] = useState<string | null>(null);
-  const [selected, setSelected] = useState<string[]>([]);
   const cache = useRef(new Map());
   const automationId = live.run?.automation_id;
 
@@ -41,11 +40,17 @@ export default function RunPage({ runId }: { runId: string }) {
     const next = (id: string) => graph?.edges.find((e) => e.source === id && branchOf(e) === 'next')?.target;
     return blockStates(live.steps, runningBlock(live.run?.status, live.steps, next));
   }, [live.steps, live.run?.status, graph]);
-  const nodes = useMemo(
-    () => (graph ? decorate(graph.nodes.map((n) => ({ ...n, selected: selected.includes(n.id) })), states, NO_PROBLEMS, cache.current) : []),
-    [graph, states, selected],
+  // React Flow measures nodes and selects them through node changes: a
+  // read-only view still applies those two (never moves or deletions).
+  const [base, setBase] = useState<BlockNode[]>([]);
+  useEffect(() => setBase(graph?.nodes ?? []), [graph]);
+  const onNodesChange = useCallback(
+    (changes: NodeChange<BlockNode>[]) => setBase((ns) => applyNodeChanges(changes.filter((c) => c.type === 'dimensions' || c.type === 'select'), ns)),
+    [],
   );
-  const selectedId = selected.length === 1 ? selected[0] : null;
+  const nodes = useMemo(() => decorate(base, states, NO_PROBLEMS, cache.current), [base, states]);
+  const chosen = base.filter((n) => n.selected);
+  const selectedId = chosen.length === 1 ? chosen[0].id : null;
   const steps = selectedId ? live.steps.filter((s) => s.block_id === selectedId) : live.steps;
 
   return (
@@ -61,7 +66,7 @@ export default function RunPage({ runId }: { runId: string }) {
       <div className="run-layout">
         {graph ? (
           <ReactFlowProvider>
-            <Canvas nodes={nodes} edges={graph.edges} readOnly onNodeClick={(id) => setSelected(id ? [id] : [])} />
+            <Canvas nodes={nodes} edges={graph.edges} readOnly onNodesChange={onNodesChange} />
           </ReactFlowProvider>
         ) : (
           <div className="canvas" />

@@ -1,0 +1,1 @@
+var e=e=>(e?.auth??[]).map(e=>e.kind).filter(e=>e!==`none`),t=e=>!!e&&e.auth.length>0&&!e.auth.some(e=>e.kind===`none`);export{t as n,e as t};
