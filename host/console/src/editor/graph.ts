@@ -137,7 +137,8 @@ export function emptyDocument(id: string, name: string): AutomationDocument {
     weft: 'automation/v1',
     id,
     name,
-    blocks: [{ id: 'Start', type: 'start', ui: { x: 0, y: 0 } }],
+    // No `ui`: the editor lays a document without positions out on open.
+    blocks: [{ id: 'Start', type: 'start' }],
     edges: [],
   };
 }
