@@ -182,6 +182,8 @@ export function Canvas(p: CanvasProps) {
         onBeforeDelete={onBeforeDelete}
         // Off-screen nodes are not rendered in big automations (200+ blocks).
         onlyRenderVisibleElements={p.nodes.length > 80}
+        // Performance marks the end-to-end tests read (README: 200 blocks).
+        onInit={() => performance.mark('weft:canvas-ready')}
         fitView
         // A new automation is one Start block: do not zoom it up to 200%.
         fitViewOptions={fitOptions}

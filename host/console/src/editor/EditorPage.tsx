@@ -38,7 +38,9 @@ export default function EditorPage({ automationId }: { automationId: string }) {
         api.listConnections().catch(() => [] as Connection[]),
       ]);
       performance.mark('weft:editor-data');
-      setLoaded({ automation, graph: loadGraph(automation), connectors, connections, lastRun: null });
+      const graph = loadGraph(automation);
+      performance.mark('weft:editor-laid-out');
+      setLoaded({ automation, graph, connectors, connections, lastRun: null });
       void lastRun.then((run) => run && setLoaded((l) => (l && l.automation.id === automation.id ? { ...l, lastRun: run } : l)));
     } catch (e) {
       setError(errorMessage(e));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AutomationDocument } from '../api/types';
 import { docToFlow, flowToDoc, makeEdge, renameBlock } from './graph';
-import { layoutGraph } from './layout';
+import { chains, layoutGraph } from './layout';
 
 const examplesDir = join(__dirname, '../../../../examples');
 const examples: [string, AutomationDocument][] = readdirSync(examplesDir)
@@ -114,6 +114,13 @@ describe('layout', () => {
     flow.nodes[0].position = { x: 999, y: 999 };
     const laid = layoutGraph(flow.nodes, flow.edges, (n) => n.id === flow.nodes[0].id);
     expect(laid[0].position).toEqual({ x: 999, y: 999 });
+  });
+
+  it('finds chains, breaking at branches and joins', () => {
+    const edges = [makeEdge('S', 'next', 'A'), makeEdge('A', 'next', 'B'), makeEdge('B', 'true', 'C'), makeEdge('B', 'next', 'D'), makeEdge('D', 'next', 'E')];
+    expect(chains(['S', 'A', 'B', 'C', 'D', 'E'], edges)).toEqual([['S', 'A', 'B'], ['C'], ['D', 'E']]);
+    // A cycle (invalid, but it must not hang) and an orphan.
+    expect(chains(['X', 'Y', 'Z'], [makeEdge('X', 'next', 'Y'), makeEdge('Y', 'next', 'X')])).toEqual([['Z'], ['X', 'Y']]);
   });
 
   it('lays out 200 blocks quickly', () => {
