@@ -30,6 +30,8 @@ interface CanvasProps {
   onRedo?: () => void;
   onCopy?: () => void;
   onPaste?: () => void;
+  /** Delete or Backspace outside a field: delete the selected blocks and edges. */
+  onDeleteSelection?: () => void;
   onSelectionChange?: (ids: string[]) => void;
   /** Read-only views select by click (they apply no node changes). */
   onNodeClick?: (id: string | null) => void;
@@ -115,6 +117,15 @@ export function Canvas(p: CanvasProps) {
     const onKeyDown = (e: globalThis.KeyboardEvent) => {
       const k = keys.current;
       if (k.readOnly || isTyping(e.target) || (e.target instanceof Element && e.target.closest('dialog'))) return;
+      // Deleting is handled here rather than by React Flow's delete key,
+      // which missed the first Delete after a Ctrl+V; here it is always one
+      // undo step, and the Start block stays.
+      if ((e.key === 'Delete' || e.key === 'Backspace') && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        if (!k.onDeleteSelection) return;
+        e.preventDefault();
+        k.onDeleteSelection();
+        return;
+      }
       if (!(e.ctrlKey || e.metaKey)) return;
       const key = e.key.toLowerCase();
       if (key === 'z' && !e.shiftKey) k.onUndo?.();
@@ -136,14 +147,6 @@ export function Canvas(p: CanvasProps) {
     const top = [...p.nodes].sort((a, b) => a.position.y - b.position.y).slice(0, 12);
     return { maxZoom: 1, padding: 0.2, nodes: top.map((n) => ({ id: n.id })) };
   });
-
-  // The Start block is never deleted (an automation has exactly one), nor
-  // the edges React Flow would remove with it unless they were selected.
-  const onBeforeDelete = useCallback(async ({ nodes, edges }: { nodes: BlockNode[]; edges: BlockEdge[] }) => {
-    const doomed = nodes.filter((n) => n.data.block.type !== 'start');
-    const ids = new Set(doomed.map((n) => n.id));
-    return { nodes: doomed, edges: edges.filter((e) => e.selected || ids.has(e.source) || ids.has(e.target)) };
-  }, []);
 
   const onSelectionChange = p.onSelectionChange;
   const handleSelection = useCallback(
@@ -178,8 +181,7 @@ export function Canvas(p: CanvasProps) {
         nodesDraggable={!p.readOnly}
         nodesConnectable={!p.readOnly}
         edgesFocusable={!p.readOnly}
-        deleteKeyCode={p.readOnly ? null : ['Delete', 'Backspace']}
-        onBeforeDelete={onBeforeDelete}
+        deleteKeyCode={null}
         // Off-screen nodes are not rendered in big automations (200+ blocks).
         onlyRenderVisibleElements={p.nodes.length > 80}
         // Performance marks the end-to-end tests read (README: 200 blocks).

@@ -337,6 +337,14 @@ export function Editor({ loaded }: { loaded: Loaded }) {
           });
         }}
         onSelectionChange={setSelected}
+        onDeleteSelection={() =>
+          g.commit((cur) => {
+            const doomed = new Set(cur.nodes.filter((n) => n.selected && n.data.block.type !== 'start').map((n) => n.id));
+            const edges = cur.edges.filter((e) => !e.selected && !doomed.has(e.source) && !doomed.has(e.target));
+            if (doomed.size === 0 && edges.length === cur.edges.length) return cur;
+            return { ...cur, nodes: cur.nodes.filter((n) => !doomed.has(n.id)), edges };
+          })
+        }
       />
       <aside className="inspector" aria-label="Inspector">
         <ErrorNotice error={error} onDismiss={() => setError(null)} />

@@ -5,7 +5,8 @@
 // does not know survive an edit. An edge remembers whether the document
 // spelled `branch: "next"` out, so an untouched document round-trips to
 // the same JSON.
-import type { Edge, Node } from '@xyflow/react';
+import { Position, type Edge, type Node, type NodeHandle } from '@xyflow/react';
+import { kindOf } from './blockKinds';
 import type { AutomationDocument, AutomationDocumentFields, Branch, DocBlock, DocEdge } from '../api/types';
 
 export type StepState = 'running' | 'succeeded' | 'failed' | 'warning' | 'ignored' | 'skipped';
@@ -56,10 +57,43 @@ export function branchOf(edge: Pick<BlockEdge, 'sourceHandle'>): Branch {
   return h === 'true' || h === 'false' || h === 'body' ? h : 'next';
 }
 
+const HANDLE = 10;
+
+/** Where BlockNode draws its handles: `in` on top, the branches spread along the bottom. */
+export function handlesOf(type: string): NodeHandle[] {
+  const branches = kindOf(type).branches;
+  const out: NodeHandle[] = branches.map((b, i) => ({
+    id: b,
+    type: 'source',
+    position: Position.Bottom,
+    x: (NODE_WIDTH * (i + 1)) / (branches.length + 1) - HANDLE / 2,
+    y: NODE_HEIGHT - HANDLE / 2,
+    width: HANDLE,
+    height: HANDLE,
+  }));
+  if (type !== 'start') {
+    out.push({ id: 'in', type: 'target', position: Position.Top, x: NODE_WIDTH / 2 - HANDLE / 2, y: -HANDLE / 2, width: HANDLE, height: HANDLE });
+  }
+  return out;
+}
+
 export function makeNode(block: DocBlock, position: { x: number; y: number }): BlockNode {
   const { ui: _ui, ...rest } = block;
   // The accessible name screen readers announce for the node.
-  return { id: block.id, type: 'block', position, ariaLabel: `Block ${block.id} (${block.type})`, data: { block: rest as DocBlock } };
+  // Sizes and handle places known before measuring: React Flow then mounts
+  // only the blocks in view (onlyRenderVisibleElements) instead of every
+  // block once to find its handles, which is most of the cost of opening
+  // 200 blocks. They match BlockNode's layout; a rendered block is measured.
+  return {
+    id: block.id,
+    type: 'block',
+    position,
+    initialWidth: NODE_WIDTH,
+    initialHeight: NODE_HEIGHT,
+    handles: handlesOf(block.type),
+    ariaLabel: `Block ${block.id} (${block.type})`,
+    data: { block: rest as DocBlock },
+  };
 }
 
 export interface FlowGraph {
