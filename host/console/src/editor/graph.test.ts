@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AutomationDocument } from '../api/types';
-import { docToFlow, flowToDoc, makeEdge, renameBlock } from './graph';
+import { docToFlow, flowToDoc, handlesOf, makeEdge, NODE_HEIGHT, NODE_WIDTH, renameBlock } from './graph';
 import { chains, layoutGraph } from './layout';
 
 const examplesDir = join(__dirname, '../../../../examples');
@@ -77,6 +77,27 @@ describe('docToFlow / flowToDoc', () => {
     const prices = back.blocks.find((b) => b.id === 'Prices')!;
     expect(JSON.stringify(prices.value)).toContain('$.Rates.body.base');
     expect(JSON.stringify(back)).not.toContain('$.GetRates');
+  });
+});
+
+describe('handlesOf', () => {
+  it('places handles where BlockNode draws them', () => {
+    expect(handlesOf('start').map((h) => h.id)).toEqual(['next']);
+    const cond = handlesOf('condition');
+    expect(cond.map((h) => [h.id, h.type])).toEqual([
+      ['true', 'source'],
+      ['false', 'source'],
+      ['next', 'source'],
+      ['in', 'target'],
+    ]);
+    // Centres: a quarter, half and three quarters along the bottom; the input on top.
+    expect(cond.map((h) => [h.x + 5, h.y + 5])).toEqual([
+      [NODE_WIDTH / 4, NODE_HEIGHT],
+      [NODE_WIDTH / 2, NODE_HEIGHT],
+      [(NODE_WIDTH * 3) / 4, NODE_HEIGHT],
+      [NODE_WIDTH / 2, 0],
+    ]);
+    expect(handlesOf('stop').map((h) => h.id)).toEqual(['in']);
   });
 });
 
