@@ -6,6 +6,7 @@ import { ApiError, errorMessage } from '../api/client';
 import * as api from '../api/endpoints';
 import type { Branch, DocBlock, ValidationProblem } from '../api/types';
 import { Link } from '../app/Link';
+import { useUser } from '../app/session';
 import { blockOutputs, blockStates, runningBlock } from '../runs/runModel';
 import { RunSummaryPanel } from '../runs/RunSummaryPanel';
 import { StepDetails } from '../runs/StepDetails';
@@ -38,6 +39,8 @@ export function Editor({ loaded }: { loaded: Loaded }) {
   const { automation, connectors } = loaded;
   const [connections, setConnections] = useState(loaded.connections);
   const flow = useReactFlow();
+  // Only the owner changes or runs an automation (an admin sees others' read-only).
+  const readOnly = automation.owner !== useUser().name;
   const g = useGraph(loaded.graph);
   const { graph } = g;
   const [version, setVersion] = useState(automation.version);
@@ -252,7 +255,7 @@ export function Editor({ loaded }: { loaded: Loaded }) {
         <span className="help" data-testid="save-state">
           v{version} · {dirty ? 'unsaved changes' : 'saved'}
         </span>
-        <button type="button" className="primary" onClick={() => void save()} disabled={saving || !dirty} data-testid="save">
+        <button type="button" className="primary" onClick={() => void save()} disabled={readOnly || saving || !dirty} data-testid="save">
           {saving ? 'Saving…' : 'Save'}
         </button>
         <button type="button" onClick={g.undo} disabled={!g.canUndo} aria-keyshortcuts="Control+Z" data-testid="undo">
@@ -307,7 +310,7 @@ export function Editor({ loaded }: { loaded: Loaded }) {
         <Link href={`/automations/${encodeURIComponent(automation.id)}/runs`} className="button">
           Run history
         </Link>
-        <button type="button" className="primary" onClick={() => setRunOpen(true)} data-testid="run">
+        <button type="button" className="primary" onClick={() => setRunOpen(true)} disabled={readOnly} data-testid="run">
           Run…
         </button>
       </div>
@@ -315,6 +318,7 @@ export function Editor({ loaded }: { loaded: Loaded }) {
       <Canvas
         nodes={nodes}
         edges={graph.edges}
+        readOnly={readOnly}
         onNodesChange={g.onNodesChange}
         onEdgesChange={g.onEdgesChange}
         onConnectEdge={onConnectEdge}
@@ -347,6 +351,7 @@ export function Editor({ loaded }: { loaded: Loaded }) {
         }
       />
       <aside className="inspector" aria-label="Inspector">
+        {readOnly && <InfoNotice>Owned by {automation.owner}: you see it read-only; only its owner changes or runs it.</InfoNotice>}
         <ErrorNotice error={error} onDismiss={() => setError(null)} />
         {info && <InfoNotice>{info}</InfoNotice>}
         {live.run && <RunSummaryPanel run={live.run} statusOnly={live.statusOnly} showLink />}
