@@ -41,7 +41,12 @@ export function SchemaForm({ schema, value, onChange, problems, testPrefix }: Pr
                 key={f.name}
                 {...common}
                 value={typeof current === 'string' ? current : ''}
-                options={[{ value: '', label: f.required ? 'Choose…' : '(default)' }, ...f.options!.map((o) => ({ value: o, label: o }))]}
+                options={[
+                  { value: '', label: f.required ? 'Choose…' : '(default)' },
+                  ...f.options!.map((o) => ({ value: o, label: o })),
+                  // A value from the document that is not in the list (a reference) stays visible.
+                  ...(typeof current === 'string' && current !== '' && !f.options!.includes(current) ? [{ value: current, label: current }] : []),
+                ]}
                 onChange={(v) => set(f.name, v === '' ? undefined : v)}
               />
             );
