@@ -9,6 +9,7 @@ import { ConditionEditor } from './ConditionEditor';
 import { AnyField, CheckboxField, SelectField, TemplateField } from './fields';
 import { SchemaForm } from './SchemaForm';
 import { readNumber } from './schemaFields';
+import { pathsFromSchema } from './upstream';
 
 interface Props {
   block: DocBlock;
@@ -135,6 +136,20 @@ export function Inspector(p: Props) {
             <summary>All inputs as JSON</summary>
             <AnyField label="Inputs" value={block.inputs ?? {}} onChange={(v) => set({ inputs: v }, 'inputs')} errors={all.get('inputs')} testId="inspector-inputs-json" />
           </details>
+          {spec?.output_schema && (
+            <details>
+              <summary>What it returns</summary>
+              <ul className="mono help" data-testid="inspector-outputs">
+                {pathsFromSchema(`$.${block.id}`, spec.output_schema).map((x) => (
+                  <li key={x.ref}>
+                    {x.ref}
+                    {x.type ? ` (${x.type})` : ''}
+                    {x.description ? `: ${x.description}` : ''}
+                  </li>
+                ))}
+              </ul>
+            </details>
+          )}
           <TemplateField
             label="Connector version"
             mappable={false}
