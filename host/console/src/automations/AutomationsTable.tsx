@@ -64,7 +64,10 @@ export const AutomationsTable = memo(function AutomationsTable(p: Props) {
           return (
             <tr key={a.id} data-testid={`automation-row-${a.id}`}>
               <td>
-                {own ? <Link href={`/automations/${encodeURIComponent(a.id)}/edit`}>{label}</Link> : label}
+                {/* Others' automations open read-only (the governance view). */}
+                <Link href={`/automations/${encodeURIComponent(a.id)}/edit`} data-testid={`open-${a.id}`}>
+                  {label}
+                </Link>
                 {a.disabled_reason && <div className="help">{a.disabled_reason}</div>}
               </td>
               <td className="mono">{a.id}</td>
