@@ -19,8 +19,17 @@ export function useLocation(): string {
   return useSyncExternalStore(subscribe, snapshot, () => '/');
 }
 
+// Asked before an in-app navigation (the editor with unsaved changes);
+// answering false stays on the page.
+let leaveGuard: (() => boolean) | null = null;
+
+export function setLeaveGuard(guard: (() => boolean) | null): void {
+  leaveGuard = guard;
+}
+
 export function navigate(to: string, replace = false): void {
   if (to === snapshot()) return;
+  if (leaveGuard && !leaveGuard()) return;
   if (replace) window.history.replaceState(null, '', to);
   else window.history.pushState(null, '', to);
   for (const l of listeners) l();

@@ -6,6 +6,7 @@ import { ApiError, errorMessage } from '../api/client';
 import * as api from '../api/endpoints';
 import type { Branch, DocBlock, ValidationProblem } from '../api/types';
 import { Link } from '../app/Link';
+import { setLeaveGuard } from '../app/router';
 import { useUser } from '../app/session';
 import { blockOutputs, blockStates, runningBlock } from '../runs/runModel';
 import { RunSummaryPanel } from '../runs/RunSummaryPanel';
@@ -92,13 +93,18 @@ export function Editor({ loaded }: { loaded: Loaded }) {
     );
   }, [selectedNode, graph, connectorById, lastSteps, live.run, loaded.lastRun]);
 
-  // Warn before leaving with unsaved changes.
+  // Warn before leaving with unsaved changes: reloads and closing the tab
+  // (beforeunload), and the console's own links (the router's guard).
   useEffect(() => {
-    if (!dirty) return;
+    if (!dirty || readOnly) return;
     const h = (e: BeforeUnloadEvent) => e.preventDefault();
     window.addEventListener('beforeunload', h);
-    return () => window.removeEventListener('beforeunload', h);
-  }, [dirty]);
+    setLeaveGuard(() => window.confirm('This automation has unsaved changes. Leave and lose them?'));
+    return () => {
+      window.removeEventListener('beforeunload', h);
+      setLeaveGuard(null);
+    };
+  }, [dirty, readOnly]);
 
   const taken = useCallback(() => new Set(graph.nodes.map((n) => n.id)), [graph.nodes]);
 
