@@ -3,13 +3,14 @@
 // automation stays interactive).
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo } from 'react';
-import { blockTitle, kindOf } from './blockKinds';
+import { blockSummary, blockTitle, kindOf } from './blockKinds';
 import type { BlockNode as BlockNodeType } from './graph';
 
 function BlockNodeView({ data, selected }: NodeProps<BlockNodeType>) {
   const { block, status, stepCount, problems } = data;
   const kind = kindOf(block.type);
   const n = kind.branches.length;
+  const summary = blockSummary(block);
   const classes = ['block-node', `type-${block.type}`];
   if (selected) classes.push('selected');
   if (status) classes.push(`status-${status}`);
@@ -19,6 +20,7 @@ function BlockNodeView({ data, selected }: NodeProps<BlockNodeType>) {
       {block.type !== 'start' && <Handle type="target" position={Position.Top} id="in" aria-label={`Into ${block.id}`} />}
       <div className="title">{block.id}</div>
       <div className="kind">{blockTitle(block)}</div>
+      {summary && <div className="summary mono">{summary}</div>}
       {problems && problems.length > 0 && (
         <div className="problem-count" data-testid={`block-problems-${block.id}`}>
           {problems.length} problem{problems.length > 1 ? 's' : ''}

@@ -108,3 +108,38 @@ export function blockTitle(block: DocBlock): string {
   if (block.type === 'connector') return `${block.connector ?? '?'} · ${block.block ?? '?'}`;
   return kindOf(block.type).label;
 }
+
+const short = (v: unknown): string | undefined => {
+  if (v === undefined || v === null || v === '') return undefined;
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
+};
+
+/** One line saying what the block does, shown on the canvas under its type. */
+export function blockSummary(block: DocBlock): string | undefined {
+  switch (block.type) {
+    case 'connector': {
+      const inputs = (block.inputs && typeof block.inputs === 'object' ? block.inputs : {}) as Record<string, unknown>;
+      const first = inputs.url ?? inputs.channel ?? Object.values(inputs).find((v) => typeof v === 'string' && v !== '');
+      return short(first);
+    }
+    case 'condition': {
+      const c = (block.condition as { clauses?: { left: unknown; op: string; right?: unknown }[] } | undefined)?.clauses?.[0];
+      return c ? short(`${short(c.left) ?? ''} ${c.op} ${c.right === undefined ? '' : (short(c.right) ?? '')}`.trim()) : undefined;
+    }
+    case 'loop':
+      return short(block.over);
+    case 'variable':
+      return short(`${String(block.action ?? '')} ${String(block.variable ?? '')}`.trim());
+    case 'sleep':
+      return block.ms === undefined ? undefined : `${String(block.ms)} ms`;
+    case 'output':
+      return short(`${String(block.mode ?? 'add')}: ${short(block.value) ?? ''}`);
+    case 'error':
+      return short(block.message);
+    case 'call_automation':
+      return short(block.automation);
+    default:
+      return undefined;
+  }
+}

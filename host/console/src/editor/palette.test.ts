@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Connector } from '../api/types';
-import { kindOf } from './blockKinds';
+import { blockSummary, kindOf } from './blockKinds';
 import { defaultInputs, newBlock, paletteItems, searchPalette } from './palette';
 
 const http: Connector = {
@@ -45,5 +45,16 @@ describe('palette', () => {
     });
     const sleep = items.find((i) => i.type === 'sleep')!;
     expect(newBlock(sleep, new Set(), undefined, kindOf('sleep').template)).toEqual({ id: 'Sleep', type: 'sleep', ms: 1000 });
+  });
+});
+
+describe('blockSummary', () => {
+  it('says what a block does in one line', () => {
+    expect(blockSummary({ id: 'R', type: 'connector', connector: 'http', block: 'request', inputs: { url: 'https://x.test/a' } })).toBe('https://x.test/a');
+    expect(blockSummary({ id: 'S', type: 'sleep', ms: 500 })).toBe('500 ms');
+    expect(blockSummary({ id: 'C', type: 'condition', condition: { clauses: [{ left: '{item.total}', op: '>=', right: 100 }] } })).toBe('{item.total} >= 100');
+    expect(blockSummary({ id: 'V', type: 'variable', variable: 'n', action: 'increment' })).toBe('increment n');
+    expect(blockSummary({ id: 'X', type: 'start' })).toBeUndefined();
+    expect(blockSummary({ id: 'L', type: 'loop', over: 'x'.repeat(80) })!.length).toBe(58);
   });
 });
