@@ -2,6 +2,7 @@
 // an editor or a run view opens; the list pages stay light.
 import { lazy, Suspense, useEffect } from 'react';
 import { AutomationsPage } from '../automations/AutomationsPage';
+import { ErrorBoundary } from '../ui/ErrorBoundary';
 import { navigate, match, useLocation } from './router';
 import { SessionProvider, useSession } from './session';
 import { Shell } from './Shell';
@@ -37,15 +38,34 @@ function Redirect({ to }: { to: string }) {
   return null;
 }
 
+const TITLES: [string, string][] = [
+  ['/automations/:id/edit', 'Editor'],
+  ['/automations/:id/runs', 'Runs'],
+  ['/automations', 'Automations'],
+  ['/runs/:id', 'Run'],
+  ['/runs', 'Runs'],
+  ['/connections', 'Connections'],
+  ['/admin', 'Admin'],
+];
+
 function Gate() {
   const { user, loading } = useSession();
+  const path = useLocation();
+  useEffect(() => {
+    const hit = TITLES.find(([pattern]) => match(pattern, path));
+    const params = hit ? match(hit[0], path) : null;
+    const page = user ? (hit ? `${hit[1]}${params?.id ? ` ${params.id}` : ''}` : 'Weft') : 'Sign in';
+    document.title = `${page} · Weft`;
+  }, [path, user]);
   if (loading) return <p className="loading" role="status">Loading…</p>;
   if (!user) return <SignIn />;
   return (
     <Shell>
-      <Suspense fallback={<p className="loading" role="status">Loading…</p>}>
-        <Routes />
-      </Suspense>
+      <ErrorBoundary resetKey={path}>
+        <Suspense fallback={<p className="loading" role="status">Loading…</p>}>
+          <Routes />
+        </Suspense>
+      </ErrorBoundary>
     </Shell>
   );
 }

@@ -1,5 +1,5 @@
 // The signed-in frame: navigation on top, the page below.
-import type { ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { Link } from './Link';
 import { useLocation } from './router';
 import { useSession, useUser } from './session';
@@ -15,6 +15,18 @@ export function Shell({ children }: { children: ReactNode }) {
   const user = useUser();
   const { signOut } = useSession();
   const path = useLocation();
+  // After an in-app navigation, focus the new page (screen readers announce
+  // it, Tab starts there); not on the first load.
+  const main = useRef<HTMLElement>(null);
+  const first = useRef(true);
+  const pathOnly = path.split('?')[0];
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    main.current?.focus();
+  }, [pathOnly]);
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -43,7 +55,7 @@ export function Shell({ children }: { children: ReactNode }) {
           Sign out
         </button>
       </header>
-      <main id="main" className="page" tabIndex={-1}>
+      <main id="main" className="page" tabIndex={-1} ref={main}>
         {children}
       </main>
     </div>
