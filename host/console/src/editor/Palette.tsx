@@ -34,8 +34,10 @@ export const Palette = memo(function Palette({
           <ul>
             {list.map((i) => (
               <li key={i.key}>
-                <button
-                  type="button"
+                {/* A div, not a <button>: Firefox does not drag buttons. */}
+                <div
+                  role="button"
+                  tabIndex={0}
                   className="palette-item"
                   draggable
                   onDragStart={(e) => {
@@ -44,12 +46,19 @@ export const Palette = memo(function Palette({
                     e.dataTransfer.effectAllowed = 'copy';
                   }}
                   onClick={() => onAdd(i.key)}
+                  onKeyDown={(e) => {
+                    if (e.key === 'Enter' || e.key === ' ') {
+                      e.preventDefault();
+                      onAdd(i.key);
+                    }
+                  }}
                   title={`${i.description} (drag onto the canvas, or press Enter to add)`}
+                  aria-label={`${i.label}${i.connector ? ` (${i.group})` : ''}: add to the canvas`}
                   data-testid={`palette-${i.key}`}
                 >
                   {i.label}
                   {i.description && <small>{i.description}</small>}
-                </button>
+                </div>
               </li>
             ))}
           </ul>
