@@ -66,10 +66,7 @@ fn loop_doc() -> Value {
 }
 
 fn trigger() -> Trigger {
-    Trigger {
-        kind: "bench".into(),
-        detail: Value::Null,
-    }
+    Trigger::custom("bench")
 }
 
 async fn run_once(weft: &Weft, plan: &Plan, input: &Value) {

@@ -9,7 +9,7 @@
 //! `cargo test -p weft-host --example embed` runs it too: it exits non-zero
 //! when the run does not give the expected output.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use weft_host::{RunStatus, Runtime, Trigger, Weft};
 
 #[tokio::main]
@@ -62,10 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Run it with a trigger payload (`$.Start`).
     let input = json!({"tags": "rust,wasm,automation,rust,sandbox,wasm"});
-    let trigger = Trigger {
-        kind: "embedded".into(),
-        detail: Value::Null,
-    };
+    let trigger = Trigger::custom("embedded");
     let result = weft.run(&plan, input, trigger).await?;
 
     println!("{}", serde_json::to_string_pretty(&result.record.output)?);

@@ -11,13 +11,13 @@
 //! cycle or make the chain deeper than
 //! [`WeftBuilder::max_chain_depth`](crate::WeftBuilder::max_chain_depth)
 //! ([`check_call`]). The chain travels in the called run's [`Trigger`]
-//! ([`chained_trigger`], read back with [`call_stack`]), so it survives
+//! ([`chained_trigger`], read back with [`Trigger::call_stack`]), so it survives
 //! queues and restarts.
 
 use crate::automation::Plan;
-use crate::store::{RunStatus, Trigger};
+use crate::store::{ChainedBy, RunStatus, Trigger};
 use crate::weft::{WeakWeft, Weft};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -26,9 +26,6 @@ use std::time::Instant;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
-/// The trigger kind of a run started by a `call_automation` block.
-pub const TRIGGER_KIND: &str = "automation";
-
 /// What [`AutomationCaller::call`] returns.
 pub type ChainFuture<'a> =
     Pin<Box<dyn Future<Output = Result<ChainOutcome, ChainError>> + Send + 'a>>;
@@ -36,8 +33,7 @@ pub type ChainFuture<'a> =
 /// Runs the automations that `call_automation` blocks name.
 pub trait AutomationCaller: Send + Sync {
     /// Start `call.automation` with `call.input` as its `$.Start` and the
-    /// trigger [`chained_trigger`]`(parent_run_id, parent_block,
-    /// call_stack)`. With `call.wait`, run it to the end (stopping it when
+    /// trigger [`chained_trigger`]`(&call)`. With `call.wait`, run it to the end (stopping it when
     /// `call.cancel` fires, failing it at `call.deadline`) and answer
     /// [`ChainOutcome::Finished`]; otherwise answer
     /// [`ChainOutcome::Queued`] as soon as it is started or queued.
@@ -139,35 +135,14 @@ pub fn check_call(stack: &[String], target: &str, max_depth: usize) -> Result<()
     Ok(())
 }
 
-/// The trigger of a run started by block `parent_block` of run
-/// `parent_run_id`; `call_stack` is [`ChainCall::call_stack`].
-pub fn chained_trigger(parent_run_id: &str, parent_block: &str, call_stack: &[String]) -> Trigger {
-    Trigger {
-        kind: TRIGGER_KIND.into(),
-        detail: json!({
-            "parent_run_id": parent_run_id,
-            "parent_block": parent_block,
-            "call_stack": call_stack,
-        }),
-    }
-}
-
-/// The automations that called the run with this trigger, from the root
-/// run's to the direct caller's; empty for runs not started by a call.
-pub fn call_stack(trigger: &Trigger) -> Vec<String> {
-    if trigger.kind != TRIGGER_KIND {
-        return Vec::new();
-    }
-    trigger
-        .detail
-        .get("call_stack")
-        .and_then(Value::as_array)
-        .map(|ids| {
-            ids.iter()
-                .filter_map(|id| id.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+/// The trigger of the run `call` asks for.
+pub fn chained_trigger(call: &ChainCall) -> Trigger {
+    Trigger::Automation(ChainedBy {
+        parent_run_id: call.parent_run_id.clone(),
+        parent_block: call.parent_block.clone(),
+        call_stack: call.call_stack.clone(),
+        wait: call.wait,
+    })
 }
 
 /// An in-process [`AutomationCaller`]: validated plans by id, run by the
@@ -186,7 +161,7 @@ pub fn call_stack(trigger: &Trigger) -> Vec<String> {
 /// automations.attach(&weft);
 /// automations.insert(weft.validate(&doc_b)?); // called by doc_a
 /// let a = weft.validate(&doc_a)?;
-/// let result = weft.run(&a, serde_json::json!({}), Trigger { kind: "app".into(), detail: serde_json::Value::Null }).await?;
+/// let result = weft.run(&a, serde_json::json!({}), Trigger::custom("app")).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Default)]
@@ -285,6 +260,7 @@ impl AutomationCaller for LocalAutomations {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn ids(s: &[&str]) -> Vec<String> {
         s.iter().map(|s| s.to_string()).collect()
@@ -292,14 +268,28 @@ mod tests {
 
     #[test]
     fn the_call_stack_round_trips_through_the_trigger() {
-        let t = chained_trigger("run-1", "Call", &ids(&["a", "b"]));
-        assert_eq!(t.kind, "automation");
-        assert_eq!(call_stack(&t), ids(&["a", "b"]));
-        let other = Trigger {
+        let call = ChainCall {
+            parent_run_id: "run-1".into(),
+            parent_block: "Call".into(),
+            caller_automation: "b".into(),
+            call_stack: ids(&["a", "b"]),
+            automation: "c".into(),
+            input: json!({}),
+            wait: true,
+            cancel: CancellationToken::new(),
+            deadline: None,
+        };
+        let t = chained_trigger(&call);
+        assert_eq!(t.kind(), "automation");
+        let stored: Trigger =
+            serde_json::from_value(serde_json::to_value(&t).expect("serializes")).expect("parses");
+        assert_eq!(stored.call_stack(), ids(&["a", "b"]));
+        assert!(stored.is_waited_for());
+        let other = Trigger::Custom {
             kind: "api".into(),
             detail: json!({"call_stack": ["x"]}),
         };
-        assert!(call_stack(&other).is_empty());
+        assert!(other.call_stack().is_empty());
     }
 
     #[test]

@@ -75,8 +75,7 @@ mod walker;
 pub mod weft;
 
 pub use chaining::{
-    AutomationCaller, ChainCall, ChainError, ChainOutcome, LocalAutomations, call_stack,
-    chained_trigger,
+    AutomationCaller, ChainCall, ChainError, ChainOutcome, LocalAutomations, chained_trigger,
 };
 pub use connector_set::{ConnectorPolicy, ConnectorSet, ConnectorSetError, PinError, VersionPin};
 pub use error::{BlockErrorKind, BlockFailure, InvokeError, LimitExceeded, LoadError};
@@ -87,7 +86,9 @@ pub use output_seal::OutputSeal;
 pub use run_limits::RunLimits;
 pub use run_slot::RunSlot;
 pub use runtime::{Connector, InvokeContext, InvokeReport, Runtime, RuntimeBuilder};
-pub use store::{RunRecord, RunStatus, RunStore, SledStore, StepRecord, StepStatus, Trigger};
+pub use store::{
+    ChainedBy, RunRecord, RunStatus, RunStore, SledStore, StepRecord, StepStatus, Trigger,
+};
 /// Cancels a run started with [`Weft::run_record`].
 pub use tokio_util::sync::CancellationToken;
 pub use weft::{RunHandle, RunResult, WeakWeft, Weft, WeftBuilder, WeftError, new_record};

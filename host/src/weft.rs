@@ -483,12 +483,9 @@ impl Weft {
         plan: &Plan,
         call: &ChainCall,
     ) -> Result<RunResult, StoreError> {
-        let mut trigger =
-            chained_trigger(&call.parent_run_id, &call.parent_block, &call.call_stack);
-        // Waited for by its caller: after a crash it must not run again on
-        // its own (the resumed caller calls it anew).
-        trigger.detail["wait"] = serde_json::Value::Bool(true);
-        let record = new_record(plan, call.input.clone(), trigger);
+        // Waited for by its caller (`call.wait`): after a crash it is not
+        // run again on its own (the resumed caller calls it anew).
+        let record = new_record(plan, call.input.clone(), chained_trigger(call));
         let how = Walking {
             deadline: call.deadline,
             ..Walking::default()
@@ -506,8 +503,7 @@ impl Weft {
         plan: Arc<Plan>,
         call: &ChainCall,
     ) -> Result<RunHandle, StoreError> {
-        let trigger = chained_trigger(&call.parent_run_id, &call.parent_block, &call.call_stack);
-        let record = new_record(&plan, call.input.clone(), trigger);
+        let record = new_record(&plan, call.input.clone(), chained_trigger(call));
         self.inner.store.put_run(&record)?;
         Ok(self.spawn(plan, record))
     }

@@ -3,6 +3,7 @@
 //! wired the way the tests need it.
 
 pub mod fake_slack;
+pub mod queue_conformance;
 pub mod spelling_echo;
 pub mod store_conformance;
 

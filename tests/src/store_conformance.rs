@@ -28,8 +28,8 @@ pub fn run(n: u32, automation: &str) -> RunRecord {
         automation_version: 1,
         automation_name: automation.into(),
         owner: Some("owner".into()),
-        trigger: Trigger {
-            kind: "webhook".into(),
+        trigger: Trigger::Custom {
+            kind: "conformance".into(),
             detail: json!({"n": n}),
         },
         status: RunStatus::Queued,

@@ -49,10 +49,7 @@ fn chain(ids: &[&str]) -> Value {
 }
 
 fn trigger() -> Trigger {
-    Trigger {
-        kind: "test".into(),
-        detail: Value::Null,
-    }
+    Trigger::custom("test")
 }
 
 async fn run(weft: &Weft, document: Value, input: Value) -> weft_host::RunResult {

@@ -73,10 +73,7 @@ fn register(weft: &Weft, automations: &LocalAutomations, document: Value) {
 }
 
 fn trigger() -> Trigger {
-    Trigger {
-        kind: "test".into(),
-        detail: Value::Null,
-    }
+    Trigger::custom("test")
 }
 
 async fn run(weft: &Weft, document: Value, input: Value) -> RunResult {
@@ -139,10 +136,15 @@ async fn a_sync_call_returns_the_called_runs_output_to_later_blocks() {
     assert_eq!(child.automation_id, "greet");
     assert_eq!(child.status, RunStatus::Finished);
     assert_eq!(child.input, json!({"name": "Ada", "depth": 1}));
-    assert_eq!(child.trigger.kind, "automation");
-    assert_eq!(child.trigger.detail["parent_run_id"], json!(r.record.id));
-    assert_eq!(child.trigger.detail["parent_block"], json!("Call"));
-    assert_eq!(weft_host::call_stack(&child.trigger), ["main"]);
+    let Trigger::Automation(by) = &child.trigger else {
+        panic!(
+            "a called run's trigger names its caller: {:?}",
+            child.trigger
+        );
+    };
+    assert_eq!(by.parent_run_id, r.record.id);
+    assert_eq!(by.parent_block, "Call");
+    assert_eq!(by.call_stack, ["main"]);
     let child_steps = weft.store().steps(&child_id).expect("steps");
     assert_eq!(
         child_steps
@@ -207,7 +209,11 @@ async fn an_async_call_returns_a_run_id_and_the_called_run_finishes_on_its_own()
     assert_eq!(child.status, RunStatus::Finished, "{:?}", child.error);
     assert_eq!(child.output, json!(42));
     assert_eq!(child.automation_id, "slow");
-    assert_eq!(child.trigger.detail["parent_run_id"], json!(r.record.id));
+    assert!(
+        matches!(&child.trigger, Trigger::Automation(by) if by.parent_run_id == r.record.id),
+        "{:?}",
+        child.trigger
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -109,10 +109,7 @@ async fn weft_with_http_granted(dir: &std::path::Path, grant: &str) -> Weft {
 
 async fn run(weft: &Weft, document: Value, input: Value) -> weft_host::RunResult {
     let plan = weft.validate(&document).unwrap_or_else(|e| panic!("{e}"));
-    let trigger = Trigger {
-        kind: "test".into(),
-        detail: Value::Null,
-    };
+    let trigger = Trigger::custom("test");
     weft.run(&plan, input, trigger).await.expect("run")
 }
 

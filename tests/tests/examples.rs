@@ -47,16 +47,9 @@ async fn run(weft: &Weft, document: &Value, input: Value) -> RunResult {
     let plan = weft
         .validate(document)
         .unwrap_or_else(|e| panic!("{} does not validate: {e}", document["id"]));
-    weft.run(
-        &plan,
-        input,
-        Trigger {
-            kind: "test".into(),
-            detail: Value::Null,
-        },
-    )
-    .await
-    .expect("run")
+    weft.run(&plan, input, Trigger::custom("test"))
+        .await
+        .expect("run")
 }
 
 /// Every step of block `id`, in order.

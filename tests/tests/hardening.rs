@@ -44,10 +44,7 @@ fn doc(blocks: Value, edges: Value) -> Value {
 }
 
 fn trigger() -> Trigger {
-    Trigger {
-        kind: "test".into(),
-        detail: Value::Null,
-    }
+    Trigger::custom("test")
 }
 
 /// `{json: {json: … $.Start.s …}}`, `depth` formulas deep.

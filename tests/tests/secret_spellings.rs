@@ -184,10 +184,7 @@ async fn a_secret_rebuilt_by_a_later_block_is_scrubbed_from_the_run_and_its_hist
         ]
     });
     let plan = weft.validate(&document).unwrap_or_else(|e| panic!("{e}"));
-    let trigger = Trigger {
-        kind: "test".into(),
-        detail: Value::Null,
-    };
+    let trigger = Trigger::custom("test");
     let r = weft.run(&plan, json!({}), trigger).await.expect("run");
     assert_eq!(r.record.status, RunStatus::Failed, "{:?}", r.record);
     assert_eq!(

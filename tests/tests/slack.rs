@@ -415,10 +415,7 @@ async fn an_automation_loops_over_the_listed_channels() {
         ]
     });
     let plan = weft.validate(&document).unwrap_or_else(|e| panic!("{e}"));
-    let trigger = Trigger {
-        kind: "test".into(),
-        detail: Value::Null,
-    };
+    let trigger = Trigger::custom("test");
     let r = weft.run(&plan, json!({}), trigger).await.expect("run");
     assert_eq!(r.record.status, RunStatus::Finished, "{:?}", r.record.error);
     assert_eq!(

@@ -133,6 +133,51 @@ enum Command {
     /// Manage connections (the credentials automations use for a
     /// connector's API) on a running `weft serve`, through its REST API.
     Connection(connection_cmd::ConnectionArgs),
+    /// Manage users' console sign-in.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Set a user's console password (at least 10 characters), read from
+    /// the first line of standard input: `echo 'a long password' | weft
+    /// user set-password admin`. Stop `weft serve` first (it holds the
+    /// store); while it runs, an admin uses POST
+    /// /api/v1/users/{name}/actions/set-password instead. The user's
+    /// console sessions end.
+    SetPassword {
+        /// The user's name (the first admin is `admin`).
+        name: String,
+    },
+}
+
+fn set_password(data_dir: &std::path::Path, name: &str, json: bool) -> Result<u8, exit::Failure> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        eprint!("new console password for {name} (typed text is shown): ");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        exit::Failure::new(
+            exit::USAGE,
+            format!("cannot read the password from standard input: {e}"),
+        )
+    })?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    weft_server::sessions::set_password_offline(data_dir, name, password).map_err(|e| {
+        exit::Failure::new(exit::USAGE, e.to_string())
+            .hint("pipe the password in: echo 'a long password' | weft user set-password NAME")
+    })?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"user": name, "password_set": true})
+        );
+    } else {
+        println!("set the console password of {name}; their sessions ended");
+    }
+    Ok(exit::OK)
 }
 
 #[derive(Subcommand)]
@@ -224,6 +269,9 @@ fn main() -> ExitCode {
                 run_cmd::runs(&weft, automation, limit, json)
             }
             Command::SecretKey(SecretKeyCommand::Rotate) => rotate_key(&data_dir, json),
+            Command::User(UserCommand::SetPassword { name }) => {
+                set_password(&data_dir, &name, json)
+            }
             Command::RunLog { run_id } => {
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &[], &files).await?;
                 run_cmd::run_log(&weft, &run_id, json)

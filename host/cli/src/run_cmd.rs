@@ -202,10 +202,7 @@ pub async fn run(weft: &Weft, file: &Path, input: Value, json_out: bool) -> Resu
         Failure::new(INVALID, format!("{}: {errors}", file.display()))
             .hint(format!("check it with `weft validate {}`", file.display()))
     })?;
-    let trigger = Trigger {
-        kind: "cli".into(),
-        detail: Value::Null,
-    };
+    let trigger = Trigger::Cli;
     // Human mode prints each step as it finishes: progress for long runs.
     let live = |step: &StepRecord| print_step(step);
     let result = if json_out {
@@ -346,7 +343,7 @@ pub fn run_log(weft: &Weft, run_id: &str, json_out: bool) -> Result<u8, Failure>
             "run {} of {} ({}), {}",
             record.id,
             record.automation_id,
-            record.trigger.kind,
+            record.trigger.kind(),
             status_text(&record)
         );
         print_trace(&steps);

@@ -109,6 +109,9 @@ pub struct ServeArgs {
     /// supervisor [default: 3].
     #[arg(long)]
     max_run_resumes: Option<u32>,
+    /// How long a console sign-in lasts, in hours [default: 12].
+    #[arg(long)]
+    session_hours: Option<u64>,
 }
 
 /// A connector's grants and limits in the TOML file (`[connectors.ID]`).
@@ -146,6 +149,7 @@ struct FileConfig {
     connectors: FilePolicies,
     max_run_interruptions: Option<u32>,
     max_run_resumes: Option<u32>,
+    session_hours: Option<u64>,
     /// Host-side limits of every run (`[run_limits]`).
     run_limits: Option<weft_host::RunLimits>,
     /// Runtime-wide sandbox settings (`[sandbox]`).
@@ -232,6 +236,12 @@ pub async fn run(
             .max_run_resumes
             .or(file.max_run_resumes)
             .unwrap_or(defaults.max_run_resumes),
+        session_ttl: args
+            .session_hours
+            .or(file.session_hours)
+            .map_or(defaults.session_ttl, |h| {
+                Duration::from_secs(h.max(1) * 3600)
+            }),
     };
     let listen = args
         .listen
@@ -466,11 +476,18 @@ async fn serve(
         );
         tracing::warn!(connector = %n.connector, version = %n.version, reason = %n.reason, "installed connector not loaded");
     }
-    if let Some(token) = state
+    if let Some(first) = state
         .bootstrap_admin()
         .map_err(|e| Failure::new(INTERNAL, e.to_string()))?
     {
-        println!("created user admin; its API token (shown once): {token}");
+        println!(
+            "created user admin; its API token (shown once): {}",
+            first.token
+        );
+        println!(
+            "the admin's console password (shown once; change it with `weft user set-password admin`): {}",
+            first.password
+        );
     }
     load_automations(&state, documents, addr)?;
     let state = Arc::new(state);

@@ -7,36 +7,36 @@
 //! another automation). An asynchronous call goes through the durable
 //! queue like any trigger, limits included.
 
-use crate::AppState;
+use crate::admission::{Admission, AdmitError, Admitted};
 use std::sync::{OnceLock, Weak};
 use weft_host::chaining::{
     AutomationCaller, ChainCall, ChainError, ChainFuture, ChainOutcome, chained_trigger,
 };
 
 /// The server's [`AutomationCaller`]. It is given to the engine before the
-/// state exists, so the state is attached afterwards.
+/// admission service exists, so that is attached afterwards.
 #[derive(Default)]
 pub struct ServerCaller {
-    state: OnceLock<Weak<AppState>>,
+    admission: OnceLock<Weak<Admission>>,
 }
 
 impl ServerCaller {
-    pub fn attach(&self, state: Weak<AppState>) {
-        let _ = self.state.set(state);
+    pub fn attach(&self, admission: Weak<Admission>) {
+        let _ = self.admission.set(admission);
     }
 }
 
 impl AutomationCaller for ServerCaller {
     fn call(&self, call: ChainCall) -> ChainFuture<'_> {
         Box::pin(async move {
-            let state = self
-                .state
+            let admission = self
+                .admission
                 .get()
                 .and_then(Weak::upgrade)
                 .ok_or_else(|| ChainError::Refused("the server is shutting down".into()))?;
             let lookup = |id: &str| {
-                state
-                    .automations
+                admission
+                    .automations()
                     .get(id)
                     .ok()
                     .flatten()
@@ -50,35 +50,27 @@ impl AutomationCaller for ServerCaller {
             }
             // Enabled and within its rate limit, as for any other trigger
             // (a call inside a loop must not flood the callee).
-            crate::api::runnable(&state, &target).map_err(|e| ChainError::Refused(e.message))?;
-            let plan = state
-                .plan(&target)
-                .map_err(|e| ChainError::Refused(e.message))?;
+            let refused = |e: AdmitError| match e {
+                AdmitError::Store(e) => ChainError::Start {
+                    automation: target.id.clone(),
+                    reason: e.to_string(),
+                },
+                other => ChainError::Refused(other.to_string()),
+            };
             if !call.wait {
-                let record = weft_host::new_record(
-                    &plan,
-                    call.input.clone(),
-                    chained_trigger(&call.parent_run_id, &call.parent_block, &call.call_stack),
-                );
-                state
-                    .enqueue(&record, &target)
+                let admitted = admission
+                    .trigger(&target, call.input.clone(), chained_trigger(&call))
                     .await
-                    .map_err(|e| ChainError::Start {
-                        automation: target.id.clone(),
-                        reason: e.message,
-                    })?;
-                return Ok(ChainOutcome::Queued { run_id: record.id });
+                    .map_err(refused)?;
+                let run_id = match admitted {
+                    Admitted::Queued { run_id } | Admitted::Waiting { run_id, .. } => run_id,
+                };
+                return Ok(ChainOutcome::Queued { run_id });
             }
-            let result =
-                state
-                    .weft
-                    .run_chained(&plan, &call)
-                    .await
-                    .map_err(|e| ChainError::Start {
-                        automation: target.id.clone(),
-                        reason: e.to_string(),
-                    })?;
-            state.metrics.record_run(&result);
+            let result = admission
+                .call_and_wait(&target, &call)
+                .await
+                .map_err(refused)?;
             Ok(ChainOutcome::finished(result.record))
         })
     }

@@ -486,8 +486,42 @@ pub struct CallbackQuery {
 /// minutes); the code is exchanged with its PKCE verifier.
 pub async fn callback(
     State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
     Query(q): Query<CallbackQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let result = finish_authorization(&state, q).await;
+    // A browser (the console's authorize window) goes back to the
+    // console's connections page, which says how it went; API clients
+    // get the JSON answer.
+    let browser = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if !browser {
+        return result.into_response();
+    }
+    let query = match &result {
+        Ok(Json(answer)) => format!(
+            "authorized={}",
+            url::form_urlencoded::byte_serialize(
+                answer["connection"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .as_bytes()
+            )
+            .collect::<String>()
+        ),
+        Err(e) => format!(
+            "oauth_error={}",
+            url::form_urlencoded::byte_serialize(e.message.as_bytes()).collect::<String>()
+        ),
+    };
+    axum::response::Redirect::to(&format!("/connections?{query}")).into_response()
+}
+
+/// Check the callback and exchange its code for tokens.
+async fn finish_authorization(state: &AppState, q: CallbackQuery) -> Result<Json<Value>, ApiError> {
     // The shape of the callback is checked before its state is used up,
     // so a malformed request cannot spend an authorization in progress.
     for (field, value) in [("state", &q.state), ("code", &q.code), ("error", &q.error)] {

@@ -40,7 +40,7 @@ impl ApiError {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "send an API token as `Authorization: Bearer <token>`",
+            "send an API token as `Authorization: Bearer <token>`, or sign in (POST /api/v1/session)",
         )
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -101,6 +101,48 @@ impl From<weft_host::store::StoreError> for ApiError {
                 )
                 .retry_after(30)
             }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<crate::plans::PlanError> for ApiError {
+    fn from(e: crate::plans::PlanError) -> Self {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_automation",
+            e.to_string(),
+        )
+    }
+}
+
+/// Each reason a trigger is refused has its status and stable code.
+impl From<crate::admission::AdmitError> for ApiError {
+    fn from(e: crate::admission::AdmitError) -> Self {
+        use crate::admission::AdmitError;
+        let message = e.to_string();
+        match e {
+            AdmitError::Disabled { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "automation_disabled", message)
+            }
+            AdmitError::RateLimited {
+                retry_after_secs, ..
+            } => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                .retry_after(retry_after_secs),
+            AdmitError::QueueFull { .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "queue_full", message).retry_after(1)
+            }
+            AdmitError::Invalid(e) => e.into(),
+            AdmitError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::sessions::SessionError> for ApiError {
+    fn from(e: crate::sessions::SessionError) -> Self {
+        match e {
+            crate::sessions::SessionError::Password(e) => ApiError::bad_request(e.to_string())
+                .details(serde_json::json!({"field": "password"})),
             other => ApiError::internal(other),
         }
     }

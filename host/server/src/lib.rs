@@ -7,8 +7,12 @@
 //! manual runs, and the API-call trigger
 //! (`POST /api/v1/automations/{id}/actions/execute` with
 //! `X-Execution-Token`). Errors are `{"error": {"code", "message"}}` with
-//! stable codes.
+//! stable codes. The browser console is served from `/` ([`console`]),
+//! signed in with passwords and session cookies ([`sessions`]). Every
+//! trigger goes through one admission service ([`admission`]) into the
+//! durable queue ([`queue`]).
 
+pub mod admission;
 mod api;
 mod openapi;
 pub use api::Created;
@@ -18,11 +22,13 @@ pub mod chaining;
 pub mod connections;
 mod connections_api;
 pub mod connectors;
+pub mod console;
 pub mod error;
 pub mod error_layer;
 mod global_slot;
 pub mod metrics;
 pub mod paging;
+pub mod plans;
 pub mod preload;
 pub mod queue;
 pub mod rate_limit;
@@ -31,22 +37,21 @@ pub mod replay;
 pub mod retention;
 pub mod rotation;
 pub mod scheduler;
+pub mod sessions;
 #[cfg(test)]
 mod store_faults;
 pub mod users;
 
-use automations::{Automations, StoredAutomation};
+use automations::Automations;
 use axum::Router;
 use axum::routing::{get, post};
 use error::ApiError;
-use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 use users::{Role, Users};
 use weft_host::Weft;
-use weft_host::automation::Plan;
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -83,6 +88,8 @@ pub struct ServerConfig {
     /// Orderly stops (SIGTERM, Ctrl-C) a queued run may be cut short by
     /// before it is failed rather than resumed (see [`recovery`]).
     pub max_run_resumes: u32,
+    /// How long a browser session lasts after sign-in.
+    pub session_ttl: Duration,
 }
 
 impl Default for ServerConfig {
@@ -102,6 +109,7 @@ impl Default for ServerConfig {
             placed_components: Vec::new(),
             max_run_interruptions: recovery::DEFAULT_MAX_RUN_INTERRUPTIONS,
             max_run_resumes: recovery::DEFAULT_MAX_RUN_RESUMES,
+            session_ttl: Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -128,6 +136,14 @@ impl ServerStore {
     pub fn move_root_installs(&self, components: &std::path::Path) -> usize {
         connectors::move_root_installs(&self.db, components)
     }
+}
+
+/// The first admin's credentials, shown once at the first start.
+pub struct FirstAdmin {
+    /// For scripts: `Authorization: Bearer …`.
+    pub token: String,
+    /// For the console's sign-in.
+    pub password: String,
 }
 
 /// Why the server store could not be opened.
@@ -188,22 +204,21 @@ pub struct AppState {
     /// Starts of queued runs, durable (see [`recovery`]).
     pub(crate) run_starts: recovery::RunStarts,
     pub users: Users,
+    /// Passwords and browser sessions.
+    pub sessions: sessions::Sessions,
+    /// Sign-in attempts per user name.
+    pub(crate) sign_in_limits: rate_limit::RateLimiter,
     pub automations: Automations,
     /// Installed connectors' origins, stored grants, installs and removals.
     pub connectors: connectors::Connectors,
     pub audit: audit::AuditLog,
     pub config: ServerConfig,
-    pub(crate) rate_limits: rate_limit::RateLimiter,
     /// Last fire time per scheduled automation (ms, big-endian).
     pub(crate) schedule_marks: sled::Tree,
-    pub metrics: metrics::Metrics,
-    /// Set by [`AppState::start_queue`].
-    queue: std::sync::OnceLock<queue::Queue>,
-    /// Validated plans by automation id, valid for one stored automation
-    /// (creation time, version and owner: an id deleted and created again,
-    /// by anyone, starts over at version 1 and must not get the old plan)
-    /// and one state of the connectors (their generation).
-    plans: RwLock<HashMap<String, (PlanKey, Arc<Plan>)>>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Set by [`AppState::start_queue`]: every trigger goes through it.
+    admission: std::sync::OnceLock<Arc<admission::Admission>>,
+    plans: Arc<plans::PlanCache>,
 }
 
 impl AppState {
@@ -236,54 +251,47 @@ impl AppState {
             oauth_pending: db.open_tree("oauth_pending")?,
             webhook_signatures: replay::ReplayGuard::open(&db)?,
             run_starts: recovery::RunStarts::open(&db)?,
-            weft,
             users: Users::open(&db)?,
+            sessions: sessions::Sessions::open(&db, config.session_ttl)?,
+            sign_in_limits: rate_limit::RateLimiter::default(),
             automations: Automations::open(&db)?,
             schedule_marks: db.open_tree("schedule_marks")?,
             config,
-            rate_limits: rate_limit::RateLimiter::default(),
-            metrics: metrics::Metrics::default(),
-            queue: std::sync::OnceLock::new(),
-            plans: RwLock::new(HashMap::new()),
+            metrics: Arc::default(),
+            admission: std::sync::OnceLock::new(),
+            plans: Arc::new(plans::PlanCache::new(weft.clone())),
+            weft,
         })
     }
 
-    /// Start the run queue and recover what a previous process left
-    /// queued or running. Returns how many runs were recovered.
+    /// Start the run queue (behind the admission service) and recover
+    /// what a previous process left queued or running, then the scheduler
+    /// and the retention sweep. Returns how many runs were recovered.
     pub fn start_queue(self: &Arc<Self>) -> Result<usize, weft_host::store::StoreError> {
-        self.caller.attach(Arc::downgrade(self));
-        let q = queue::Queue::start(
-            Arc::downgrade(self),
-            self.config.per_automation_concurrency,
-            self.config.global_concurrency,
-            self.config.max_queued_per_automation,
-        );
-        let recovered = q.recover(
-            self.weft.store(),
-            &self.run_starts,
-            (
-                self.config.max_run_interruptions,
-                self.config.max_run_resumes,
-            ),
-            |id| {
-                self.automations
-                    .get(id)
-                    .ok()
-                    .flatten()
-                    .and_then(|a| a.concurrency_limit())
-            },
-        )?;
-        scheduler::start(Arc::downgrade(self));
+        let runner = Arc::new(admission::Runner {
+            weft: self.weft.clone(),
+            automations: self.automations.clone(),
+            plans: self.plans.clone(),
+            starts: self.run_starts.clone(),
+            metrics: self.metrics.clone(),
+        });
+        let admission = Arc::new(admission::Admission::start(
+            self.automations.clone(),
+            runner,
+            &self.config,
+        ));
+        self.caller.attach(Arc::downgrade(&admission));
+        let recovered = admission.recover((
+            self.config.max_run_interruptions,
+            self.config.max_run_resumes,
+        ))?;
+        scheduler::start(Arc::downgrade(&admission), self.schedule_marks.clone());
         retention::start(
-            Arc::downgrade(self),
+            self.weft.downgrade(),
             self.config.retention,
             Duration::from_secs(3600),
         );
-        self.metrics.queue_depth.fetch_add(
-            i64::try_from(recovered).unwrap_or(i64::MAX),
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        let _ = self.queue.set(q);
+        let _ = self.admission.set(admission);
         Ok(recovered)
     }
 
@@ -297,149 +305,53 @@ impl AppState {
             .to_string()
     }
 
-    pub(crate) fn queue(&self) -> Result<&queue::Queue, ApiError> {
-        self.queue
+    /// The admission service every trigger goes through.
+    pub(crate) fn admission(&self) -> Result<&admission::Admission, ApiError> {
+        self.admission
             .get()
+            .map(|a| &**a)
             .ok_or_else(|| ApiError::internal("the run queue is not started"))
     }
 
-    /// Store a queued run of `automation` durably and schedule it.
-    pub(crate) async fn enqueue(
-        &self,
-        record: &weft_host::RunRecord,
-        automation: &StoredAutomation,
-    ) -> Result<(), ApiError> {
-        let queue = self.queue()?;
-        admit(queue, automation)?;
-        if let Err(e) = queue
-            .enqueue(self.weft.store(), record, automation.concurrency_limit())
-            .await
-        {
-            queue.release(&automation.id);
-            return Err(e.into());
-        }
-        self.metrics
-            .queue_depth
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Queue a synchronous run of `automation` and return where its result
-    /// will arrive.
-    pub(crate) fn enqueue_sync(
-        &self,
-        record: weft_host::RunRecord,
-        plan: Arc<Plan>,
-        automation: &StoredAutomation,
-    ) -> Result<queue::Waiter, ApiError> {
-        let queue = self.queue()?;
-        admit(queue, automation)?;
-        let waiter = queue.enqueue_sync(record, plan, automation.concurrency_limit());
-        self.metrics
-            .queue_depth
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(waiter)
-    }
-
-    /// On a store with no users, create `admin` and return its token (the
-    /// configured one, or a new one to print once).
-    pub fn bootstrap_admin(&self) -> Result<Option<String>, sled::Error> {
+    /// On a store with no users, create `admin` with an API token (the
+    /// configured one, or a new one) and a generated password, and return
+    /// both to print once.
+    pub fn bootstrap_admin(&self) -> Result<Option<FirstAdmin>, sessions::SessionError> {
         if !self.users.is_empty() {
             return Ok(None);
         }
-        self.users
-            .create("admin", Role::Admin, self.config.admin_token.clone())
+        let Some(token) =
+            self.users
+                .create("admin", Role::Admin, self.config.admin_token.clone())?
+        else {
+            return Ok(None);
+        };
+        let password = sessions::generate_password();
+        self.sessions.set_password("admin", &password)?;
+        Ok(Some(FirstAdmin { token, password }))
+    }
+
+    /// Whether session cookies get `Secure` (the server is reached by https).
+    pub(crate) fn secure_cookies(&self) -> bool {
+        self.config
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 
     /// The server is shutting down in order: no run starts any more, and
     /// the runs in progress did not bring it down, so they resume at the
     /// next start whatever `max_run_interruptions` says (within
     /// `max_run_resumes`). Returns how many.
-    pub fn stopped_in_order(&self) -> Result<usize, sled::Error> {
+    pub fn stopped_in_order(&self) -> Result<usize, recovery::MarkError> {
         self.run_starts.stopped_in_order()
     }
 
-    /// The plan for the stored automation, validated once per version.
-    pub(crate) fn plan(&self, a: &StoredAutomation) -> Result<Arc<Plan>, ApiError> {
-        // Read before validating: a connector change during validation
-        // then makes this plan's key stale at once.
-        let generation = self.weft.connectors_generation();
-        if let Ok(plans) = self.plans.read()
-            && let Some((cached, plan)) = plans.get(&a.id)
-            && cached.matches(a, generation)
-        {
-            return Ok(plan.clone());
-        }
-        // Runs record the stored version, which the server keeps beside
-        // the document rather than in it.
-        let mut document = a.document.clone();
-        document["version"] = serde_json::Value::from(a.version);
-        let plan = Arc::new(self.weft.validate(&document).map_err(|errors| {
-            ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_automation",
-                format!(
-                    "the stored automation no longer validates (a connector changed?): {errors}"
-                ),
-            )
-        })?);
-        if let Ok(mut plans) = self.plans.write() {
-            plans.insert(a.id.clone(), (PlanKey::of(a, generation), plan.clone()));
-        }
-        Ok(plan)
-    }
-}
-
-/// Admit one more waiting run of `automation`, or say why not.
-fn admit(queue: &queue::Queue, automation: &StoredAutomation) -> Result<(), ApiError> {
-    if queue.try_admit(&automation.id) {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        axum::http::StatusCode::TOO_MANY_REQUESTS,
-        "queue_full",
-        format!(
-            "automation {:?} already has the most runs waiting that this server holds; retry shortly, or raise its concurrency",
-            automation.id
-        ),
-    )
-    .retry_after(1))
-}
-
-/// What a cached plan is valid for: one stored version of the automation,
-/// validated against one state of the installed connectors.
-struct PlanKey {
-    created_at: i64,
-    version: u64,
-    owner: String,
-    /// [`Weft::connectors_generation`] when validation began.
-    connectors: u64,
-}
-
-impl PlanKey {
-    /// Compared field by field: the hot path allocates nothing.
-    fn matches(&self, a: &StoredAutomation, connectors: u64) -> bool {
-        self.created_at == a.created_at
-            && self.version == a.version
-            && self.owner == a.owner
-            && self.connectors == connectors
-    }
-
-    fn of(a: &StoredAutomation, connectors: u64) -> Self {
-        PlanKey {
-            created_at: a.created_at,
-            version: a.version,
-            owner: a.owner.clone(),
-            connectors,
-        }
-    }
-}
-
-impl AppState {
-    /// Forget a deleted automation's plan.
-    pub(crate) fn forget_plan(&self, id: &str) {
-        if let Ok(mut plans) = self.plans.write() {
-            plans.remove(id);
+    /// Forget a deleted automation: its cached plan and rate-limit window.
+    pub(crate) fn forget_automation(&self, id: &str) {
+        self.plans.forget(id);
+        if let Ok(admission) = self.admission() {
+            admission.reset_rate_limit(id);
         }
     }
 }
@@ -462,7 +374,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .route("/api/v1/openapi.json", get(openapi::document))
-        .route("/api/v1/users", post(api::create_user))
+        .route(
+            "/api/v1/session",
+            get(api::current).post(api::sign_in).delete(api::sign_out),
+        )
+        .route("/api/v1/users", get(api::list_users).post(api::create_user))
+        .route(
+            "/api/v1/users/{name}",
+            axum::routing::patch(api::patch_user),
+        )
+        .route(
+            "/api/v1/users/{name}/actions/set-password",
+            post(api::set_password),
+        )
+        .route(
+            "/api/v1/users/{name}/actions/revoke-tokens",
+            post(api::revoke_tokens),
+        )
+        .route("/api/v1/runs/{id}/events", get(api::run_events))
         .route(
             "/api/v1/automations",
             get(api::list_automations).post(api::create_automation),
@@ -534,6 +463,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 state.config.max_webhook_bytes,
             )),
         )
+        .fallback(console::serve)
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(limits.api))
         .layer(axum::middleware::from_fn_with_state(
@@ -580,16 +510,16 @@ mod plan_cache_tests {
         });
         let created = api::create(&state, document, "admin").expect("created");
         let stored = created.stored;
-        let first = state.plan(&stored).expect("plan");
-        let again = state.plan(&stored).expect("plan");
+        let first = state.plans.plan(&stored).expect("plan");
+        let again = state.plans.plan(&stored).expect("plan");
         assert!(Arc::ptr_eq(&first, &again), "reused while nothing changed");
         state
             .weft
             .set_connector_policy("elsewhere", weft_host::ConnectorPolicy::default())
             .expect("policy");
-        let after = state.plan(&stored).expect("plan");
+        let after = state.plans.plan(&stored).expect("plan");
         assert!(!Arc::ptr_eq(&first, &after), "validated again");
-        let cached = state.plan(&stored).expect("plan");
+        let cached = state.plans.plan(&stored).expect("plan");
         assert!(Arc::ptr_eq(&after, &cached), "and cached again");
     }
 }

@@ -22,15 +22,31 @@
 //! finished run is never touched again: nothing is shown or counted as
 //! finished before it is on disk (the store's group commit).
 
-use crate::AppState;
 use crate::global_slot::GlobalSlot;
 use crate::recovery::RunStarts;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::oneshot;
 use tokio::sync::{Semaphore, mpsc};
+use weft_host::automation::Plan;
 use weft_host::store::{RunFilter, RunStatus, StoreError};
-use weft_host::{CancellationToken, RunRecord, RunResult, RunStore};
+use weft_host::{CancellationToken, RunRecord, RunResult, RunStore, Weft};
+
+/// What the queue needs from the server to run what it dispatches: a
+/// narrow handle (implemented by [`crate::admission::Runner`]), held
+/// weakly so the dispatcher ends with the server.
+pub trait QueueRunner: Send + Sync {
+    fn weft(&self) -> &Weft;
+    /// The durable start marks of queued runs.
+    fn starts(&self) -> &RunStarts;
+    /// The current plan of an automation, or why its queued run cannot
+    /// start (deleted, disabled, no longer valid).
+    fn current_plan(&self, automation_id: &str) -> Result<Arc<Plan>, String>;
+    /// A run ended (for metrics).
+    fn ran(&self, result: &RunResult);
+    /// A run left the queue, run or not (for the queue depth gauge).
+    fn left_queue(&self);
+}
 
 /// Receives the result of a synchronous run.
 pub type Waiter = oneshot::Receiver<RunResult>;
@@ -89,12 +105,12 @@ struct SyncJob {
 impl SyncJob {
     /// Write the record as queued (once), so a call that has to wait can
     /// be seen and stopped.
-    fn show_queued(&mut self, state: &AppState) {
+    fn show_queued(&mut self, runner: &dyn QueueRunner) {
         if self.stored {
             return;
         }
         self.stored = true;
-        if let Err(e) = state.weft.store().put_run(&self.record) {
+        if let Err(e) = runner.weft().store().put_run(&self.record) {
             tracing::error!(run_id = %self.record.id, "cannot record queued run: {e}");
         }
     }
@@ -113,7 +129,7 @@ impl Queue {
     /// Start the dispatcher. It holds only a weak reference to the state,
     /// so it ends with the server.
     pub fn start(
-        state: Weak<AppState>,
+        runner: Weak<dyn QueueRunner>,
         per_automation: usize,
         global: usize,
         max_waiting: usize,
@@ -161,8 +177,8 @@ impl Queue {
                     };
                     release(&waiting, &automation_id);
                     lane.running += 1;
-                    let (state, slots, tx, automation_id, running) = (
-                        state.clone(),
+                    let (runner, slots, tx, automation_id, running) = (
+                        runner.clone(),
                         slots.clone(),
                         tx.clone(),
                         automation_id.clone(),
@@ -175,34 +191,32 @@ impl Queue {
                             Err(_) => {
                                 // Waiting for a global slot: a synchronous
                                 // call becomes visible as queued meanwhile.
-                                if let (Some(job), Some(state)) = (waiter.as_mut(), state.upgrade())
+                                if let (Some(job), Some(runner)) =
+                                    (waiter.as_mut(), runner.upgrade())
                                 {
-                                    job.show_queued(&state);
+                                    job.show_queued(&*runner);
                                 }
                                 slots.clone().acquire_owned().await
                             }
                         };
                         if let Ok(permit) = permit
-                            && let Some(state) = state.upgrade()
+                            && let Some(runner) = runner.upgrade()
                         {
                             let cancel = CancellationToken::new();
                             lock(&running).insert(run_id.clone(), cancel.clone());
                             let slot = Arc::new(GlobalSlot::new(slots.clone(), permit));
-                            execute(&state, &run_id, waiter, cancel, slot).await;
+                            execute(&*runner, &run_id, waiter, cancel, slot).await;
                             lock(&running).remove(&run_id);
-                            state
-                                .metrics
-                                .queue_depth
-                                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                            runner.left_queue();
                         }
                         let _ = tx.send(Event::Finished { automation_id });
                     });
                 }
                 // Synchronous calls that must wait become visible as queued.
-                if let Some(state) = state.upgrade() {
+                if let Some(runner) = runner.upgrade() {
                     for (_, job) in lane.waiting.iter_mut().rev() {
                         match job {
-                            Some(job) if !job.stored => job.show_queued(&state),
+                            Some(job) if !job.stored => job.show_queued(&*runner),
                             Some(_) => break,
                             None => {}
                         }
@@ -326,7 +340,7 @@ impl Queue {
         pending.sort_by_key(|r| r.created_at);
         let mut requeued = Vec::new();
         for record in &mut pending {
-            if is_sync_call(record) {
+            if record.trigger.is_waited_for() {
                 record.status = RunStatus::Failed;
                 record.error = Some("the server stopped before this run finished; whoever waited for it (an API caller or a calling automation) got no answer, so it was not run again on its own".into());
                 record.finished_at = Some(crate::now_ms());
@@ -337,7 +351,7 @@ impl Queue {
             // stop; a run shown running predates the marks or lost one.
             let started = starts
                 .count(&record.id)
-                .map_err(|e| StoreError::Backend(format!("run start marks: {e}")))?;
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
             let marks = started.unwrap_or(crate::recovery::Marks {
                 crashes: u32::from(record.status == RunStatus::Running),
                 orderly: 0,
@@ -392,46 +406,15 @@ fn release(waiting: &Mutex<HashMap<String, usize>>, automation_id: &str) {
     }
 }
 
-/// Marks the trigger of a synchronous API call.
-pub fn sync_call_trigger() -> weft_host::Trigger {
-    weft_host::Trigger {
-        kind: "api".into(),
-        detail: serde_json::json!({"sync": true}),
-    }
-}
-
-/// Runs someone waited for: a synchronous API call, or an automation
-/// called synchronously by another (whose resumed caller calls it again).
-fn is_sync_call(record: &RunRecord) -> bool {
-    let flag = |name: &str| record.trigger.detail[name] == serde_json::Value::Bool(true);
-    (record.trigger.kind == "api" && flag("sync"))
-        || (record.trigger.kind == weft_host::chaining::TRIGGER_KIND && flag("wait"))
-}
-
-/// The current plan of an automation, or why its queued run cannot start.
-fn load_plan(
-    state: &AppState,
-    automation_id: &str,
-) -> Result<std::sync::Arc<weft_host::automation::Plan>, String> {
-    let automation = match state.automations.get(automation_id) {
-        Ok(Some(a)) => a,
-        _ => return Err("the automation was deleted before this run started".into()),
-    };
-    if !automation.enabled {
-        return Err("the automation was disabled before this run started".into());
-    }
-    state.plan(&automation).map_err(|e| e.message)
-}
-
 /// Run one queued record to the end (or fail it with a reason).
 async fn execute(
-    state: &AppState,
+    runner: &dyn QueueRunner,
     run_id: &str,
     waiter: Option<SyncJob>,
     cancel: CancellationToken,
     slot: Arc<GlobalSlot>,
 ) {
-    let store = state.weft.store();
+    let store = runner.weft().store();
     let (record, plan, reply) = match waiter {
         Some(SyncJob {
             record,
@@ -463,7 +446,7 @@ async fn execute(
     };
     let plan = match plan {
         Some(plan) => Ok(plan),
-        None => load_plan(state, &record.automation_id),
+        None => runner.current_plan(&record.automation_id),
     };
     let plan = match plan {
         Ok(plan) => plan,
@@ -488,7 +471,7 @@ async fn execute(
     // run takes the process down, the next start knows (see `recover`).
     let marked = match reply {
         Some(_) => Ok(Some(Default::default())),
-        None => state.run_starts.mark(&record.id),
+        None => runner.starts().mark(&record.id),
     };
     if let Ok(None) = marked {
         // The server is shutting down: the run stays queued, durably, and
@@ -510,24 +493,24 @@ async fn execute(
     let result = match reply {
         // Someone waits for it: not resumed after a crash (see `recover`).
         Some(_) => {
-            state
-                .weft
+            runner
+                .weft()
                 .run_waited_in(&plan, record, cancel, Some(slot))
                 .await
         }
         None => {
-            state
-                .weft
+            runner
+                .weft()
                 .run_record_in(&plan, record, cancel, Some(slot))
                 .await
         }
     };
     if reply.is_none() {
-        state.run_starts.forget(run_id);
+        runner.starts().forget(run_id);
     }
     match result {
         Ok(result) => {
-            state.metrics.record_run(&result);
+            runner.ran(&result);
             if let Some(reply) = reply {
                 let _ = reply.send(result);
             }

@@ -62,80 +62,56 @@ impl Marks {
 /// orderly stops cannot be forgiven without end either.
 pub const DEFAULT_MAX_RUN_RESUMES: u32 = 3;
 
-/// The `run_starts` tree: run id → [`Marks`].
-#[derive(Clone)]
-pub struct RunStarts {
+/// Why start marks could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("run start marks: {0}")]
+pub struct MarkError(pub String);
+
+impl From<sled::Error> for MarkError {
+    fn from(e: sled::Error) -> Self {
+        MarkError(e.to_string())
+    }
+}
+
+/// Where start marks are kept — the queue's own durable state beside the
+/// queued records in the [`weft_host::RunStore`]. The embedded backend is
+/// [`SledMarks`]; a shared database implements the same trait, and
+/// `weft_tests::queue_conformance` holds every backend to it.
+pub trait StartMarkStore: Send + Sync {
+    /// `run_id`'s marks; `None` when it has none.
+    fn get(&self, run_id: &str) -> Result<Option<Marks>, MarkError>;
+    /// Count one more start of `run_id` as a crash until taken back and
+    /// return the new marks. Applied at once, durable after [`Self::flush`].
+    fn add_start(&self, run_id: &str) -> Result<Marks, MarkError>;
+    /// Turn one start counted as a crash into an orderly stop (no-op
+    /// without marks). Durable after [`Self::flush`].
+    fn to_orderly(&self, run_id: &str) -> Result<(), MarkError>;
+    /// Drop `run_id`'s marks (it ended); need not be durable.
+    fn remove(&self, run_id: &str) -> Result<(), MarkError>;
+    /// Make every change made before it durable.
+    fn flush(&self) -> Result<(), MarkError>;
+}
+
+/// Start marks in a sled tree (`run_starts`): run id → [`Marks`].
+pub struct SledMarks {
     tree: sled::Tree,
-    state: Arc<Mutex<Walking>>,
 }
 
-#[derive(Default)]
-struct Walking {
-    /// The runs this process marked and is walking now.
-    ids: HashSet<String>,
-    /// The server is shutting down: no run starts any more.
-    closing: bool,
-}
-
-impl RunStarts {
+impl SledMarks {
     pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
-        Ok(RunStarts {
+        Ok(SledMarks {
             tree: db.open_tree("run_starts")?,
-            state: Arc::default(),
         })
     }
+}
 
-    /// How often `run_id` was cut short; `None` when it has no marks at
-    /// all (a run from before marks were kept, or never started).
-    pub fn count(&self, run_id: &str) -> Result<Option<Marks>, sled::Error> {
+impl StartMarkStore for SledMarks {
+    fn get(&self, run_id: &str) -> Result<Option<Marks>, MarkError> {
         Ok(self.tree.get(run_id)?.map(|v| Marks::decode(&v)))
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, Walking> {
-        // A set of ids and a flag: a panic elsewhere cannot leave them
-        // half changed.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The server is shutting down in order: no run starts from now on,
-    /// and the runs it is walking did not bring it down, so their start in
-    /// this process is counted as an orderly stop instead of a crash
-    /// (durably). Returns how many.
-    pub fn stopped_in_order(&self) -> Result<usize, sled::Error> {
-        let ids: Vec<String> = {
-            let mut state = self.state();
-            state.closing = true;
-            state.ids.drain().collect()
-        };
-        for id in &ids {
-            self.tree.update_and_fetch(id.as_str(), |old| {
-                old.map(|v| {
-                    let m = Marks::decode(v);
-                    Marks {
-                        crashes: m.crashes.saturating_sub(1),
-                        orderly: m.orderly.saturating_add(1),
-                    }
-                    .encode()
-                })
-            })?;
-        }
-        self.tree.flush()?;
-        Ok(ids.len())
-    }
-
-    /// Record one more start of `run_id`, durably, before it runs (as a
-    /// crash until the run ends or the server stops in order). `None`:
-    /// the server is shutting down, so the run must not start (it stays
-    /// queued for the next start).
-    pub fn mark(&self, run_id: &str) -> Result<Option<Marks>, sled::Error> {
-        // Held across the in-memory update (not the flush) so a shutdown
-        // cannot slip in between the check, the count and the run joining
-        // the walked set: its take-back always follows this count.
-        let mut state = self.state();
-        if state.closing {
-            return Ok(None);
-        }
-        let next = self
+    fn add_start(&self, run_id: &str) -> Result<Marks, MarkError> {
+        Ok(self
             .tree
             .update_and_fetch(run_id, |old| {
                 let m = old.map(Marks::decode).unwrap_or_default();
@@ -148,12 +124,110 @@ impl RunStarts {
                 )
             })?
             .map(|v| Marks::decode(&v))
-            .unwrap_or_default();
+            .unwrap_or_default())
+    }
+
+    fn to_orderly(&self, run_id: &str) -> Result<(), MarkError> {
+        self.tree.update_and_fetch(run_id, |old| {
+            old.map(|v| {
+                let m = Marks::decode(v);
+                Marks {
+                    crashes: m.crashes.saturating_sub(1),
+                    orderly: m.orderly.saturating_add(1),
+                }
+                .encode()
+            })
+        })?;
+        Ok(())
+    }
+
+    fn remove(&self, run_id: &str) -> Result<(), MarkError> {
+        self.tree.remove(run_id)?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), MarkError> {
+        self.tree.flush()?;
+        Ok(())
+    }
+}
+
+/// The start marks of queued runs, over a [`StartMarkStore`], and the
+/// runs this process is walking.
+#[derive(Clone)]
+pub struct RunStarts {
+    marks: Arc<dyn StartMarkStore>,
+    state: Arc<Mutex<Walking>>,
+}
+
+#[derive(Default)]
+struct Walking {
+    /// The runs this process marked and is walking now.
+    ids: HashSet<String>,
+    /// The server is shutting down: no run starts any more.
+    closing: bool,
+}
+
+impl RunStarts {
+    /// Over the embedded store's `run_starts` tree.
+    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
+        Ok(Self::new(Arc::new(SledMarks::open(db)?)))
+    }
+
+    pub fn new(marks: Arc<dyn StartMarkStore>) -> Self {
+        RunStarts {
+            marks,
+            state: Arc::default(),
+        }
+    }
+
+    /// How often `run_id` was cut short; `None` when it has no marks at
+    /// all (a run from before marks were kept, or never started).
+    pub fn count(&self, run_id: &str) -> Result<Option<Marks>, MarkError> {
+        self.marks.get(run_id)
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, Walking> {
+        // A set of ids and a flag: a panic elsewhere cannot leave them
+        // half changed.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The server is shutting down in order: no run starts from now on,
+    /// and the runs it is walking did not bring it down, so their start in
+    /// this process is counted as an orderly stop instead of a crash
+    /// (durably). Returns how many.
+    pub fn stopped_in_order(&self) -> Result<usize, MarkError> {
+        let ids: Vec<String> = {
+            let mut state = self.state();
+            state.closing = true;
+            state.ids.drain().collect()
+        };
+        for id in &ids {
+            self.marks.to_orderly(id)?;
+        }
+        self.marks.flush()?;
+        Ok(ids.len())
+    }
+
+    /// Record one more start of `run_id`, durably, before it runs (as a
+    /// crash until the run ends or the server stops in order). `None`:
+    /// the server is shutting down, so the run must not start (it stays
+    /// queued for the next start).
+    pub fn mark(&self, run_id: &str) -> Result<Option<Marks>, MarkError> {
+        // Held across the in-memory update (not the flush) so a shutdown
+        // cannot slip in between the check, the count and the run joining
+        // the walked set: its take-back always follows this count.
+        let mut state = self.state();
+        if state.closing {
+            return Ok(None);
+        }
+        let next = self.marks.add_start(run_id)?;
         state.ids.insert(run_id.to_string());
         drop(state);
-        // Flushed unlocked: concurrent starts share sled's flushes instead
-        // of queueing for the lock one fsync at a time.
-        self.tree.flush()?;
+        // Flushed unlocked: concurrent starts share the backend's flushes
+        // instead of queueing for the lock one at a time.
+        self.marks.flush()?;
         Ok(Some(next))
     }
 
@@ -162,7 +236,7 @@ impl RunStarts {
     /// which recovery never looks at.
     pub fn forget(&self, run_id: &str) {
         self.state().ids.remove(run_id);
-        if let Err(e) = self.tree.remove(run_id) {
+        if let Err(e) = self.marks.remove(run_id) {
             tracing::warn!(run_id, "cannot forget the run's start marks: {e}");
         }
     }
@@ -184,61 +258,5 @@ pub fn not_retried(marks: Marks, max_interruptions: u32) -> String {
             "the server was stopped {} while this run was in progress; it was not resumed again (max_run_resumes)",
             times(marks.orderly)
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn marks_count_and_survive_reopening() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        {
-            let db = sled::open(dir.path()).expect("open");
-            let starts = RunStarts::open(&db).expect("tree");
-            assert_eq!(starts.count("r1").expect("count"), None);
-            let crashes = |m: Option<Marks>| m.map(|m| m.crashes);
-            assert_eq!(crashes(starts.mark("r1").expect("mark")), Some(1));
-            assert_eq!(crashes(starts.mark("r1").expect("mark")), Some(2));
-            starts.mark("r2").expect("mark");
-            starts.forget("r2");
-        }
-        let db = sled::open(dir.path()).expect("reopen");
-        let starts = RunStarts::open(&db).expect("tree");
-        assert_eq!(
-            starts.count("r1").expect("count"),
-            Some(Marks {
-                crashes: 2,
-                orderly: 0
-            })
-        );
-        assert_eq!(starts.count("r2").expect("count"), None);
-    }
-
-    #[test]
-    fn a_stop_in_order_takes_back_the_starts_of_the_runs_being_walked() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        {
-            let db = sled::open(dir.path()).expect("open");
-            let starts = RunStarts::open(&db).expect("tree");
-            starts.mark("walking").expect("mark");
-            starts.mark("crashed-before").expect("mark");
-            starts.forget("crashed-before");
-            assert_eq!(starts.stopped_in_order().expect("stop"), 1);
-            // Shutting down: nothing starts any more.
-            assert_eq!(starts.mark("late").expect("mark"), None);
-        }
-        let db = sled::open(dir.path()).expect("reopen");
-        let starts = RunStarts::open(&db).expect("tree");
-        assert_eq!(
-            starts.count("walking").expect("count"),
-            Some(Marks {
-                crashes: 0,
-                orderly: 1
-            })
-        );
-        assert_eq!(starts.count("late").expect("count"), None);
-        assert_eq!(starts.count("crashed-before").expect("count"), None);
     }
 }

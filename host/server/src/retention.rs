@@ -5,7 +5,6 @@
 //! runs it hourly with the real one.
 
 use std::collections::HashMap;
-use std::sync::Weak;
 use std::time::Duration;
 use weft_host::RunStore;
 use weft_host::store::{RunFilter, StoreError};
@@ -54,14 +53,14 @@ pub fn sweep(store: &dyn RunStore, policy: Retention, now_ms: i64) -> Result<usi
     Ok(removed)
 }
 
-/// Sweep every `every` with the system clock until the state is gone.
-pub fn start(state: Weak<crate::AppState>, policy: Retention, every: Duration) {
+/// Sweep every `every` with the system clock until the engine is gone.
+pub fn start(weft: weft_host::WeakWeft, policy: Retention, every: Duration) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         loop {
             interval.tick().await;
-            let Some(state) = state.upgrade() else { return };
-            match sweep(state.weft.store(), policy, crate::now_ms()) {
+            let Some(weft) = weft.upgrade() else { return };
+            match sweep(weft.store(), policy, crate::now_ms()) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "retention removed old runs"),
                 Err(e) => tracing::error!("retention: {e}"),
@@ -86,10 +85,7 @@ mod tests {
             automation_version: 1,
             automation_name: automation.into(),
             owner: None,
-            trigger: Trigger {
-                kind: "test".into(),
-                detail: json!(null),
-            },
+            trigger: Trigger::custom("test"),
             status,
             created_at,
             started_at: None,

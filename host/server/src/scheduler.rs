@@ -6,7 +6,7 @@
 //! missed while the server was down are skipped or run once, per the
 //! automation's `missed` setting.
 
-use crate::AppState;
+use crate::admission::Admission;
 use chrono::{DateTime, Utc};
 use std::sync::Weak;
 use std::time::Duration;
@@ -20,22 +20,27 @@ pub const TICK: Duration = Duration::from_millis(250);
 /// A due tick older than this counts as missed (the server was down).
 const GRACE: Duration = Duration::from_secs(5);
 
-pub fn start(state: Weak<AppState>) {
+/// Start the scheduler over the admission service (every scheduled run is
+/// admitted like any trigger) and the fire marks `marks` (automation id →
+/// last fire time, ms, big-endian).
+pub fn start(admission: Weak<Admission>, marks: sled::Tree) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(TICK);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             interval.tick().await;
-            let Some(state) = state.upgrade() else { return };
-            if let Err(e) = tick(&state, Utc::now()).await {
+            let Some(admission) = admission.upgrade() else {
+                return;
+            };
+            if let Err(e) = tick(&admission, &marks, Utc::now()).await {
                 tracing::error!("scheduler: {e}");
             }
         }
     });
 }
 
-async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<(), String> {
-    for a in state.automations.list().map_err(|e| e.to_string())? {
+async fn tick(admission: &Admission, marks: &sled::Tree, now: DateTime<Utc>) -> Result<(), String> {
+    for a in admission.automations().list().map_err(|e| e.to_string())? {
         if !a.enabled {
             continue;
         }
@@ -51,8 +56,7 @@ async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<(), String> {
             continue;
         };
         // Never fire for times before the automation was last saved.
-        let since = state
-            .schedule_marks
+        let since = marks
             .get(a.id.as_bytes())
             .ok()
             .flatten()
@@ -73,34 +77,21 @@ async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<(), String> {
         }
         let Some(due) = latest else { continue };
         // Mark first: a crash after this line loses the tick, never doubles it.
-        state
-            .schedule_marks
+        marks
             .insert(a.id.as_bytes(), &due.timestamp_millis().to_be_bytes())
             .map_err(|e| e.to_string())?;
-        state.schedule_marks.flush().map_err(|e| e.to_string())?;
+        marks.flush().map_err(|e| e.to_string())?;
         let late = (now - due).to_std().unwrap_or_default();
         if late > GRACE && missed == MissedTicks::Skip {
             tracing::info!(automation = %a.id, scheduled_for = %due, "skipping a tick missed while down");
             continue;
         }
-        let plan = match state.plan(&a) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(automation = %a.id, "scheduled run not started: {}", e.message);
-                continue;
-            }
+        let trigger = Trigger::Schedule {
+            scheduled_for: due.to_rfc3339(),
         };
-        let trigger = Trigger {
-            kind: "schedule".into(),
-            detail: serde_json::json!({ "scheduled_for": due.to_rfc3339() }),
-        };
-        let record = weft_host::new_record(
-            &plan,
-            serde_json::json!({ "scheduled_for": due.to_rfc3339() }),
-            trigger,
-        );
-        if let Err(e) = state.enqueue(&record, &a).await {
-            tracing::error!(automation = %a.id, "cannot queue scheduled run: {}", e.message);
+        let input = serde_json::json!({ "scheduled_for": due.to_rfc3339() });
+        if let Err(e) = admission.trigger(&a, input, trigger).await {
+            tracing::warn!(automation = %a.id, "scheduled run not started: {e}");
         }
     }
     Ok(())

@@ -101,4 +101,34 @@ impl Users {
             .filter_map(|r| r.transpose())
             .collect()
     }
+
+    /// Give `name` another role; `false` if there is no such user.
+    pub fn set_role(&self, name: &str, role: Role) -> Result<bool, sled::Error> {
+        let Some(mut user) = self.get(name)? else {
+            return Ok(false);
+        };
+        user.role = role;
+        let bytes = serde_json::to_vec(&user).unwrap_or_default();
+        self.users.insert(name.as_bytes(), bytes)?;
+        self.users.flush()?;
+        Ok(true)
+    }
+
+    /// Revoke every API token of `name` and issue a new one (returned,
+    /// shown once). Returns how many were revoked.
+    pub fn replace_tokens(&self, name: &str) -> Result<(usize, String), sled::Error> {
+        let mut revoked = 0;
+        for entry in self.tokens.iter() {
+            let (hash, owner) = entry?;
+            if owner.as_ref() == name.as_bytes() {
+                self.tokens.remove(hash)?;
+                revoked += 1;
+            }
+        }
+        let token = new_token();
+        self.tokens
+            .insert(token_hash(&token).as_bytes(), name.as_bytes())?;
+        self.tokens.flush()?;
+        Ok((revoked, token))
+    }
 }

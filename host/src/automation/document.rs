@@ -125,6 +125,17 @@ pub struct Block {
     pub non_retryable_after_crash: bool,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// Where the console draws the block; the engine ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<BlockUi>,
+}
+
+/// A block's place on the console's canvas (canvas units, top left).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockUi {
+    pub x: f64,
+    pub y: f64,
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -250,6 +261,7 @@ pub const COMMON_FIELDS: &[&str] = &[
     "censor",
     "non_retryable_after_crash",
     "description",
+    "ui",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -396,6 +408,25 @@ mod tests {
             committed == generated,
             "docs/automation.schema.json is stale; rerun with WEFT_UPDATE_SCHEMA=1"
         );
+    }
+
+    /// The console's canvas positions ride along in the document: kept
+    /// through a round trip, and held to their shape.
+    #[test]
+    fn a_blocks_canvas_position_round_trips_and_is_checked() {
+        let block: Block = serde_json::from_value(serde_json::json!(
+            {"id": "Start", "type": "start", "ui": {"x": 10.0, "y": -4.5}}
+        ))
+        .expect("a block with ui");
+        assert_eq!(block.ui, Some(BlockUi { x: 10.0, y: -4.5 }));
+        assert_eq!(
+            serde_json::to_value(&block).expect("serializes")["ui"]["y"],
+            -4.5
+        );
+        let bad = serde_json::from_value::<Block>(serde_json::json!(
+            {"id": "Start", "type": "start", "ui": {"x": 1, "y": 2, "z": 3}}
+        ));
+        assert!(bad.is_err(), "unknown ui fields are refused");
     }
 
     #[test]

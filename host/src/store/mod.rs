@@ -5,9 +5,11 @@
 
 mod commit;
 mod sled_store;
+mod trigger;
 
 pub use commit::CommitStats;
 pub use sled_store::SledStore;
+pub use trigger::{ChainedBy, Trigger};
 
 use crate::guest_log::LogLine;
 use crate::outbound_http::HttpCall;
@@ -50,15 +52,6 @@ impl RunStatus {
     pub fn is_final(self) -> bool {
         !matches!(self, RunStatus::Queued | RunStatus::Running)
     }
-}
-
-/// What started a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Trigger {
-    /// `manual`, `cli`, `api`, `schedule`, `webhook`, `embedded`, …
-    pub kind: String,
-    #[serde(default, skip_serializing_if = "Value::is_null")]
-    pub detail: Value,
 }
 
 /// One run of an automation.

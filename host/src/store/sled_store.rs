@@ -276,10 +276,7 @@ mod tests {
             automation_version: 1,
             automation_name: automation.into(),
             owner: None,
-            trigger: Trigger {
-                kind: "cli".into(),
-                detail: json!(null),
-            },
+            trigger: Trigger::Cli,
             status: RunStatus::Running,
             created_at: 1,
             started_at: Some(1),

@@ -3,7 +3,7 @@
 use super::{Halt, Outcome, Walk};
 use crate::automation::document::CallMode;
 use crate::automation::template::Template;
-use crate::chaining::{ChainCall, ChainOutcome, call_stack, check_call};
+use crate::chaining::{ChainCall, ChainOutcome, check_call};
 use crate::store::RunStatus;
 use serde_json::json;
 
@@ -30,7 +30,7 @@ impl Walk<'_> {
                 Some(input),
             ));
         };
-        let mut stack = call_stack(&self.run.trigger);
+        let mut stack = self.run.trigger.call_stack().to_vec();
         stack.push(self.plan.id.clone());
         if let Err(e) = check_call(&stack, target, self.max_chain_depth) {
             return Ok(Outcome::plain(Err(e.to_string()), Some(input)));

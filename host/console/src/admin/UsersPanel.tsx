@@ -144,7 +144,7 @@ export function UsersPanel() {
         >
           <label>
             New password
-            <input type="password" autoComplete="new-password" required minLength={8} value={password} onChange={(e) => setPassword(e.target.value)} data-testid="new-password" />
+            <input type="password" autoComplete="new-password" required minLength={10} value={password} onChange={(e) => setPassword(e.target.value)} data-testid="new-password" />
           </label>
           <div className="dialog-actions">
             <button type="button" onClick={() => setPwFor(null)}>

@@ -329,7 +329,7 @@ pub async fn patch_automation(
         };
     }
     if next.rate_limit_per_minute != current.rate_limit_per_minute {
-        state.rate_limits.reset(&id);
+        state.admission()?.reset_rate_limit(&id);
     }
     if let Some(owner) = body.get("owner") {
         if !caller.is_admin() {
@@ -369,40 +369,6 @@ pub async fn delete_automation(
 ) -> Result<StatusCode, ApiError> {
     visible(&state, &caller, &id)?;
     state.automations.delete(&id)?;
-    state.forget_plan(&id);
+    state.forget_automation(&id);
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// May this automation be triggered now? Enabled, and within its rate limit.
-pub(crate) fn runnable(state: &AppState, a: &StoredAutomation) -> Result<(), ApiError> {
-    if !a.enabled {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "automation_disabled",
-            format!(
-                "automation {:?} is disabled{}; enable it (PATCH enabled=true) to run it",
-                a.id,
-                a.disabled_reason
-                    .as_deref()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default()
-            ),
-        ));
-    }
-    let per_minute = a
-        .rate_limit_per_minute
-        .unwrap_or(state.config.rate_limit_per_minute);
-    if let Err(wait) = state.rate_limits.check(&a.id, per_minute) {
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!(
-                "automation {:?} accepts {per_minute} triggers per minute; retry in {secs} s",
-                a.id
-            ),
-        )
-        .retry_after(secs));
-    }
-    Ok(())
 }

@@ -1,6 +1,6 @@
 //! Webhook triggers (secret path and signed) and the webhook secret's rotation.
 
-use super::{Caller, owned, runnable, version_conflict};
+use super::{Caller, owned, version_conflict};
 use crate::AppState;
 use crate::automations::StoredAutomation;
 use crate::error::ApiError;
@@ -29,7 +29,7 @@ pub async fn webhook(
             !a.webhook_secret_hash.is_empty() && a.webhook_secret_hash == token_hash(&secret)
         })
         .ok_or_else(|| ApiError::not_found("webhook"))?;
-    accept_webhook(&state, a, &headers, &body).await
+    accept_webhook(&state, a, &headers, &body, false).await
 }
 
 /// Queue a webhook run of `a` with `body` as its `$.Start`.
@@ -38,9 +38,8 @@ async fn accept_webhook(
     a: StoredAutomation,
     headers: &HeaderMap,
     body: &[u8],
+    signed: bool,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    runnable(state, &a)?;
-    let plan = state.plan(&a)?;
     let is_json = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -53,16 +52,14 @@ async fn accept_webhook(
     } else {
         json!({ "body": String::from_utf8_lossy(body) })
     };
-    let record = weft_host::new_record(
-        &plan,
-        payload,
-        Trigger {
-            kind: "webhook".into(),
-            detail: Value::Null,
-        },
-    );
-    state.enqueue(&record, &a).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))))
+    let admitted = state
+        .admission()?
+        .trigger(&a, payload, Trigger::Webhook { signed })
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"run_id": admitted.run_id()})),
+    ))
 }
 
 /// The associated data that binds a sealed webhook secret to its automation.
@@ -162,7 +159,7 @@ pub async fn signed_webhook(
         )
         .details(json!({"run_id": run_id})));
     }
-    match accept_webhook(&state, a, &headers, &body).await {
+    match accept_webhook(&state, a, &headers, &body, true).await {
         Ok((status, Json(answer))) => {
             if let Some(run_id) = answer["run_id"].as_str() {
                 guard.accepted(&id, &v1, expires_at, run_id)?;

@@ -8,22 +8,26 @@ use crate::error::ApiError;
 use crate::users::{Role, User};
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use weft_host::automation::Plan;
 
 mod automations;
 mod connectors;
+mod events;
 mod hooks;
 mod runs;
+mod session;
 mod transfer;
 mod users;
 pub use automations::*;
 pub use connectors::*;
+pub use events::*;
 pub use hooks::*;
 pub use runs::*;
+pub use session::*;
 pub use transfer::*;
 pub use users::*;
 
@@ -123,21 +127,49 @@ pub struct Caller(pub User);
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
 
+    /// A bearer token (scripts), or else the console's session cookie —
+    /// whose writes must carry the session's CSRF token.
     async fn from_request_parts(
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
-        let token = parts
+        let bearer = parts
             .headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(ApiError::unauthorized)?;
-        match state.users.authenticate(token.trim())? {
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if let Some(token) = bearer {
+            return match state.users.authenticate(token.trim())? {
+                Some(user) => Ok(Caller(user)),
+                None => Err(ApiError::unauthorized()),
+            };
+        }
+        let session =
+            session::session_of(state, &parts.headers)?.ok_or_else(ApiError::unauthorized)?;
+        if !matches!(parts.method, Method::GET | Method::HEAD) {
+            check_csrf(&parts.headers, &session)?;
+        }
+        match state.users.get(&session.user)? {
             Some(user) => Ok(Caller(user)),
             None => Err(ApiError::unauthorized()),
         }
     }
+}
+
+/// A cookie-authenticated write must echo its session's CSRF token.
+pub(crate) fn check_csrf(
+    headers: &axum::http::HeaderMap,
+    session: &crate::sessions::Session,
+) -> Result<(), ApiError> {
+    let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+    if sent.is_some_and(|t| crate::sessions::same_secret(t, &session.csrf_token)) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "csrf_failed",
+        "a write signed in by cookie must send the session's CSRF token in X-CSRF-Token (it is in the answer of POST or GET /api/v1/session)",
+    ))
 }
 
 impl Caller {

@@ -1,7 +1,8 @@
 //! Runs: manual starts, the API-call trigger, listing, reading and stopping.
 
-use super::{Caller, JsonBody, owned, runnable};
+use super::{Caller, JsonBody, owned};
 use crate::AppState;
+use crate::admission::Admitted;
 use crate::error::ApiError;
 use crate::users::token_hash;
 use axum::Json;
@@ -19,8 +20,6 @@ pub async fn start_run(
     body: Option<JsonBody<Value>>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let a = owned(&state, &caller, &id)?;
-    runnable(&state, &a)?;
-    let plan = state.plan(&a)?;
     // The body is optional, but when there is one it is an object
     // (`{"input": …}`); anything else is a client mistake, not "no input".
     let input = match body.map(|JsonBody(v)| v) {
@@ -32,16 +31,14 @@ pub async fn start_run(
             ));
         }
     };
-    let record = weft_host::new_record(
-        &plan,
-        input,
-        Trigger {
-            kind: "manual".into(),
-            detail: json!({"user": caller.0.name}),
-        },
-    );
-    state.enqueue(&record, &a).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))))
+    let trigger = Trigger::Manual {
+        user: caller.0.name.clone(),
+    };
+    let admitted = state.admission()?.trigger(&a, input, trigger).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"run_id": admitted.run_id()})),
+    ))
 }
 
 pub async fn get_run(
@@ -104,24 +101,14 @@ pub async fn execute(
         .ok_or_else(|| {
             ApiError::not_found(&format!("automation {id:?} (or the token does not match)"))
         })?;
-    runnable(&state, &a)?;
-    let plan = state.plan(&a)?;
     let input = body.map(|JsonBody(v)| v).unwrap_or(json!({}));
-    if q.run_async {
-        let record = weft_host::new_record(
-            &plan,
-            input,
-            Trigger {
-                kind: "api".into(),
-                detail: json!({"sync": false}),
-            },
-        );
-        state.enqueue(&record, &a).await?;
-        return Ok((StatusCode::ACCEPTED, Json(json!({"run_id": record.id}))));
-    }
-    let record = weft_host::new_record(&plan, input, crate::queue::sync_call_trigger());
-    let run_id = record.id.clone();
-    let waiter = state.enqueue_sync(record, plan, &a)?;
+    let trigger = Trigger::Api { sync: !q.run_async };
+    let (run_id, waiter) = match state.admission()?.trigger(&a, input, trigger).await? {
+        Admitted::Queued { run_id } => {
+            return Ok((StatusCode::ACCEPTED, Json(json!({"run_id": run_id}))));
+        }
+        Admitted::Waiting { run_id, result } => (run_id, result),
+    };
     match tokio::time::timeout(state.config.execute_timeout, waiter).await {
         Err(_) => Ok((
             StatusCode::ACCEPTED,
@@ -268,13 +255,13 @@ pub async fn list_runs(
         let wanted = (caller.is_admin() || r.owner.as_deref() == Some(caller.0.name.as_str()))
             && automation.as_deref().is_none_or(|a| a == r.automation_id)
             && statuses.as_ref().is_none_or(|s| s.contains(&r.status))
-            && trigger.as_deref().is_none_or(|t| t == r.trigger.kind)
+            && trigger.as_deref().is_none_or(|t| t == r.trigger.kind())
             && since.is_none_or(|s| r.created_at >= s)
             && until.is_none_or(|u| r.created_at < u);
         if wanted {
             items.push(json!({
                 "id": r.id, "automation_id": r.automation_id, "owner": r.owner,
-                "status": r.status, "trigger": r.trigger.kind, "created_at": r.created_at,
+                "status": r.status, "trigger": r.trigger.kind(), "created_at": r.created_at,
                 "started_at": r.started_at, "finished_at": r.finished_at,
             }));
         }
@@ -302,7 +289,11 @@ pub async fn stop_run(
         .get_run(&id)?
         .filter(|r| caller.is_admin() || r.owner.as_deref() == Some(caller.0.name.as_str()))
         .ok_or_else(|| ApiError::not_found(&format!("run {id:?}")))?;
-    match state.queue()?.stop(state.weft.store(), &record.id)? {
+    match state
+        .admission()?
+        .queue()
+        .stop(state.weft.store(), &record.id)?
+    {
         crate::queue::StopOutcome::Stopping => Ok((
             StatusCode::ACCEPTED,
             Json(json!({"run_id": id, "status": "stopping"})),

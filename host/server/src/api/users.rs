@@ -1,11 +1,12 @@
-//! `POST /api/v1/users`: admins create users.
+//! `/api/v1/users`: admins list and create users, change roles, set
+//! passwords and replace API tokens; users set their own password.
 
 use super::{Caller, JsonBody};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::users::Role;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -62,4 +63,97 @@ pub async fn create_user(
             format!("user {name:?} exists"),
         )),
     }
+}
+
+/// `GET /api/v1/users` (admins): every user, with whether they can sign
+/// in to the console.
+pub async fn list_users(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    if !caller.is_admin() {
+        return Err(ApiError::forbidden("only admins list users"));
+    }
+    let mut items = Vec::new();
+    for user in state.users.list()? {
+        let has_password = state.sessions.has_password(&user.name)?;
+        items.push(json!({"name": user.name, "role": user.role, "has_password": has_password}));
+    }
+    Ok(Json(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+pub struct PatchUserBody {
+    role: Role,
+}
+
+/// `PATCH /api/v1/users/{name}` (admins): change a user's role. An admin
+/// cannot demote themselves (someone must remain to govern).
+pub async fn patch_user(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<PatchUserBody>,
+) -> Result<Json<Value>, ApiError> {
+    if !caller.is_admin() {
+        return Err(ApiError::forbidden("only admins change roles"));
+    }
+    if name == caller.0.name && body.role != Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "last_admin",
+            "you cannot take your own admin role; have another admin do it",
+        ));
+    }
+    if !state.users.set_role(&name, body.role)? {
+        return Err(ApiError::not_found(&format!("user {name:?}")));
+    }
+    Ok(Json(json!({"name": name, "role": body.role})))
+}
+
+#[derive(Deserialize)]
+pub struct SetPasswordBody {
+    password: String,
+}
+
+/// `POST /api/v1/users/{name}/actions/set-password`: admins set anyone's
+/// console password, users their own. The user's other sessions end.
+pub async fn set_password(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<SetPasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    if name != caller.0.name && !caller.is_admin() {
+        return Err(ApiError::forbidden(
+            "only admins set other users' passwords",
+        ));
+    }
+    if state.users.get(&name)?.is_none() {
+        return Err(ApiError::not_found(&format!("user {name:?}")));
+    }
+    state.sessions.set_password(&name, &body.password)?;
+    state.sessions.end_all(&name)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/users/{name}/actions/revoke-tokens` (admins): revoke every
+/// API token and console session of the user; answers a new token, shown
+/// once.
+pub async fn revoke_tokens(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if !caller.is_admin() {
+        return Err(ApiError::forbidden("only admins revoke tokens"));
+    }
+    if state.users.get(&name)?.is_none() {
+        return Err(ApiError::not_found(&format!("user {name:?}")));
+    }
+    let (revoked, token) = state.users.replace_tokens(&name)?;
+    let sessions = state.sessions.end_all(&name)?;
+    Ok(Json(json!({
+        "name": name, "revoked_tokens": revoked, "ended_sessions": sessions, "token": token
+    })))
 }

@@ -1,0 +1,269 @@
+//! Run admission: the one way into a run, for every trigger.
+//!
+//! ```text
+//!  manual ─┐
+//!  API call (async) ─┤                 ┌──────────── Admission ─────────────┐
+//!  webhook, signed ──┤── Trigger ──▶  │ check: enabled, rate limit          │
+//!  schedule ─────────┤                 │ plan: validated, cached per version │
+//!  call (async) ─────┘                 │ admit: queue cap per automation     │──▶ Queue ──▶ Runner
+//!  API call (sync) ──── waiter ◀────  │ record: stored + group-committed    │    lanes     walk
+//!  call (sync) ──── runs inline ◀──   └─────────────────────────────────────┘              metrics
+//!  recovery (start) ──────────── re-admitted, whatever the cap ─────────────▶ Queue
+//! ```
+//!
+//! Every trigger becomes a typed [`Trigger`] and goes through
+//! [`Admission::trigger`] (or [`Admission::call_and_wait`] for a
+//! `call_automation` block that waits, which runs in its caller's task so
+//! it cannot deadlock on a slot the caller holds). What can refuse a
+//! trigger is an [`AdmitError`]: a domain error the HTTP layer maps to
+//! its status and stable code, and the scheduler and chaining turn into
+//! log lines and block errors. The queue gets a narrow [`Runner`] — the
+//! engine, the plans, the start marks and the metrics — not the server.
+
+use crate::automations::{Automations, StoredAutomation};
+use crate::metrics::Metrics;
+use crate::plans::{PlanCache, PlanError};
+use crate::queue::{Queue, QueueRunner, Waiter};
+use crate::rate_limit::RateLimiter;
+use crate::recovery::RunStarts;
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use weft_host::automation::Plan;
+use weft_host::chaining::ChainCall;
+use weft_host::store::StoreError;
+use weft_host::{RunResult, Trigger, Weft};
+
+/// Why a trigger did not become a run.
+#[derive(Debug, thiserror::Error)]
+pub enum AdmitError {
+    #[error("automation {automation:?} is disabled{}; enable it (PATCH enabled=true) to run it", .reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    Disabled {
+        automation: String,
+        reason: Option<String>,
+    },
+    #[error(
+        "automation {automation:?} accepts {per_minute} triggers per minute; retry in {retry_after_secs} s"
+    )]
+    RateLimited {
+        automation: String,
+        per_minute: u32,
+        retry_after_secs: u64,
+    },
+    #[error(
+        "automation {automation:?} already has the most runs waiting that this server holds; retry shortly, or raise its concurrency"
+    )]
+    QueueFull { automation: String },
+    #[error(transparent)]
+    Invalid(#[from] PlanError),
+    /// The run could not be stored: nothing was accepted.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an admitted trigger became.
+pub enum Admitted {
+    /// Stored durably as queued; it starts when its lane has room.
+    Queued { run_id: String },
+    /// A synchronous call: the result arrives on `result`.
+    Waiting { run_id: String, result: Waiter },
+}
+
+impl Admitted {
+    pub fn run_id(&self) -> &str {
+        match self {
+            Admitted::Queued { run_id } | Admitted::Waiting { run_id, .. } => run_id,
+        }
+    }
+}
+
+/// The admission service (see the module docs).
+pub struct Admission {
+    automations: Automations,
+    runner: Arc<Runner>,
+    queue: Queue,
+    rate_limits: RateLimiter,
+    /// Triggers per minute per automation unless it sets its own.
+    default_rate_per_minute: u32,
+}
+
+impl Admission {
+    /// Start the queue's dispatcher over `runner`.
+    pub fn start(
+        automations: Automations,
+        runner: Arc<Runner>,
+        settings: &crate::ServerConfig,
+    ) -> Self {
+        let queue = Queue::start(
+            Arc::downgrade(&runner) as std::sync::Weak<dyn QueueRunner>,
+            settings.per_automation_concurrency,
+            settings.global_concurrency,
+            settings.max_queued_per_automation,
+        );
+        Admission {
+            automations,
+            runner,
+            queue,
+            rate_limits: RateLimiter::default(),
+            default_rate_per_minute: settings.rate_limit_per_minute,
+        }
+    }
+
+    pub fn queue(&self) -> &Queue {
+        &self.queue
+    }
+
+    pub fn automations(&self) -> &Automations {
+        &self.automations
+    }
+
+    /// The plan for `a`'s current version.
+    pub fn plan(&self, a: &StoredAutomation) -> Result<Arc<Plan>, PlanError> {
+        self.runner.plans.plan(a)
+    }
+
+    /// Start `id`'s rate-limit window afresh (its limit changed, or it
+    /// was deleted).
+    pub fn reset_rate_limit(&self, id: &str) {
+        self.rate_limits.reset(id);
+    }
+
+    /// May `a` be triggered now? Enabled, and within its rate limit (the
+    /// check takes one of its tokens).
+    pub fn check(&self, a: &StoredAutomation) -> Result<(), AdmitError> {
+        if !a.enabled {
+            return Err(AdmitError::Disabled {
+                automation: a.id.clone(),
+                reason: a.disabled_reason.clone(),
+            });
+        }
+        let per_minute = a
+            .rate_limit_per_minute
+            .unwrap_or(self.default_rate_per_minute);
+        if let Err(wait) = self.rate_limits.check(&a.id, per_minute) {
+            return Err(AdmitError::RateLimited {
+                automation: a.id.clone(),
+                per_minute,
+                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            });
+        }
+        Ok(())
+    }
+
+    /// Admit a run of `a` with `input` as its `$.Start`. A synchronous API
+    /// call ([`Trigger::is_waited_for`]) comes back as
+    /// [`Admitted::Waiting`]; every other trigger is stored durably as
+    /// queued (group commit) before this returns.
+    pub async fn trigger(
+        &self,
+        a: &StoredAutomation,
+        input: Value,
+        trigger: Trigger,
+    ) -> Result<Admitted, AdmitError> {
+        self.check(a)?;
+        let plan = self.plan(a)?;
+        let waited = trigger.is_waited_for();
+        let record = weft_host::new_record(&plan, input, trigger);
+        let run_id = record.id.clone();
+        if !self.queue.try_admit(&a.id) {
+            return Err(AdmitError::QueueFull {
+                automation: a.id.clone(),
+            });
+        }
+        self.runner
+            .metrics
+            .queue_depth
+            .fetch_add(1, Ordering::Relaxed);
+        if waited {
+            let result = self.queue.enqueue_sync(record, plan, a.concurrency_limit());
+            return Ok(Admitted::Waiting { run_id, result });
+        }
+        if let Err(e) = self
+            .queue
+            .enqueue(self.runner.weft.store(), &record, a.concurrency_limit())
+            .await
+        {
+            self.queue.release(&a.id);
+            self.runner
+                .metrics
+                .queue_depth
+                .fetch_sub(1, Ordering::Relaxed);
+            return Err(e.into());
+        }
+        Ok(Admitted::Queued { run_id })
+    }
+
+    /// A `call_automation` block waiting for `a`: checked like any
+    /// trigger, then run in the caller's task (see the module docs).
+    pub async fn call_and_wait(
+        &self,
+        a: &StoredAutomation,
+        call: &ChainCall,
+    ) -> Result<RunResult, AdmitError> {
+        self.check(a)?;
+        let plan = self.plan(a)?;
+        let result = self.runner.weft.run_chained(&plan, call).await?;
+        self.runner.metrics.record_run(&result);
+        Ok(result)
+    }
+
+    /// Re-admit what a previous process left queued or running (see
+    /// [`Queue::recover`]). Returns how many.
+    pub fn recover(&self, limits: (u32, u32)) -> Result<usize, StoreError> {
+        let recovered = self.queue.recover(
+            self.runner.weft.store(),
+            &self.runner.starts,
+            limits,
+            |id| {
+                self.automations
+                    .get(id)
+                    .ok()
+                    .flatten()
+                    .and_then(|a| a.concurrency_limit())
+            },
+        )?;
+        self.runner.metrics.queue_depth.fetch_add(
+            i64::try_from(recovered).unwrap_or(i64::MAX),
+            Ordering::Relaxed,
+        );
+        Ok(recovered)
+    }
+}
+
+/// What the queue needs to run what it dispatches, and nothing more.
+pub struct Runner {
+    pub(crate) weft: Weft,
+    pub(crate) automations: Automations,
+    pub(crate) plans: Arc<PlanCache>,
+    pub(crate) starts: RunStarts,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+impl QueueRunner for Runner {
+    fn weft(&self) -> &Weft {
+        &self.weft
+    }
+
+    fn starts(&self) -> &RunStarts {
+        &self.starts
+    }
+
+    fn current_plan(&self, automation_id: &str) -> Result<Arc<Plan>, String> {
+        let automation = match self.automations.get(automation_id) {
+            Ok(Some(a)) => a,
+            _ => return Err("the automation was deleted before this run started".into()),
+        };
+        if !automation.enabled {
+            return Err("the automation was disabled before this run started".into());
+        }
+        self.plans.plan(&automation).map_err(|e| e.to_string())
+    }
+
+    fn ran(&self, result: &RunResult) {
+        self.metrics.record_run(result);
+    }
+
+    fn left_queue(&self) {
+        self.metrics.queue_depth.fetch_sub(1, Ordering::Relaxed);
+    }
+}
