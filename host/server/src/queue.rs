@@ -3,6 +3,8 @@
 //! and a dispatcher starts it when its automation is below its concurrency
 //! limit (default 1; the rest wait in order) and a global slot is free.
 //!
+//! Runs come in through [`crate::admission`], the one way into a run.
+//!
 //! Synchronous API calls go through the same lanes, so they share the
 //! automation's concurrency limit, but their record is not flushed before
 //! they start and a waiter gets the result in memory: the caller holds the
@@ -126,7 +128,7 @@ struct Lane {
 }
 
 impl Queue {
-    /// Start the dispatcher. It holds only a weak reference to the state,
+    /// Start the dispatcher. It holds only a weak reference to its runner,
     /// so it ends with the server.
     pub fn start(
         runner: Weak<dyn QueueRunner>,
