@@ -178,19 +178,27 @@ impl Admission {
             let result = self.queue.enqueue_sync(record, plan, a.concurrency_limit());
             return Ok(Admitted::Waiting { run_id, result });
         }
-        if let Err(e) = self
-            .queue
-            .enqueue(self.runner.weft.store(), &record, a.concurrency_limit())
-            .await
-        {
-            self.queue.release(&a.id);
-            self.runner
-                .metrics
-                .queue_depth
-                .fetch_sub(1, Ordering::Relaxed);
-            return Err(e.into());
+        // In a task of its own: a client that hangs up while the commit is
+        // under way drops this future, but the record is already staged
+        // and will be on disk, so it must still reach the dispatcher (or
+        // give its admission back) rather than sit queued until a restart.
+        let (queue, runner) = (self.queue.clone(), self.runner.clone());
+        let (automation, limit) = (a.id.clone(), a.concurrency_limit());
+        let stored = tokio::spawn(async move {
+            let result = queue.enqueue(runner.weft.store(), &record, limit).await;
+            if result.is_err() {
+                queue.release(&automation);
+                runner.metrics.queue_depth.fetch_sub(1, Ordering::Relaxed);
+            }
+            result
+        });
+        match stored.await {
+            Ok(Ok(())) => Ok(Admitted::Queued { run_id }),
+            Ok(Err(e)) => Err(e.into()),
+            Err(panicked) => Err(AdmitError::Store(StoreError::Backend(format!(
+                "storing the queued run failed: {panicked}"
+            )))),
         }
-        Ok(Admitted::Queued { run_id })
     }
 
     /// A `call_automation` block waiting for `a`: checked like any
