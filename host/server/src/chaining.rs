@@ -7,7 +7,7 @@
 //! another automation). An asynchronous call goes through the durable
 //! queue like any trigger, limits included.
 
-use crate::admission::{Admission, AdmitError, Admitted};
+use crate::admission::{Admission, AdmitError};
 use std::sync::{OnceLock, Weak};
 use weft_host::chaining::{
     AutomationCaller, ChainCall, ChainError, ChainFuture, ChainOutcome, chained_trigger,
@@ -62,10 +62,9 @@ impl AutomationCaller for ServerCaller {
                     .trigger(&target, call.input.clone(), chained_trigger(&call))
                     .await
                     .map_err(refused)?;
-                let run_id = match admitted {
-                    Admitted::Queued { run_id } | Admitted::Waiting { run_id, .. } => run_id,
-                };
-                return Ok(ChainOutcome::Queued { run_id });
+                return Ok(ChainOutcome::Queued {
+                    run_id: admitted.run_id().to_string(),
+                });
             }
             let result = admission
                 .call_and_wait(&target, &call)

@@ -209,8 +209,8 @@ impl Sessions {
         Ok(ended)
     }
 
-    /// Drop expired sessions (called now and then, so abandoned sessions
-    /// do not pile up). Returns how many.
+    /// Drop expired sessions (at every sign-in, so abandoned sessions do
+    /// not pile up). Returns how many.
     pub fn sweep(&self, now_ms: i64) -> Result<usize, SessionError> {
         let mut removed = 0;
         for entry in self.sessions.iter() {
@@ -341,6 +341,8 @@ mod tests {
         assert_eq!(s.end_all("ann").expect("end"), 1);
         assert_eq!(s.get(&a, 2_000).expect("get"), None);
         assert!(s.get(&b, 2_000).expect("get").is_some());
+        assert_eq!(s.sweep(1_000 + 60_000).expect("sweep"), 1, "bob's, expired");
+        assert_eq!(s.sessions.len(), 0);
     }
 
     #[test]

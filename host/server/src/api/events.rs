@@ -11,6 +11,7 @@
 //! status, never its contents, as everywhere in the API).
 
 use super::Caller;
+use super::runs::status_only;
 use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::{Path, State};
@@ -20,7 +21,6 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use weft_host::RunRecord;
 
 /// How often the history is read.
 pub const POLL: Duration = Duration::from_millis(200);
@@ -49,15 +49,6 @@ impl Drop for Slot {
     fn drop(&mut self) {
         OPEN.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-/// What an admin who does not own the run may see of it.
-fn status_only(r: &RunRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": r.id, "automation_id": r.automation_id, "owner": r.owner,
-        "status": r.status, "created_at": r.created_at,
-        "started_at": r.started_at, "finished_at": r.finished_at,
-    })
 }
 
 pub async fn run_events(

@@ -57,13 +57,19 @@ pub async fn get_run(
     if caller.is_admin() {
         // Admins govern every run's status but never read another user's
         // run log (inputs, outputs, steps).
-        return Ok(Json(json!({"run": {
-            "id": record.id, "automation_id": record.automation_id, "owner": record.owner,
-            "status": record.status, "created_at": record.created_at,
-            "started_at": record.started_at, "finished_at": record.finished_at,
-        }})));
+        return Ok(Json(json!({ "run": status_only(&record) })));
     }
     Err(ApiError::not_found(&format!("run {id:?}")))
+}
+
+/// What an admin who does not own a run may see of it: its status, never
+/// its contents.
+pub(crate) fn status_only(r: &weft_host::RunRecord) -> Value {
+    json!({
+        "id": r.id, "automation_id": r.automation_id, "owner": r.owner,
+        "status": r.status, "created_at": r.created_at,
+        "started_at": r.started_at, "finished_at": r.finished_at,
+    })
 }
 
 #[derive(Deserialize)]

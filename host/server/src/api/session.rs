@@ -58,6 +58,9 @@ pub async fn sign_in(
             "the name or the password is wrong (an admin sets passwords: `weft user set-password NAME`, or POST /api/v1/users/{name}/actions/set-password)",
         ));
     };
+    // Abandoned sessions are dropped here rather than by a timer: sign-ins
+    // are rate-limited, and each one pays for the sessions it could add.
+    state.sessions.sweep(now_ms())?;
     let (id, session) = state.sessions.create(&user.name, now_ms())?;
     let cookie = sessions::set_cookie(&id, state.sessions.ttl_secs(), state.secure_cookies());
     let body = answer(&state, &session)?;

@@ -129,9 +129,7 @@ pub async fn set_password(
             "only admins set other users' passwords",
         ));
     }
-    if state.users.get(&name)?.is_none() {
-        return Err(ApiError::not_found(&format!("user {name:?}")));
-    }
+    known_user(&state, &name)?;
     state.sessions.set_password(&name, &body.password)?;
     state.sessions.end_all(&name)?;
     Ok(StatusCode::NO_CONTENT)
@@ -148,12 +146,18 @@ pub async fn revoke_tokens(
     if !caller.is_admin() {
         return Err(ApiError::forbidden("only admins revoke tokens"));
     }
-    if state.users.get(&name)?.is_none() {
-        return Err(ApiError::not_found(&format!("user {name:?}")));
-    }
+    known_user(&state, &name)?;
     let (revoked, token) = state.users.replace_tokens(&name)?;
     let sessions = state.sessions.end_all(&name)?;
     Ok(Json(json!({
         "name": name, "revoked_tokens": revoked, "ended_sessions": sessions, "token": token
     })))
+}
+
+/// 404 unless `name` is a user.
+fn known_user(state: &AppState, name: &str) -> Result<(), ApiError> {
+    match state.users.get(name)? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found(&format!("user {name:?}"))),
+    }
 }
