@@ -473,7 +473,19 @@ async fn execute(
     // run takes the process down, the next start knows (see `recover`).
     let marked = match reply {
         Some(_) => Ok(Some(Default::default())),
-        None => runner.starts().mark(&record.id),
+        // The mark's flush blocks on the disk: on the blocking pool, not
+        // a runtime worker (with two workers, two marks in flight would
+        // stall every other run and request for a whole fsync).
+        None => {
+            let (starts, id) = (runner.starts().clone(), record.id.clone());
+            tokio::task::spawn_blocking(move || starts.mark(&id))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(crate::recovery::MarkError(format!(
+                        "marking the run started stopped: {e}"
+                    )))
+                })
+        }
     };
     if let Ok(None) = marked {
         // The server is shutting down: the run stays queued, durably, and

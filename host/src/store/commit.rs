@@ -2,11 +2,19 @@
 //!
 //! A write is *staged* in memory and returns at once. One committer thread
 //! takes everything staged so far as a batch, applies it to sled and
-//! flushes it, all while holding the write side of [`Committer::gate`];
-//! readers hold the read side, so they see a batch only once it is
-//! durable. Writes that arrive during a flush form the next batch: under
-//! load many runs' writes share one flush, which is what keeps the server
-//! fast without showing anything a crash could take back.
+//! flushes it. Writes that arrive during a flush form the next batch:
+//! under load many runs' writes share one flush, which is what keeps the
+//! server fast without showing anything a crash could take back.
+//!
+//! While a batch is applied but not yet flushed, the runs it touches are
+//! *in flight* ([`Visibility`]): a read of such a run waits for the flush,
+//! a read of any other run goes ahead (every key in the trees starts with
+//! its run's id, so the batch's runs are known before it is applied).
+//! Scans over all runs wait for the batch in flight, and the committer
+//! lets waiting scans in before it starts the next one, so a busy store
+//! cannot starve them. An earlier design held one lock across every
+//! flush: each read (the queue loads every run it starts) then waited out
+//! an fsync on a runtime worker thread.
 //!
 //! Whoever must not go on before its writes are durable (the queue before
 //! it acknowledges a trigger, the walker before it reports a run ended)
@@ -20,7 +28,10 @@
 //! 503 until it is restarted and recovers from what is on disk.
 
 use super::StoreError;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// Which tree an operation writes.
@@ -49,6 +60,19 @@ pub(super) enum Op {
     },
 }
 
+impl Op {
+    /// The run the op belongs to: a run record's key is its id, a step's
+    /// or sealed output's key is the run id, a NUL and the step number
+    /// (run ids never hold a NUL).
+    fn run(&self) -> &[u8] {
+        let key = match self {
+            Op::Insert { key, .. } | Op::Remove { key, .. } => key,
+            Op::RemovePrefix { prefix, .. } => prefix,
+        };
+        key.split(|b| *b == 0).next().unwrap_or(key)
+    }
+}
+
 /// The trees the committer writes.
 #[derive(Clone)]
 pub(super) struct Trees {
@@ -56,6 +80,10 @@ pub(super) struct Trees {
     pub runs: sled::Tree,
     pub steps: sled::Tree,
     pub sealed: sled::Tree,
+    /// Called between applying a batch and flushing it, so tests can hold
+    /// a batch in flight.
+    #[cfg(test)]
+    pub before_flush: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl Trees {
@@ -86,7 +114,11 @@ impl Trees {
                 }
             }
         }
-        // Durable before the gate opens: this is the whole point.
+        #[cfg(test)]
+        if let Some(hold) = &self.before_flush {
+            hold();
+        }
+        // Durable before its runs are readable: this is the whole point.
         self.db.flush()?;
         Ok(())
     }
@@ -127,9 +159,50 @@ struct Shared {
     progress: Mutex<Progress>,
     done: Condvar,
     stats: Mutex<CommitStats>,
-    /// Readers hold it shared; the committer holds it while a batch is
-    /// applied but not yet flushed.
-    gate: RwLock<()>,
+    /// The runs of the batch in flight. Readers hold it shared while they
+    /// read; the committer takes it only to publish and to clear a batch.
+    visible: RwLock<Visibility>,
+    /// Scans waiting for a moment with no batch in flight; the committer
+    /// lets them in before it publishes the next batch.
+    scans_waiting: Mutex<usize>,
+    scans_let_in: Condvar,
+    /// Threads and futures waiting for a commit (see [`LINGER`]).
+    waiters: AtomicUsize,
+}
+
+/// How long the committer waits for more writes before a flush when
+/// several runs already wait for it. Each flush costs sled real work (it
+/// seals an I/O buffer and wakes its writer threads), so under load
+/// fewer, larger batches leave more CPU to the runs; a lone waiter (one
+/// client running automations one after another) is never held up.
+const LINGER: Duration = Duration::from_micros(1000);
+
+/// How many waiters make the committer linger.
+const LINGER_WAITERS: usize = 2;
+
+/// Counts one waiter while alive.
+struct Waiting(Arc<Shared>);
+
+impl Waiting {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.waiters.fetch_add(1, Ordering::Relaxed);
+        Waiting(shared.clone())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiters.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What readers must not see yet.
+#[derive(Default)]
+pub(super) struct Visibility {
+    /// Runs the batch in flight writes.
+    runs: HashSet<Vec<u8>>,
+    /// The batch's ticket: it is durable once `Progress::durable` reaches it.
+    ticket: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -158,7 +231,10 @@ impl Committer {
             progress: Mutex::default(),
             done: Condvar::new(),
             stats: Mutex::default(),
-            gate: RwLock::new(()),
+            visible: RwLock::default(),
+            scans_waiting: Mutex::default(),
+            scans_let_in: Condvar::new(),
+            waiters: AtomicUsize::new(0),
         });
         let (tx, rx) = watch::channel(Progress::default());
         let inner = shared.clone();
@@ -194,6 +270,7 @@ impl Committer {
 
     /// Block until everything staged so far is durable.
     pub(super) fn wait(&self) -> Result<(), StoreError> {
+        let _waiting = Waiting::new(&self.shared);
         let ticket = self.last_ticket();
         let mut progress = lock(&self.shared.progress);
         loop {
@@ -213,9 +290,11 @@ impl Committer {
 
     /// A future that resolves once everything staged so far is durable.
     pub(super) fn committed(&self) -> super::Committed {
+        let waiting = Waiting::new(&self.shared);
         let ticket = self.last_ticket();
         let mut watch = self.watch.clone();
         Box::pin(async move {
+            let _waiting = waiting;
             let reached = watch
                 .wait_for(|p| p.durable >= ticket || p.failed.is_some())
                 .await
@@ -228,19 +307,74 @@ impl Committer {
         })
     }
 
-    /// Hold while reading: committed data only. After a failed commit
-    /// the trees may hold writes that never reached the disk, so reads
-    /// fail too.
-    pub(super) fn read(&self) -> Result<RwLockReadGuard<'_, ()>, StoreError> {
-        let guard = self
+    /// Hold while reading run `run_id` (its record, steps or sealed
+    /// outputs): committed data only. Waits while a batch writing that
+    /// run is being flushed; other runs' batches do not hold it up. After
+    /// a failed commit the trees may hold writes that never reached the
+    /// disk, so reads fail too.
+    pub(super) fn read_run(
+        &self,
+        run_id: &str,
+    ) -> Result<RwLockReadGuard<'_, Visibility>, StoreError> {
+        loop {
+            let visible = self.visible()?;
+            if !visible.runs.contains(run_id.as_bytes()) {
+                return Ok(visible);
+            }
+            let ticket = visible.ticket;
+            drop(visible);
+            self.wait_for(ticket)?;
+        }
+    }
+
+    /// Hold while scanning every run: waits until no batch is in flight.
+    pub(super) fn read_all(&self) -> Result<RwLockReadGuard<'_, Visibility>, StoreError> {
+        *lock(&self.shared.scans_waiting) += 1;
+        let result = loop {
+            let visible = match self.visible() {
+                Ok(visible) => visible,
+                Err(e) => break Err(e),
+            };
+            if visible.runs.is_empty() {
+                break Ok(visible);
+            }
+            let ticket = visible.ticket;
+            drop(visible);
+            if let Err(e) = self.wait_for(ticket) {
+                break Err(e);
+            }
+        };
+        *lock(&self.shared.scans_waiting) -= 1;
+        self.shared.scans_let_in.notify_all();
+        result
+    }
+
+    fn visible(&self) -> Result<RwLockReadGuard<'_, Visibility>, StoreError> {
+        let visible = self
             .shared
-            .gate
+            .visible
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(reason) = &lock(&self.shared.progress).failed {
             return Err(failed(reason));
         }
-        Ok(guard)
+        Ok(visible)
+    }
+
+    /// Block until the batch with `ticket` is durable (or failed).
+    fn wait_for(&self, ticket: u64) -> Result<(), StoreError> {
+        let mut progress = lock(&self.shared.progress);
+        while progress.durable < ticket && progress.failed.is_none() {
+            progress = self
+                .shared
+                .done
+                .wait(progress)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        match &progress.failed {
+            Some(reason) => Err(failed(reason)),
+            None => Ok(()),
+        }
     }
 
     pub(super) fn stats(&self) -> CommitStats {
@@ -271,6 +405,11 @@ fn commit_loop(shared: &Shared, trees: &Trees, tx: &watch::Sender<Progress>) {
             if staged.ops.is_empty() {
                 return;
             }
+            if !staged.closing && shared.waiters.load(Ordering::Relaxed) >= LINGER_WAITERS {
+                drop(staged);
+                std::thread::sleep(LINGER);
+                staged = lock(&shared.staged);
+            }
             (std::mem::take(&mut staged.ops), staged.ticket)
         };
         let count = ops.len() as u64;
@@ -279,11 +418,15 @@ fn commit_loop(shared: &Shared, trees: &Trees, tx: &watch::Sender<Progress>) {
             // nothing after the failure shows up half written.
             continue;
         }
-        let result = {
-            let _gate = shared.gate.write().unwrap_or_else(PoisonError::into_inner);
-            trees.apply(ops)
-        };
+        publish(shared, &ops, ticket);
+        let result = trees.apply(ops);
         let progress = {
+            // Both at once, so a reader never finds the batch durable but
+            // its runs still in flight (or cleared but not yet failed).
+            let mut visible = shared
+                .visible
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
             let mut progress = lock(&shared.progress);
             match result {
                 Ok(()) => progress.durable = ticket,
@@ -292,6 +435,7 @@ fn commit_loop(shared: &Shared, trees: &Trees, tx: &watch::Sender<Progress>) {
                     progress.failed.get_or_insert_with(|| e.to_string().into());
                 }
             }
+            visible.runs.clear();
             progress.clone()
         };
         {
@@ -302,5 +446,153 @@ fn commit_loop(shared: &Shared, trees: &Trees, tx: &watch::Sender<Progress>) {
         }
         shared.done.notify_all();
         tx.send_replace(progress);
+    }
+}
+
+/// Mark the runs `ops` write as in flight, once the scans already waiting
+/// are through (else a steady stream of batches could keep them out).
+fn publish(shared: &Shared, ops: &[Op], ticket: u64) {
+    let mut waiting = lock(&shared.scans_waiting);
+    while *waiting > 0 {
+        waiting = shared
+            .scans_let_in
+            .wait(waiting)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+    drop(waiting);
+    let mut visible = shared
+        .visible
+        .write()
+        .unwrap_or_else(PoisonError::into_inner);
+    visible.runs.extend(ops.iter().map(|op| op.run().to_vec()));
+    visible.ticket = ticket;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// A committer whose batches wait in flight, between apply and flush,
+    /// until the test lets each one go.
+    fn held() -> (Committer, Trees, mpsc::Receiver<()>, mpsc::Sender<()>) {
+        let db = sled::Config::new().temporary(true).open().expect("sled");
+        let (entered_tx, entered) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel::<()>();
+        let release_rx = Mutex::new(release_rx);
+        let trees = Trees {
+            runs: db.open_tree("runs").expect("tree"),
+            steps: db.open_tree("steps").expect("tree"),
+            sealed: db.open_tree("sealed").expect("tree"),
+            db,
+            before_flush: Some(Arc::new(move || {
+                let _ = entered_tx.send(());
+                let _ = lock(&release_rx).recv();
+            })),
+        };
+        let committer = Committer::start(trees.clone()).expect("committer");
+        (committer, trees, entered, release)
+    }
+
+    fn put(run: &str, value: &str) -> Op {
+        Op::Insert {
+            tree: TreeId::Runs,
+            key: run.as_bytes().to_vec(),
+            value: value.as_bytes().to_vec(),
+        }
+    }
+
+    fn step(run: &str, seq: u8) -> Op {
+        Op::Insert {
+            tree: TreeId::Steps,
+            key: [run.as_bytes(), &[0, seq]].concat(),
+            value: vec![seq],
+        }
+    }
+
+    #[test]
+    fn an_op_belongs_to_the_run_its_key_starts_with() {
+        assert_eq!(put("r-1", "x").run(), b"r-1");
+        assert_eq!(step("r-1", 7).run(), b"r-1");
+        let prefix = Op::RemovePrefix {
+            tree: TreeId::Sealed,
+            prefix: b"r-1\0".to_vec(),
+        };
+        assert_eq!(prefix.run(), b"r-1");
+    }
+
+    #[test]
+    fn a_batch_in_flight_holds_up_reads_of_its_runs_only() {
+        let (committer, trees, entered, release) = held();
+        committer.stage([put("a", "old")]).expect("stage");
+        entered.recv().expect("first batch applied");
+        release.send(()).expect("release");
+        committer.wait().expect("durable");
+
+        committer
+            .stage([put("a", "new"), step("a", 1)])
+            .expect("stage");
+        entered.recv().expect("second batch applied, not flushed");
+        let (read_a, read_a_rx) = mpsc::channel();
+        let (scanned, scanned_rx) = mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let _visible = committer.read_run("a").expect("read");
+                let value = trees.runs.get("a").expect("get").expect("present");
+                let _ = read_a.send(value.to_vec());
+            });
+            scope.spawn(|| {
+                let _visible = committer.read_all().expect("scan");
+                let _ = scanned.send(trees.runs.len());
+            });
+            // Another run is readable while the batch is in flight...
+            let other = committer.read_run("b").expect("read another run");
+            assert!(trees.runs.get("b").expect("get").is_none());
+            drop(other);
+            // ...the batch's own run and full scans are not.
+            assert!(read_a_rx.recv_timeout(Duration::from_millis(200)).is_err());
+            assert!(scanned_rx.recv_timeout(Duration::from_millis(10)).is_err());
+            release.send(()).expect("release");
+            assert_eq!(
+                read_a_rx.recv_timeout(Duration::from_secs(10)),
+                Ok(b"new".to_vec()),
+                "read once durable, and sees the batch"
+            );
+            assert_eq!(scanned_rx.recv_timeout(Duration::from_secs(10)), Ok(1));
+        });
+        // Let any further batch through so the committer can stop.
+        drop(release);
+    }
+
+    #[test]
+    fn a_waiting_scan_goes_before_the_next_batch() {
+        let (committer, trees, entered, release) = held();
+        committer.stage([put("a", "1")]).expect("stage");
+        entered.recv().expect("batch in flight");
+        let (scanned, scanned_rx) = mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let _visible = committer.read_all().expect("scan");
+                // Held a while: the next batch must not be applied under it.
+                std::thread::sleep(Duration::from_millis(50));
+                let _ = scanned.send(trees.runs.get("b").expect("get").is_none());
+            });
+            // Wait until the scan is registered, then queue the next batch.
+            while *lock(&committer.shared.scans_waiting) == 0 {
+                std::thread::yield_now();
+            }
+            committer.stage([put("b", "2")]).expect("stage");
+            release.send(()).expect("release the first batch");
+            assert_eq!(
+                scanned_rx.recv_timeout(Duration::from_secs(10)),
+                Ok(true),
+                "the scan saw the first batch, not the second"
+            );
+        });
+        entered.recv().expect("second batch applied after the scan");
+        drop(release);
+        committer.wait().expect("durable");
+        assert!(trees.runs.get("b").expect("get").is_some());
     }
 }

@@ -62,6 +62,8 @@ impl SledStore {
             steps: db.open_tree("steps").map_err(backend)?,
             sealed: db.open_tree("sealed").map_err(backend)?,
             db,
+            #[cfg(test)]
+            before_flush: None,
         };
         let committer = Committer::start(trees.clone())?;
         Ok(SledStore { trees, committer })
@@ -131,7 +133,7 @@ impl RunStore for SledStore {
     }
 
     fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
-        let _committed = self.committer.read()?;
+        let _committed = self.committer.read_run(run_id)?;
         match self.trees.runs.get(run_id.as_bytes()).map_err(backend)? {
             Some(bytes) => decode(run_id.as_bytes(), &bytes).map(Some),
             None => Ok(None),
@@ -139,7 +141,7 @@ impl RunStore for SledStore {
     }
 
     fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError> {
-        let _committed = self.committer.read()?;
+        let _committed = self.committer.read_run(run_id)?;
         let mut steps = Vec::new();
         for item in self.trees.steps.scan_prefix(Self::step_prefix(run_id)) {
             let (k, v) = item.map_err(backend)?;
@@ -153,7 +155,7 @@ impl RunStore for SledStore {
     }
 
     fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
-        let _committed = self.committer.read()?;
+        let _committed = self.committer.read_all()?;
         let limit = filter.limit.unwrap_or(usize::MAX);
         let mut out = Vec::new();
         for item in self.trees.runs.iter().rev() {
@@ -179,7 +181,7 @@ impl RunStore for SledStore {
         before: Option<&str>,
         visit: &mut dyn FnMut(RunRecord) -> bool,
     ) -> Result<(), StoreError> {
-        let _committed = self.committer.read()?;
+        let _committed = self.committer.read_all()?;
         let range = match before {
             Some(b) => self.trees.runs.range(..b.as_bytes()),
             None => self.trees.runs.iter(),
@@ -222,7 +224,7 @@ impl RunStore for SledStore {
     }
 
     fn sealed(&self, run_id: &str) -> Result<BTreeMap<u64, String>, StoreError> {
-        let _committed = self.committer.read()?;
+        let _committed = self.committer.read_run(run_id)?;
         let prefix = Self::step_prefix(run_id);
         let mut out = BTreeMap::new();
         for item in self.trees.sealed.scan_prefix(&prefix) {
