@@ -7,6 +7,7 @@
 //! humans by default and JSON with `--json`.
 
 mod api_client;
+mod called;
 mod components;
 mod connection_cmd;
 mod connector_cmd;
@@ -108,6 +109,11 @@ enum Command {
         /// connector) or `CONNECTOR=scheme://host[:port]`. Repeatable.
         #[arg(long = "allow", value_name = "GRANT")]
         allow: Vec<String>,
+        /// A directory of automation files (*.json) the run may call with
+        /// `call_automation` blocks, by their `id`. Every file is
+        /// validated first; one bad file and nothing runs.
+        #[arg(long, value_name = "DIR")]
+        automations: Option<PathBuf>,
     },
     /// Run the server: REST API, users and tokens, API-call triggers.
     Serve(serve_cmd::ServeArgs),
@@ -254,9 +260,18 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Connector(cmd) => connector_cmd::run(cmd, &cache_dir, &files, json).await,
             Command::Connection(args) => connection_cmd::run(args, json).await,
-            Command::Run { file, input, allow } => {
+            Command::Run {
+                file,
+                input,
+                allow,
+                automations,
+            } => {
                 let input = run_cmd::parse_input(&input)?;
-                let weft = run_cmd::engine(&data_dir, &cache_dir, &allow, &files).await?;
+                let called = called::CalledAutomations::new(automations);
+                let weft =
+                    run_cmd::engine_calling(&data_dir, &cache_dir, &allow, &files, called.clone())
+                        .await?;
+                called.load(&weft)?;
                 run_cmd::run(&weft, &file, input, json).await
             }
             Command::Serve(args) => serve_cmd::run(args, &data_dir, &cache_dir, &files).await,

@@ -59,6 +59,26 @@ pub async fn engine(
     build(builder).await
 }
 
+/// [`engine`], with `caller` running the run's `call_automation` blocks.
+pub async fn engine_calling(
+    data_dir: &Path,
+    cache_dir: &Path,
+    grants: &[String],
+    files: &ComponentFiles,
+    caller: std::sync::Arc<crate::called::CalledAutomations>,
+) -> Result<Weft, Failure> {
+    let (builder, _) = engine_builder(
+        data_dir,
+        cache_dir,
+        grants,
+        &[],
+        files,
+        &SandboxSettings::default(),
+    )
+    .await?;
+    build(builder.automation_caller(caller)).await
+}
+
 /// `[sandbox]` in `weft serve`'s TOML file: runtime-wide sandbox settings
 /// (each block's own limits are the connectors' grants). Unset: the
 /// engine's defaults.

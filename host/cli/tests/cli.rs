@@ -247,3 +247,86 @@ fn run_validate_and_read_the_history() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }
+
+/// `weft run --automations DIR`: a run calls automations from files; a
+/// call without the flag names it; one bad file and nothing runs.
+#[test]
+fn run_calls_automations_from_a_directory() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let lib = cache.path().join("lib");
+    std::fs::create_dir(&lib).expect("mkdir");
+    let greet = serde_json::json!({
+        "weft": "automation/v1", "id": "greet", "name": "greet",
+        "blocks": [
+            {"id": "Start", "type": "start"},
+            {"id": "Join", "type": "connector", "connector": "text", "block": "join",
+             "inputs": {"parts": ["Hello", "{$.Start.name}"], "separator": ", "}},
+            {"id": "Out", "type": "output", "mode": "set", "value": {"greeting": "{$.Join.text}"}}
+        ],
+        "edges": [{"from": "Start", "to": "Join"}, {"from": "Join", "to": "Out"}]
+    });
+    std::fs::write(lib.join("greet.json"), greet.to_string()).expect("write");
+    let main = cache.path().join("main.json");
+    let doc = serde_json::json!({
+        "weft": "automation/v1", "id": "main", "name": "main",
+        "blocks": [
+            {"id": "Start", "type": "start"},
+            {"id": "Call", "type": "call_automation", "automation": "greet", "mode": "sync",
+             "inputs": {"name": "{$.Start.name}"}},
+            {"id": "Out", "type": "output", "mode": "set", "value": {"said": "{$.Call.greeting}"}}
+        ],
+        "edges": [{"from": "Start", "to": "Call"}, {"from": "Call", "to": "Out"}]
+    });
+    std::fs::write(&main, doc.to_string()).expect("write");
+    let (main, lib_arg) = (main.to_str().expect("utf-8"), lib.to_str().expect("utf-8"));
+    let input = r#"{"name":"Ada"}"#;
+
+    let out = weft(
+        &["--json", "run", main, "-i", input, "--automations", lib_arg],
+        cache.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = stdout_json(&out);
+    assert_eq!(
+        result["run"]["output"],
+        serde_json::json!({"said": "Hello, Ada"})
+    );
+    let call = result["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["block_id"] == "Call")
+        .expect("call step");
+    assert!(call["child_run_id"].is_string(), "{call}");
+
+    // Without the flag the block fails, naming it.
+    let out = weft(&["run", main, "-i", input], cache.path());
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("pass --automations DIR"), "{text}");
+
+    // Two bad files: both reported, nothing run.
+    std::fs::write(
+        lib.join("bad.json"),
+        r#"{"weft": "automation/v1", "id": "bad"}"#,
+    )
+    .expect("write");
+    std::fs::write(lib.join("worse.json"), "nope").expect("write");
+    let out = weft(
+        &["run", main, "-i", input, "--automations", lib_arg],
+        cache.path(),
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("2 of the 3 automation files")
+            && text.contains("bad.json")
+            && text.contains("worse.json: not valid JSON")
+            && !text.contains("✓ Start"),
+        "{text}"
+    );
+}
