@@ -29,6 +29,13 @@ pub fn grants_by_connector(grants: &[String]) -> std::collections::BTreeMap<Stri
     let mut by_id = std::collections::BTreeMap::<String, Vec<String>>::new();
     for g in grants {
         let (connector, entry) = parse_grant(g);
+        if !g.contains('=') {
+            // A bare origin is the http connector's: say so, since the
+            // grant a user means may be another connector's.
+            eprintln!(
+                "note: --allow {g} applies to the http connector; for another connector write --allow CONNECTOR={g} (e.g. --allow slack=https://slack.com)"
+            );
+        }
         by_id.entry(connector).or_default().push(entry);
     }
     by_id
@@ -149,6 +156,13 @@ pub async fn engine_builder(
     }
     for g in grants {
         let (connector, entry) = parse_grant(g);
+        if !g.contains('=') {
+            // A bare origin is the http connector's: say so, since the
+            // grant a user means may be another connector's.
+            eprintln!(
+                "note: --allow {g} applies to the http connector; for another connector write --allow CONNECTOR={g} (e.g. --allow slack=https://slack.com)"
+            );
+        }
         builder = builder.grant(&connector, &[entry]);
     }
     Ok((builder, placed))

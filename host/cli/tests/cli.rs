@@ -330,3 +330,20 @@ fn run_calls_automations_from_a_directory() {
         "{text}"
     );
 }
+
+/// A bare `--allow` origin goes to the http connector, and the command
+/// says so (the user may have meant another connector's grant).
+#[test]
+fn a_bare_allow_names_the_connector_it_applies_to() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = weft(
+        &["run", "--allow", "https://slack.com", "no-such-file.json"],
+        cache.path(),
+    );
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("--allow https://slack.com applies to the http connector")
+            && text.contains("--allow CONNECTOR=https://slack.com"),
+        "{text}"
+    );
+}
