@@ -340,23 +340,27 @@ fn max(args: &[Value], _: &Limits) -> Result<Value, String> {
     extreme(args, Ordering::Greater)
 }
 
+fn total(nums: &[Num]) -> Num {
+    nums.iter().fold(Num::Dec(Decimal::ZERO), |acc, n| {
+        acc.apply(*n, Decimal::checked_add, |a, b| a + b)
+    })
+}
+
 /// The sum of [`numbers_in`]; 0 for none.
 pub(crate) fn sum(args: &[Value]) -> Result<Num, String> {
-    Ok(numbers_in(args)?
-        .into_iter()
-        .fold(Num::Dec(Decimal::ZERO), |acc, n| {
-            acc.apply(n, Decimal::checked_add, |a, b| a + b)
-        }))
+    Ok(total(&numbers_in(args)?))
 }
 
 /// The mean of [`numbers_in`]; `None` for none.
 pub(crate) fn avg(args: &[Value]) -> Result<Option<Num>, String> {
-    let count = numbers_in(args)?.len();
-    if count == 0 {
+    let nums = numbers_in(args)?;
+    if nums.is_empty() {
         return Ok(None);
     }
-    let n = Num::Dec(Decimal::from(count));
-    Ok(Some(
-        sum(args)?.apply(n, Decimal::checked_div, |a, b| a / b),
-    ))
+    let count = Num::Dec(Decimal::from(nums.len()));
+    Ok(Some(total(&nums).apply(
+        count,
+        Decimal::checked_div,
+        |a, b| a / b,
+    )))
 }

@@ -90,9 +90,11 @@ pub fn all() -> impl Iterator<Item = &'static Formula> {
     FAMILIES.iter().flat_map(|(_, rows)| rows.iter())
 }
 
-/// The formula called `name` (or one of its aliases).
+/// The formula called `name` (or one of its aliases), in any case:
+/// Qlik writes some names in camel case (`capitalizeName`).
 pub fn find(name: &str) -> Option<&'static Formula> {
-    all().find(|f| f.name == name || f.aliases.contains(&name))
+    let is = |known: &&str| known.eq_ignore_ascii_case(name);
+    all().find(|f| is(&f.name) || f.aliases.iter().any(is))
 }
 
 pub fn exists(name: &str) -> bool {

@@ -449,6 +449,15 @@ fn text_edge_cases() {
 }
 
 #[test]
+fn names_are_not_case_sensitive() {
+    assert_eq!(
+        eval("capitalizeName", json!(["ada lovelace"])),
+        Ok(json!("Ada Lovelace"))
+    );
+    assert_eq!(eval("UPPERCASE", json!(["a"])), Ok(json!("A")));
+}
+
+#[test]
 fn unknown_names_get_a_hint() {
     assert_eq!(suggest("upercase"), Some("uppercase"));
     assert_eq!(suggest("lenght"), Some("length"));
