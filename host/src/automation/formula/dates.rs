@@ -18,7 +18,7 @@ use super::{Formula, Limits, excerpt_json, integer, text};
 use chrono::format::{Item, StrftimeItems};
 use chrono::offset::LocalResult;
 use chrono::{
-    DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat,
+    DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, Offset, SecondsFormat,
     TimeDelta, TimeZone, Utc,
 };
 use chrono_tz::Tz;
@@ -250,8 +250,22 @@ fn localize(tz: Tz, naive: NaiveDateTime) -> Result<DateTime<Tz>, String> {
     }
 }
 
+/// `d` when its local time is within chrono's calendar (a date a few
+/// hours from its end may not be, in a zone ahead of or behind UTC, and
+/// chrono panics on reading such a local time).
+fn representable(d: DateTime<Tz>) -> Result<DateTime<Tz>, String> {
+    d.naive_utc()
+        .checked_add_offset(d.offset().fix())
+        .map(|_| d)
+        .ok_or_else(|| "the date is out of range".to_string())
+}
+
 /// A date argument, in `tz`.
 pub(crate) fn read(v: &Value, tz: Tz) -> Result<DateTime<Tz>, String> {
+    read_unchecked(v, tz).and_then(representable)
+}
+
+fn read_unchecked(v: &Value, tz: Tz) -> Result<DateTime<Tz>, String> {
     match v {
         Value::Number(n) => n
             .as_i64()
@@ -398,9 +412,9 @@ fn shift(d: DateTime<Tz>, amount: i64, unit: Unit) -> Result<DateTime<Tz>, Strin
     let tz = d.timezone();
     let local = d.naive_local();
     let moved = match unit {
-        Unit::Second => return elapsed(1),
-        Unit::Minute => return elapsed(60),
-        Unit::Hour => return elapsed(3600),
+        Unit::Second => return elapsed(1).and_then(representable),
+        Unit::Minute => return elapsed(60).and_then(representable),
+        Unit::Hour => return elapsed(3600).and_then(representable),
         Unit::Day | Unit::Week => {
             let days = if unit == Unit::Week {
                 amount.checked_mul(7).ok_or_else(out_of_range)?
@@ -515,10 +529,13 @@ fn boundary(args: &[Value], period: Period, end: bool) -> Result<Value, String> 
     let d = read(&args[0], tz)?;
     let day = d.date_naive();
     let first = match period {
-        Period::Day => day,
-        Period::Week => day - Days::new(u64::from(day.weekday().num_days_from_monday())),
-        Period::Month => day.with_day(1).unwrap_or(day),
-    };
+        Period::Day => Some(day),
+        Period::Week => {
+            day.checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday())))
+        }
+        Period::Month => day.with_day(1),
+    }
+    .ok_or("the date is out of range")?;
     if !end {
         return Ok(rfc3339(localize(tz, first.and_time(NaiveTime::MIN))?));
     }

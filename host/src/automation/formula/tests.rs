@@ -404,6 +404,27 @@ fn dates_follow_the_zone_across_daylight_saving() {
 }
 
 #[test]
+fn dates_at_the_ends_of_the_calendar_are_errors_not_panics() {
+    let ends = [
+        chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp(),
+        chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp(),
+    ];
+    for at in ends {
+        for name in ["startofweek", "endofweek", "endofmonth", "endofday"] {
+            for zone in ["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"] {
+                // Either a date or an error that says why; never a panic.
+                if let Err(e) = eval(name, json!([at, zone])) {
+                    assert!(e.contains(name), "{e}");
+                }
+            }
+        }
+        for unit in ["days", "months", "hours"] {
+            assert!(eval("dateadd", json!([at, if at < 0 { -1 } else { 1 }, unit])).is_err());
+        }
+    }
+}
+
+#[test]
 fn a_date_format_that_parses_but_cannot_be_written_is_an_error() {
     // Found by the `template` fuzz target: formatting panicked.
     let now = chrono::Utc::now();
