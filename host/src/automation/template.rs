@@ -492,12 +492,17 @@ impl<'a> Parser<'a> {
     }
     /// A name followed by `:`, known as a formula or not: an unknown name
     /// is parsed like a known one so validation can report it (with a
-    /// "did you mean") instead of it passing as literal text.
+    /// "did you mean") instead of it passing as literal text. A formula
+    /// that takes no arguments can also be written bare: `{now}`.
     fn peek_formula_name_at(&self, at: usize) -> Option<&'a str> {
         let r = self.s[at..].trim_start();
         let end = r.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
         let name = &r[..end];
-        (end > 0 && r[end..].starts_with(':')).then_some(name)
+        let bare = || {
+            r[end..].trim_start().starts_with('}')
+                && formula::find(name).is_some_and(|f| f.min == 0)
+        };
+        (end > 0 && (r[end..].starts_with(':') || bare())).then_some(name)
     }
 
     fn expr(&mut self) -> Result<Expr, String> {
@@ -510,8 +515,12 @@ impl<'a> Parser<'a> {
             .to_string();
         self.skip_ws();
         self.i += name.len();
-        self.eat(':');
         let mut args = Vec::new();
+        if !self.eat(':') {
+            // `{now}`: the peek above only allows this for formulas that
+            // take no arguments.
+            return Ok(Expr::Formula { name, args });
+        }
         loop {
             self.skip_ws();
             args.push(self.arg()?);

@@ -15,7 +15,8 @@ An argument is a reference (`$.Block.path`, `item.field`), quoted text (`'…'` 
 another formula in braces: `{uppercase: {trim: $.Start.name}}`. A template that
 is exactly one formula keeps the type of its result (a number stays a number);
 a formula inside longer text is written as text. Names are not case-sensitive
-(`{capitalizeName: …}` is `capitalizename`).
+(`{capitalizeName: …}` is `capitalizename`). `now`, which needs no arguments, can
+be written `{now}`.
 
 Lists and objects cannot be written literally inside a template; they come from
 references. The examples below give each formula's arguments as JSON values and

@@ -26,9 +26,7 @@ impl Scope for Values {
 fn through_template(name: &str, args: &[Value], max_bytes: usize) -> Result<Value, String> {
     let refs: Vec<String> = (0..args.len()).map(|i| format!("$.A{i}")).collect();
     let source = if refs.is_empty() {
-        // A formula needs an argument in the template syntax; `now` is the
-        // one that takes none, and `null` is its "no format".
-        format!("{{{name}: null}}")
+        format!("{{{name}}}")
     } else {
         format!("{{{name}: {}}}", refs.join(", "))
     };
@@ -398,6 +396,16 @@ fn dates_follow_the_zone_across_daylight_saving() {
     );
     assert!(eval("dateadd", json!(["2024-01-31", i64::MAX, "days"])).is_err());
     assert!(eval("dateadd", json!(["2024-01-31", i64::MAX, "seconds"])).is_err());
+    // `{now}` alone is the current time in UTC, in RFC 3339.
+    let now = eval("now", json!([])).expect("now");
+    let parsed = now
+        .as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| (chrono::Utc::now() - d.to_utc()).num_seconds());
+    assert!(parsed.is_some_and(|age| (0..60).contains(&age)), "{now}");
+    assert!(now.as_str().is_some_and(|s| s.ends_with('Z')), "{now}");
+    // A bare name that is not a formula taking no arguments stays text.
+    assert!(Template::parse(&json!("{uppercase}")).is_ok_and(|t| t.is_literal()));
     // `now` in a zone is the current time there.
     let now = eval("now", json!([null, "Asia/Kolkata"])).expect("now");
     assert!(now.as_str().is_some_and(|s| s.ends_with("+05:30")), "{now}");
