@@ -11,6 +11,11 @@
 //! A string that is exactly one `{…}` keeps the JSON type of what it
 //! yields; `{…}` embedded in text is stringified. Braces that do not form a
 //! reference or formula (JSON text, `{curly}` prose) are kept literally.
+//! A `{name: …}` whose name is no formula is parsed as a formula call, so
+//! validation reports it with a "did you mean" hint, when it has a
+//! reference or nested formula among its arguments or its name is close
+//! to a formula's (`{upercase: $.x}`, `{lenght: 'abc'}`); otherwise
+//! (`{margin: 0}` in CSS) it is text.
 //! Templates are parsed once, at validation, into this AST.
 
 use super::bounds::{EvalBounds, EvalError, Measure, string_len};
@@ -337,7 +342,9 @@ impl Expr {
                         // formulas such as `default`.
                         Arg::Expr(e) => match e.eval_bounded(scope, bounds) {
                             Ok((v, _)) => v,
-                            Err(EvalError::Failed(_)) if name == "default" => Value::Null,
+                            Err(EvalError::Failed(_)) if formula::missing_is_null(name) => {
+                                Value::Null
+                            }
                             Err(err) => return Err(err),
                         },
                     });
@@ -413,7 +420,8 @@ fn parse_braced(
             // A reference-looking start followed by junk is a mistake worth
             // reporting; anything else is plain text.
             return if p.s[start + 1..].trim_start().starts_with("$.")
-                || p.peek_formula_name_at(start + 1).is_some()
+                || p.peek_formula_name_at(start + 1)
+                    .is_some_and(formula::exists)
             {
                 Err(format!("in {:?}: {e}", excerpt(&s[start..], 60)))
             } else {
@@ -422,11 +430,19 @@ fn parse_braced(
         }
     };
     p.skip_ws();
-    if p.eat('}') {
-        Ok(Some((expr, p.i)))
-    } else {
-        Ok(None)
+    if !p.eat('}') {
+        return Ok(None);
     }
+    if let Expr::Formula { name, args } = &expr
+        && !formula::exists(name)
+        && !args.iter().any(|a| matches!(a, Arg::Expr(_)))
+        && formula::suggest(name).is_none()
+    {
+        // `{margin: 0}` in an HTML body: a formula call in form, but with
+        // only literal arguments and a name like no formula's, it is text.
+        return Ok(None);
+    }
+    Ok(Some((expr, p.i)))
 }
 
 /// The first `max` bytes of `s`, cut at a character boundary.
@@ -474,11 +490,19 @@ impl<'a> Parser<'a> {
     fn peek_formula_name(&self) -> Option<&'a str> {
         self.peek_formula_name_at(self.i)
     }
+    /// A name followed by `:`, known as a formula or not: an unknown name
+    /// is parsed like a known one so validation can report it (with a
+    /// "did you mean") instead of it passing as literal text. A formula
+    /// that takes no arguments can also be written bare: `{now}`.
     fn peek_formula_name_at(&self, at: usize) -> Option<&'a str> {
         let r = self.s[at..].trim_start();
         let end = r.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
         let name = &r[..end];
-        (end > 0 && r[end..].starts_with(':') && formula::exists(name)).then_some(name)
+        let bare = || {
+            r[end..].trim_start().starts_with('}')
+                && formula::find(name).is_some_and(|f| f.min == 0)
+        };
+        (end > 0 && (r[end..].starts_with(':') || bare())).then_some(name)
     }
 
     fn expr(&mut self) -> Result<Expr, String> {
@@ -491,8 +515,12 @@ impl<'a> Parser<'a> {
             .to_string();
         self.skip_ws();
         self.i += name.len();
-        self.eat(':');
         let mut args = Vec::new();
+        if !self.eat(':') {
+            // `{now}`: the peek above only allows this for formulas that
+            // take no arguments.
+            return Ok(Expr::Formula { name, args });
+        }
         loop {
             self.skip_ws();
             args.push(self.arg()?);
