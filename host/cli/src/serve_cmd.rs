@@ -396,7 +396,33 @@ fn load_automations(
     documents: Vec<(PathBuf, serde_json::Value)>,
     addr: std::net::SocketAddr,
 ) -> Result<(), Failure> {
-    use weft_server::preload::{Loaded, load};
+    use weft_server::preload::{Loaded, check, load};
+    // Every file first: one bad file refuses the whole set, so a restart
+    // never leaves half the automations on their old version.
+    let problems: Vec<String> = documents
+        .iter()
+        .filter_map(|(path, document)| {
+            check(state, document, "admin").err().map(|e| {
+                let details = match &e.details {
+                    serde_json::Value::Null => String::new(),
+                    d => format!(" {d}"),
+                };
+                format!("{}: {}{details}", path.display(), e.message)
+            })
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(Failure::new(
+            crate::run_cmd::INVALID,
+            format!(
+                "{} of the {} files given to --load cannot be loaded, so none was:\n  - {}",
+                problems.len(),
+                documents.len(),
+                problems.join("\n  - ")
+            ),
+        )
+        .hint("fix the files named above (`weft validate FILE` lists every problem; create the connections they name with `weft connection create`) or drop them from --load"));
+    }
     for (path, document) in documents {
         match load(state, document, "admin") {
             Ok(Loaded::Created(created)) => {

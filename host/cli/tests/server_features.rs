@@ -636,3 +636,96 @@ async fn a_full_queue_answers_429_and_takes_runs_again_once_it_drains() {
     let (s, _, body) = trigger(5).await;
     assert_eq!(s, 202, "{body}");
 }
+
+/// `--load` maps connection references as import does, and refuses the
+/// whole set when one file is bad: nothing of it is loaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_maps_connections_and_refuses_a_set_with_a_bad_file_whole() {
+    let data = tempfile::tempdir().expect("tmp");
+    let mut server = start_server_in(data);
+    let api = Api::new(&server);
+    let (s, connection) = api
+        .call(
+            "POST",
+            "/api/v1/connections",
+            Some(ADMIN),
+            Some(json!({
+                "connector": "slack", "name": "Team Slack",
+                "auth": {"kind": "bearer", "token": "xoxb-load-test"},
+            })),
+        )
+        .await;
+    assert_eq!(s, 201, "{connection}");
+    let connection_id = connection["id"].as_str().expect("id").to_string();
+    server.stop();
+    let data = std::mem::replace(&mut server.data, tempfile::tempdir().expect("tmp"));
+    drop(server);
+
+    // An exported automation: its reference is another server's id.
+    let files = tempfile::tempdir().expect("tmp");
+    let post = json!({
+        "weft": "automation/v1", "id": "post-load", "name": "Post",
+        "blocks": [
+            {"id": "Start", "type": "start"},
+            {"id": "Post", "type": "connector", "connector": "slack", "block": "send-message",
+             "connection": "conn-from-elsewhere",
+             "inputs": {"channel": "C0000000000", "text": "{$.Start.text}"}}
+        ],
+        "edges": [{"from": "Start", "to": "Post"}],
+        "connections": [{"ref": "conn-from-elsewhere", "connector": "slack",
+                         "auth_kind": "bearer", "name": "Team Slack"}]
+    });
+    std::fs::write(files.path().join("a-post.json"), post.to_string()).expect("write");
+    let mut bad = doubler("b-bad");
+    bad["blocks"][1]["block"] = json!("no-such-block");
+    std::fs::write(files.path().join("b-bad.json"), bad.to_string()).expect("write");
+    std::fs::write(
+        files.path().join("c-good.json"),
+        doubler("c-good").to_string(),
+    )
+    .expect("write");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--load"])
+        .arg(files.path())
+        .env("WEFT_DATA_DIR", data.path())
+        .env("WEFT_CACHE_DIR", data.path().join("cache"))
+        .env("WEFT_ADMIN_TOKEN", ADMIN)
+        .env_remove("WEFT_SECRET_KEY")
+        .env_remove("WEFT_CONFIG")
+        .output()
+        .expect("weft serve");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a set with a bad file was loaded"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 of the 3 files given to --load cannot be loaded, so none was")
+            && stderr.contains("b-bad.json")
+            && stderr.contains("no-such-block"),
+        "{stderr}"
+    );
+
+    // Nothing of the set was stored; without the bad file, all of it is,
+    // the reference mapped to this server's connection.
+    std::fs::remove_file(files.path().join("b-bad.json")).expect("rm");
+    let files_arg = files.path().to_str().expect("utf-8").to_string();
+    let server = start_server_with(data, &["--load", &files_arg]);
+    let api = Api::new(&server);
+    let (s, a) = api
+        .call("GET", "/api/v1/automations/post-load", Some(ADMIN), None)
+        .await;
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(
+        a["document"]["blocks"][1]["connection"],
+        json!(connection_id),
+        "{a}"
+    );
+    assert!(a["document"].get("connections").is_none(), "{a}");
+    let (_, list) = api
+        .call("GET", "/api/v1/automations", Some(ADMIN), None)
+        .await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(2), "{list}");
+}

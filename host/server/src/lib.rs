@@ -19,6 +19,7 @@ pub use api::Created;
 pub mod audit;
 pub mod automations;
 pub mod chaining;
+pub mod connection_map;
 pub mod connections;
 mod connections_api;
 pub mod connectors;
