@@ -286,6 +286,7 @@ mod tests {
             error: None,
             warnings: vec![],
             resumed: None,
+            title: None,
             in_flight: None,
         }
     }
@@ -312,6 +313,7 @@ mod tests {
             output_bytes: 0,
             child_run_id: None,
             connector_version: None,
+            failure: None,
         }
     }
 

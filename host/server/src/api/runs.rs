@@ -265,11 +265,21 @@ pub async fn list_runs(
             && since.is_none_or(|s| r.created_at >= s)
             && until.is_none_or(|u| r.created_at < u);
         if wanted {
-            items.push(json!({
+            let mut item = json!({
                 "id": r.id, "automation_id": r.automation_id, "owner": r.owner,
                 "status": r.status, "trigger": r.trigger.kind(), "created_at": r.created_at,
                 "started_at": r.started_at, "finished_at": r.finished_at,
-            }));
+            });
+            // A title is made from the run's data (an `update-run-title`
+            // block): its owner sees it, an admin governing the run does
+            // not, as with the rest of its log.
+            if let (Some(title), true) =
+                (&r.title, r.owner.as_deref() == Some(caller.0.name.as_str()))
+                && let Some(fields) = item.as_object_mut()
+            {
+                fields.insert("title".into(), Value::String(title.clone()));
+            }
+            items.push(item);
         }
         true
     })?;
