@@ -6,7 +6,7 @@
 //! field), and a run resumed in the middle of a new loop kind.
 
 use serde_json::{Value, json};
-use weft_host::{FailureKind, RunStatus, RunStore, StepStatus, Trigger, Weft};
+use weft_host::{FailureKind, RunStatus, StepStatus, Trigger, Weft};
 use weft_tests::{FakeApi, cache_dir};
 
 async fn weft_with(dir: &std::path::Path, grants: &[String]) -> Weft {

@@ -380,9 +380,10 @@ pub(super) fn whole_number(v: &Value) -> Option<i64> {
         return Some(i);
     }
     let f = weft_conditions::as_number(v)?;
-    // Within i64's range exactly: 2^63 as f64 is just past it.
-    (f.fract() == 0.0 && f >= -9.223_372_036_854_775_808e18 && f < 9.223_372_036_854_775_808e18)
-        .then_some(f as i64)
+    // Within i64's range: -2^63 and 2^63 are exact as f64, and the cast
+    // below is then exact too.
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    (f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f)).then_some(f as i64)
 }
 
 #[cfg(test)]
