@@ -325,3 +325,67 @@ pub async fn stop_run(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ServerConfig;
+    use crate::users::{Role, User};
+
+    fn query() -> RunsQuery {
+        RunsQuery {
+            automation: None,
+            status: None,
+            trigger: None,
+            since: None,
+            until: None,
+            limit: None,
+            cursor: None,
+        }
+    }
+
+    /// A run's title (set by an `update-run-title` block) is in the list
+    /// its owner sees, and not in an admin's governing view of it.
+    #[tokio::test]
+    async fn titles_are_listed_for_the_runs_owner_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let weft = weft_host::Weft::builder()
+            .sled(dir.path().join("history"))
+            .build()
+            .await
+            .expect("weft");
+        let plan = weft
+            .validate(&json!({
+                "weft": "automation/v1", "id": "titled", "name": "titled",
+                "blocks": [
+                    {"id": "Start", "type": "start"},
+                    {"id": "Title", "type": "update-run-title", "title": "Order {$.Start.n}"}
+                ],
+                "edges": [{"from": "Start", "to": "Title"}]
+            }))
+            .expect("valid");
+        let mut record = weft_host::new_record(&plan, json!({"n": 7}), Trigger::custom("test"));
+        record.owner = Some("alice".into());
+        let ran = weft
+            .run_record(&plan, record, weft_host::CancellationToken::new())
+            .await
+            .expect("run");
+        assert_eq!(ran.record.title.as_deref(), Some("Order 7"));
+        let state = Arc::new(
+            AppState::open(weft, &dir.path().join("server"), ServerConfig::default())
+                .expect("state"),
+        );
+        let list = |name: &str, role: Role| {
+            let caller = Caller(User {
+                name: name.into(),
+                role,
+            });
+            list_runs(State(state.clone()), caller, Query(query()))
+        };
+        let Json(owned) = list("alice", Role::User).await.expect("list");
+        assert_eq!(owned["items"][0]["title"], json!("Order 7"));
+        let Json(governed) = list("root", Role::Admin).await.expect("list");
+        assert_eq!(governed["items"][0]["id"], owned["items"][0]["id"]);
+        assert!(governed["items"][0].get("title").is_none(), "{governed}");
+    }
+}
