@@ -1,13 +1,12 @@
 //! The blocks that steer a walk, through the real engine: `case`, the
 //! loop kinds (`loop-range`, `loop-while`, `loop-batch`), `exit-loop`
-//! naming the loop it leaves, a failed block's error readable after
-//! `on_error: warning` / `ignore`, `empty` on a missing value, the
-//! `update-run-title` block, validation errors for each (naming block and
-//! field), and a run resumed in the middle of a new loop kind.
+//! naming the loop it leaves, the `update-run-title` block, validation
+//! errors for each (naming block and field), and runs resumed in the
+//! middle of the new loop kinds.
 
 use serde_json::{Value, json};
-use weft_host::{FailureKind, RunStatus, StepStatus, Trigger, Weft};
-use weft_tests::{FakeApi, cache_dir};
+use weft_host::{RunStatus, Trigger, Weft};
+use weft_tests::cache_dir;
 
 async fn weft_with(dir: &std::path::Path, grants: &[String]) -> Weft {
     let runtime = weft_host::Runtime::builder()
@@ -586,143 +585,6 @@ async fn exit_loop_leaves_the_loop_it_names() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_blocks_error_is_readable_after_warning_or_ignore() {
-    let api = FakeApi::start().await;
-    let dir = tempfile::tempdir().expect("tmp");
-    let weft = weft_with(dir.path(), &[api.base()]).await;
-    for (policy, status) in [
-        ("warning", RunStatus::FinishedWithWarnings),
-        ("ignore", RunStatus::Finished),
-    ] {
-        let d = doc(
-            json!([
-                {"id": "Start", "type": "start"},
-                {"id": "Get", "type": "connector", "connector": "http", "block": "request",
-                 "inputs": {"url": api.url("/status/404")}, "on_error": policy},
-                {"id": "Boom", "type": "connector", "connector": "echo", "block": "fail",
-                 "inputs": {"kind": "transient"}, "on_error": policy,
-                 "retry": {"max_attempts": 2, "backoff_ms": 1}},
-                {"id": "Bad", "type": "variable", "variable": "v", "action": "increment",
-                 "value": "ten", "on_error": policy},
-                {"id": "Out", "type": "output", "mode": "set", "value": {
-                    "get": "{$.Get.error}",
-                    "boom": "{$.Boom.error.kind}/{$.Boom.error.attempts}/{$.Boom.error.message}",
-                    "bad": "{$.Bad.error}"
-                }}
-            ]),
-            json!([
-                {"from": "Start", "to": "Get"},
-                {"from": "Get", "to": "Boom"},
-                {"from": "Boom", "to": "Bad"},
-                {"from": "Bad", "to": "Out"}
-            ]),
-            json!({"v": 0}),
-        );
-        let r = run(&weft, d, json!({})).await;
-        assert_eq!(r.record.status, status, "{policy}");
-        let out = &r.record.output;
-        assert_eq!(out["get"]["kind"], json!("not-found"), "{out}");
-        assert_eq!(out["get"]["status"], json!(404), "{out}");
-        assert_eq!(out["get"]["attempts"], json!(1), "{out}");
-        let get_step = r.steps.iter().find(|s| s.block_id == "Get").expect("step");
-        assert_eq!(
-            Some(out["get"]["message"].clone()),
-            get_step.error.clone().map(Value::String)
-        );
-        assert_eq!(
-            get_step.failure.map(|f| (f.kind, f.status)),
-            Some((FailureKind::NotFound, Some(404)))
-        );
-        let boom_step = r.steps.iter().find(|s| s.block_id == "Boom").expect("step");
-        let boom_error = boom_step.error.clone().unwrap_or_default();
-        assert!(boom_error.ends_with("(after 2 attempts)"), "{boom_error}");
-        assert_eq!(out["boom"], json!(format!("transient/2/{boom_error}")));
-        assert_eq!(
-            out["bad"],
-            json!({
-                "kind": "block",
-                "message": "value: increment by text is not a number",
-                "status": null,
-                "attempts": 1
-            })
-        );
-        let expected = if policy == "warning" {
-            StepStatus::Warning
-        } else {
-            StepStatus::Ignored
-        };
-        assert_eq!(get_step.status, expected);
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn empty_on_a_missing_value_is_true_other_operators_still_fail() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let weft = weft_with(dir.path(), &[]).await;
-    let d = |op: &str| {
-        doc(
-            json!([
-                {"id": "Start", "type": "start"},
-                {"id": "If", "type": "condition", "condition": {"clauses": [
-                    {"left": "{$.Start.customer.email}", "op": op, "right": "x"}
-                ]}},
-                {"id": "Yes", "type": "output", "mode": "set", "value": "yes"},
-                {"id": "No", "type": "output", "mode": "set", "value": "no"}
-            ]),
-            json!([
-                {"from": "Start", "to": "If"},
-                {"from": "If", "to": "Yes", "branch": "true"},
-                {"from": "If", "to": "No", "branch": "false"}
-            ]),
-            json!({}),
-        )
-    };
-    for (input, op, want) in [
-        (json!({}), "empty", "yes"),
-        (json!({}), "not empty", "no"),
-        (json!({"customer": {"email": ""}}), "empty", "yes"),
-        (json!({"customer": {"email": "a@b"}}), "empty", "no"),
-        (json!({"customer": {"email": "a@b"}}), "not empty", "yes"),
-        (json!({"customer": "text"}), "not empty", "no"),
-    ] {
-        let r = run(&weft, d(op), input.clone()).await;
-        assert_eq!(r.record.status, RunStatus::Finished, "{input} {op}");
-        assert_eq!(r.record.output, json!(want), "{input} {op}");
-    }
-    let r = run(&weft, d("="), json!({})).await;
-    assert_eq!(r.record.status, RunStatus::Failed);
-    assert_eq!(
-        r.record.error.as_deref(),
-        Some(
-            "block \"If\" failed: condition.clauses[0].left: {$.Start.customer.email}: no value at path \"customer.email\""
-        )
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_of_and_enum_errors_list_the_valid_values() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let weft = weft_with(dir.path(), &[]).await;
-    let d = doc(
-        json!([
-            {"id": "Start", "type": "start"},
-            {"id": "Sum", "type": "connector", "connector": "math", "block": "calculate",
-             "inputs": {"operation": "plus", "a": 1, "b": 2}}
-        ]),
-        json!([{"from": "Start", "to": "Sum"}]),
-        json!({}),
-    );
-    assert_eq!(
-        problems(&weft, &d),
-        [(
-            Some("Sum".to_string()),
-            "inputs.operation".to_string(),
-            "\"plus\" is not one of the valid values: \"add\", \"subtract\", \"multiply\", \"divide\", \"modulo\", \"power\"".to_string()
-        )]
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_run_title_names_the_run() {
     let dir = tempfile::tempdir().expect("tmp");
     let weft = weft_with(dir.path(), &[]).await;
@@ -778,13 +640,61 @@ async fn update_run_title_names_the_run() {
     );
 }
 
-/// A run interrupted inside a `loop-range` resumes at the iteration in
-/// progress: the history up to it is taken over (a connector's recorded
-/// output is used, not recomputed), the rest runs.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_resumes_inside_a_range_loop_at_the_iteration_in_progress() {
+/// Run `document` whole, then again from its history cut after step
+/// `cut` (the block in progress at a crash), with that step's recorded
+/// output replaced by `recorded`: the resumed run must take the history
+/// over (the recorded output is used, not recomputed), walk the rest, and
+/// write every step exactly once, at the same loop iterations.
+async fn resumes_after(document: Value, cut: usize, block: &str, recorded: Value) -> Value {
     let dir = tempfile::tempdir().expect("tmp");
     let weft = weft_with(dir.path(), &[]).await;
+    let plan = weft.validate(&document).unwrap_or_else(|e| panic!("{e}"));
+    let full = weft
+        .run(&plan, json!({}), Trigger::custom("test"))
+        .await
+        .expect("run");
+    let mut prefix: Vec<_> = full.steps[..=cut].to_vec();
+    assert_eq!(prefix[cut].block_id, block);
+    prefix[cut].output = Some(recorded);
+    let mut record = weft_host::new_record(&plan, json!({}), Trigger::custom("test"));
+    record.status = RunStatus::Running;
+    weft.store().put_run(&record).expect("put run");
+    weft.store()
+        .append_steps(&record.id, &prefix)
+        .expect("put steps");
+    // As a crash leaves it: on disk.
+    weft.store().committed().await.expect("committed");
+    let resumed = weft
+        .run_record(&plan, record, weft_host::CancellationToken::new())
+        .await
+        .expect("resume");
+    assert_eq!(
+        resumed.record.status,
+        RunStatus::Finished,
+        "{:?}",
+        resumed.record.error
+    );
+    let info = resumed.record.resumed.clone().expect("resumed");
+    assert_eq!(info.after_step, Some(cut as u64));
+    let walked = |steps: &[weft_host::StepRecord]| -> Vec<(String, Vec<usize>)> {
+        steps
+            .iter()
+            .map(|s| (s.block_id.clone(), s.iteration.clone()))
+            .collect()
+    };
+    let all = weft.store().steps(&resumed.record.id).expect("steps");
+    assert_eq!(
+        walked(&all),
+        walked(&full.steps),
+        "no step twice, none missing"
+    );
+    resumed.record.output
+}
+
+/// A run interrupted inside a `loop-range` resumes at the iteration in
+/// progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_resumes_inside_a_range_loop_at_the_iteration_in_progress() {
     let d = doc(
         json!([
             {"id": "Start", "type": "start"},
@@ -799,47 +709,41 @@ async fn a_run_resumes_inside_a_range_loop_at_the_iteration_in_progress() {
         ]),
         json!({}),
     );
-    let plan = weft.validate(&d).unwrap_or_else(|e| panic!("{e}"));
-    let full = weft
-        .run(&plan, json!({}), Trigger::custom("test"))
-        .await
-        .expect("run");
-    assert_eq!(full.record.output, json!(["page 1", "page 2", "page 3"]));
-    // Steps: Start, Pages, then Fetch and Keep per iteration. Cut the
-    // history after iteration 1's Fetch (step 4), as a crash would, and
-    // change what that Fetch returned: the resumed run must use it.
-    let mut prefix: Vec<_> = full.steps[..5].to_vec();
-    assert_eq!(prefix[4].block_id, "Fetch");
-    assert_eq!(prefix[4].iteration, [1]);
-    prefix[4].output = Some(json!({"value": "page 2 (as recorded)", "step_id": "Fetch"}));
-    let mut record = weft_host::new_record(&plan, json!({}), Trigger::custom("test"));
-    record.status = RunStatus::Running;
-    weft.store().put_run(&record).expect("put run");
-    weft.store()
-        .append_steps(&record.id, &prefix)
-        .expect("put steps");
-    // As a crash leaves it: on disk.
-    weft.store().committed().await.expect("committed");
-    let resumed = weft
-        .run_record(&plan, record, weft_host::CancellationToken::new())
-        .await
-        .expect("resume");
-    assert_eq!(resumed.record.status, RunStatus::Finished);
+    // Steps: Start, Pages, then Fetch and Keep per iteration; step 4 is
+    // iteration 1's Fetch.
+    let recorded = json!({"value": "page 2 (as recorded)", "step_id": "Fetch"});
     assert_eq!(
-        resumed.record.output,
+        resumes_after(d, 4, "Fetch", recorded).await,
         json!(["page 1", "page 2 (as recorded)", "page 3"])
     );
-    let resumed_info = resumed.record.resumed.expect("resumed");
-    assert_eq!(resumed_info.after_step, Some(4));
-    let all = weft.store().steps(&resumed.record.id).expect("steps");
-    let walked: Vec<(String, Vec<usize>)> = all
-        .iter()
-        .map(|s| (s.block_id.clone(), s.iteration.clone()))
-        .collect();
-    let want: Vec<(String, Vec<usize>)> = full
-        .steps
-        .iter()
-        .map(|s| (s.block_id.clone(), s.iteration.clone()))
-        .collect();
-    assert_eq!(walked, want, "no step twice, none missing");
+}
+
+/// A `loop-while` resumes at the iteration in progress: its condition is
+/// evaluated again from the variables the replay rebuilds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_resumes_inside_a_while_loop_at_the_iteration_in_progress() {
+    let d = doc(
+        json!([
+            {"id": "Start", "type": "start"},
+            {"id": "Poll", "type": "loop-while", "max_iterations": 10,
+             "condition": {"clauses": [{"left": "{$.n}", "op": "<", "right": 3}]}},
+            {"id": "Inc", "type": "variable", "variable": "n", "action": "increment"},
+            {"id": "Fetch", "type": "connector", "connector": "echo", "block": "echo", "inputs": {"value": "poll {$.n}"}},
+            {"id": "Keep", "type": "output", "mode": "add", "value": "{$.Fetch.value}"}
+        ]),
+        json!([
+            {"from": "Start", "to": "Poll"},
+            {"from": "Poll", "to": "Inc", "branch": "body"},
+            {"from": "Inc", "to": "Fetch"},
+            {"from": "Fetch", "to": "Keep"}
+        ]),
+        json!({"n": 0}),
+    );
+    // Steps: Start, Poll, then Inc, Fetch and Keep per iteration; step 6
+    // is iteration 1's Fetch.
+    let recorded = json!({"value": "poll 2 (as recorded)", "step_id": "Fetch"});
+    assert_eq!(
+        resumes_after(d, 6, "Fetch", recorded).await,
+        json!(["poll 1", "poll 2 (as recorded)", "poll 3"])
+    );
 }
