@@ -11,7 +11,9 @@ use crate::output_seal::OutputSeal;
 use crate::run_limits::{RunLimits, cut_string};
 use crate::run_slot::RunSlot;
 use crate::scrub::{self, SecretValues};
-use crate::store::{RunRecord, RunStatus, RunStore, StepRecord, StepStatus, StoreError};
+use crate::store::{
+    FailureKind, RunRecord, RunStatus, RunStore, StepFailure, StepRecord, StepStatus, StoreError,
+};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,11 +21,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
 mod bounded;
+mod branches;
 mod call_block;
 mod connector_block;
 mod durable;
 mod idempotency;
 mod journal;
+mod loops;
 mod record;
 pub(crate) mod resume;
 mod standard_blocks;
@@ -56,7 +60,8 @@ pub(crate) fn now_ms() -> i64 {
 /// How a chain ended.
 enum Flow {
     Continue,
-    ExitLoop,
+    /// Leave the loop named (the innermost when `None`).
+    ExitLoop(Option<String>),
     Stop,
 }
 
@@ -157,6 +162,9 @@ struct Outcome {
     child_run: Option<String>,
     /// The connector version a connector block ran.
     connector_version: Option<String>,
+    /// How it failed, where the block knows more than its message (a
+    /// connector's error kind, its last HTTP status).
+    failure: Option<StepFailure>,
 }
 
 /// What a block produced, and the unscrubbed output to keep sealed for a
@@ -178,6 +186,7 @@ impl Outcome {
             flow: Flow::Continue,
             child_run: None,
             connector_version: None,
+            failure: None,
         }
     }
 }
@@ -465,7 +474,18 @@ impl<'a> Walk<'a> {
                 yes,
                 no,
             } => match self
-                .condition(n, (started, started_at), mode, clauses, yes, no)
+                .condition(n, (started, started_at), (*mode, clauses), yes, no)
+                .await?
+            {
+                Walked::Block(outcome) => outcome,
+                Walked::Chain(flow) => return Ok(flow),
+            },
+            NodeKind::Case {
+                value,
+                cases,
+                default,
+            } => match self
+                .case(n, (started, started_at), value, cases, default)
                 .await?
             {
                 Walked::Block(outcome) => outcome,
@@ -480,11 +500,51 @@ impl<'a> Walk<'a> {
                     Walked::Chain(flow) => return Ok(flow),
                 }
             }
-            NodeKind::ExitLoop => {
+            NodeKind::LoopRange {
+                from,
+                to,
+                step,
+                body,
+            } => match self
+                .loop_range(n, (started, started_at), (from, to, step.as_ref()), body)
+                .await?
+            {
+                Walked::Block(outcome) => outcome,
+                Walked::Chain(flow) => return Ok(flow),
+            },
+            NodeKind::LoopWhile {
+                when,
+                mode,
+                clauses,
+                max_iterations,
+                body,
+            } => match self
+                .loop_while(
+                    n,
+                    (started, started_at),
+                    *when,
+                    (*mode, clauses),
+                    *max_iterations,
+                    body,
+                )
+                .await?
+            {
+                Walked::Block(outcome) => outcome,
+                Walked::Chain(flow) => return Ok(flow),
+            },
+            NodeKind::LoopBatch { over, size, body } => match self
+                .loop_batch(n, (started, started_at), (over, size), body)
+                .await?
+            {
+                Walked::Block(outcome) => outcome,
+                Walked::Chain(flow) => return Ok(flow),
+            },
+            NodeKind::ExitLoop { target } => {
                 let mut o = Outcome::plain(Ok(Value::Null), None);
-                o.flow = Flow::ExitLoop;
+                o.flow = Flow::ExitLoop(target.clone());
                 o
             }
+            NodeKind::UpdateRunTitle { title } => self.run_title(title)?,
             NodeKind::Stop => {
                 let mut o = Outcome::plain(Ok(Value::Null), None);
                 o.flow = Flow::Stop;
@@ -581,30 +641,55 @@ impl<'a> Walk<'a> {
         {
             self.outputs.insert(node.id.clone(), v);
         }
+        if outcome.result.is_err() {
+            let kind = match node.kind {
+                NodeKind::CallAutomation { .. } => FailureKind::CalledRun,
+                _ => FailureKind::Block,
+            };
+            if outcome.failure.is_none() {
+                outcome.failure = Some(StepFailure { kind, status: None });
+            }
+        } else {
+            outcome.failure = None;
+        }
+        let (failure, attempts) = (outcome.failure, outcome.attempts);
         let finished = Finished {
             outcome,
             sealed_copy,
         };
         let status = self.record_finished(n, started, started_at, finished)?;
         if let Some(message) = failed {
-            match status {
-                StepStatus::Failed => {
-                    return Err(Halt::Failed(format!(
-                        "block {:?} failed: {message}",
-                        node.id
-                    )));
-                }
-                StepStatus::Warning => {
-                    self.run.warnings.push(format!("{}: {message}", node.id));
-                    self.memory.release(&Slot::Output(node.id.clone()));
-                    self.outputs.insert(node.id.clone(), Value::Null);
-                }
-                _ => {
-                    self.memory.release(&Slot::Output(node.id.clone()));
-                    self.outputs.insert(node.id.clone(), Value::Null);
-                }
+            if status == StepStatus::Failed {
+                return Err(Halt::Failed(format!(
+                    "block {:?} failed: {message}",
+                    node.id
+                )));
             }
+            if status == StepStatus::Warning {
+                self.run.warnings.push(format!("{}: {message}", node.id));
+            }
+            // The run goes on: later blocks read what went wrong as
+            // `{$.Block.error.message}` (and `kind`, `status`, `attempts`).
+            let error = failure_output(failure, message, attempts);
+            if let Err(e) = self.memory.set_value(Slot::Output(node.id.clone()), &error) {
+                return Err(Halt::Failed(format!("block {:?}: {e}", node.id)));
+            }
+            self.outputs.insert(node.id.clone(), error);
         }
         Ok(flow_after)
     }
+}
+
+/// What a block that failed under `on_error: warning` or `ignore` leaves
+/// as its output for later blocks.
+fn failure_output(failure: Option<StepFailure>, message: String, attempts: u32) -> Value {
+    let kind = failure.map_or(FailureKind::Block, |f| f.kind);
+    serde_json::json!({
+        "error": {
+            "kind": kind,
+            "message": message,
+            "status": failure.and_then(|f| f.status),
+            "attempts": attempts,
+        }
+    })
 }

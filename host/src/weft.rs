@@ -581,6 +581,7 @@ pub fn new_record(plan: &Plan, input: Value, trigger: Trigger) -> RunRecord {
         error: None,
         warnings: Vec::new(),
         resumed: None,
+        title: None,
         in_flight: None,
     }
 }

@@ -41,6 +41,7 @@ pub fn run(n: u32, automation: &str) -> RunRecord {
         error: None,
         warnings: vec![],
         resumed: None,
+        title: None,
         in_flight: None,
     }
 }
@@ -67,6 +68,7 @@ pub fn step(seq: u64) -> StepRecord {
         output_bytes: 10,
         child_run_id: None,
         connector_version: Some("1.0.0".into()),
+        failure: None,
     }
 }
 

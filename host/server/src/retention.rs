@@ -95,6 +95,7 @@ mod tests {
             error: None,
             warnings: vec![],
             resumed: None,
+            title: None,
             in_flight: None,
         }
     }
@@ -121,6 +122,7 @@ mod tests {
             output_bytes: 0,
             child_run_id: None,
             connector_version: None,
+            failure: None,
         }
     }
 

@@ -153,7 +153,57 @@ pub enum BlockKind {
         /// The list to iterate (usually a reference).
         over: Value,
     },
-    ExitLoop,
+    /// A loop over whole numbers: `from`, `from + step`, … up to and
+    /// including `to` (down to it, with a negative step). The item is the
+    /// number.
+    LoopRange {
+        from: Value,
+        to: Value,
+        /// Omitted: 1. Never 0.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<Value>,
+    },
+    /// A loop that runs while (or until) a condition holds, at most
+    /// `max_iterations` times: a run that reaches the cap with the loop
+    /// still going fails, saying so. It has no item; `$.Loop.index`
+    /// counts iterations from 0.
+    #[schemars(transform = require_max_iterations)]
+    LoopWhile {
+        #[serde(default)]
+        mode: WhileMode,
+        condition: ConditionSpec,
+        /// Required: the most times the body may run.
+        // Optional to serde only: a missing cap is reported by validation,
+        // naming the block, rather than as a parse error.
+        #[serde(default)]
+        #[schemars(extend("minimum" = 1))]
+        max_iterations: Option<u64>,
+    },
+    /// A loop over a list in chunks: the item is a list of `size` items
+    /// (the last one may be shorter).
+    LoopBatch {
+        over: Value,
+        /// Items per chunk, at least 1.
+        size: Value,
+    },
+    ExitLoop {
+        /// The enclosing loop to leave; omitted: the innermost.
+        #[serde(default, rename = "loop", skip_serializing_if = "Option::is_none")]
+        #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
+        target: Option<String>,
+    },
+    /// Branch on a value: the first case one of whose values it equals
+    /// (as `=` compares) runs, or the `default` branch. Each case's
+    /// blocks hang from an edge with `"branch": "case"` and its name.
+    Case {
+        value: Value,
+        cases: Vec<CaseSpec>,
+    },
+    /// Set the run's title, shown in run lists (text, at most 200
+    /// characters).
+    UpdateRunTitle {
+        title: Value,
+    },
     Variable {
         #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
         variable: String,
@@ -218,12 +268,37 @@ pub enum CallMode {
 }
 
 impl BlockKind {
+    /// Every block type, as documents name them.
+    pub const TYPE_NAMES: &[&str] = &[
+        "start",
+        "condition",
+        "case",
+        "loop",
+        "loop-range",
+        "loop-while",
+        "loop-batch",
+        "exit-loop",
+        "variable",
+        "output",
+        "stop",
+        "error",
+        "sleep",
+        "update-run-title",
+        "connector",
+        "call_automation",
+    ];
+
     pub fn type_name(&self) -> &'static str {
         match self {
             BlockKind::Start => "start",
             BlockKind::Condition { .. } => "condition",
             BlockKind::Loop { .. } => "loop",
-            BlockKind::ExitLoop => "exit-loop",
+            BlockKind::LoopRange { .. } => "loop-range",
+            BlockKind::LoopWhile { .. } => "loop-while",
+            BlockKind::LoopBatch { .. } => "loop-batch",
+            BlockKind::ExitLoop { .. } => "exit-loop",
+            BlockKind::Case { .. } => "case",
+            BlockKind::UpdateRunTitle { .. } => "update-run-title",
             BlockKind::Variable { .. } => "variable",
             BlockKind::Output { .. } => "output",
             BlockKind::Stop => "stop",
@@ -238,9 +313,15 @@ impl BlockKind {
     /// to report typos instead of silently ignoring them.
     pub fn allowed_fields(type_name: &str) -> Option<&'static [&'static str]> {
         Some(match type_name {
-            "start" | "exit-loop" | "stop" => &[],
+            "start" | "stop" => &[],
+            "exit-loop" => &["loop"],
             "condition" => &["condition"],
             "loop" => &["over"],
+            "loop-range" => &["from", "to", "step"],
+            "loop-while" => &["mode", "condition", "max_iterations"],
+            "loop-batch" => &["over", "size"],
+            "case" => &["value", "cases"],
+            "update-run-title" => &["title"],
             "variable" => &["variable", "action", "value"],
             "output" => &["mode", "value"],
             "error" => &["mode", "message"],
@@ -279,6 +360,49 @@ pub struct Clause {
     pub op: Operator,
     #[serde(default)]
     pub right: Value,
+}
+
+/// The schema states what validation enforces: a `loop-while` has a
+/// `max_iterations` (the Rust field is optional only so that its absence
+/// is reported with the block's id).
+fn require_max_iterations(schema: &mut schemars::Schema) {
+    if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+        required.push(Value::String("max_iterations".into()));
+    }
+    if let Some(cap) = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("max_iterations"))
+        .and_then(Value::as_object_mut)
+    {
+        cap.remove("default");
+        cap.insert("type".into(), Value::String("integer".into()));
+    }
+}
+
+/// When a `loop-while` checks its condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum WhileMode {
+    /// Before each iteration; the body runs while the condition holds
+    /// (perhaps never).
+    #[default]
+    While,
+    /// After each iteration; the body runs until the condition holds
+    /// (at least once).
+    Until,
+}
+
+/// One named branch of a `case` block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSpec {
+    /// The branch's name, as edges name it (`"case": "paid"`).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
+    pub name: String,
+    /// A value, or a list of values any of which matches (templates
+    /// allowed; a template that yields a list is a list of values too).
+    #[serde(rename = "match")]
+    pub matches: Value,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -354,6 +478,10 @@ pub struct Edge {
     pub to: String,
     #[serde(default)]
     pub branch: Branch,
+    /// With `"branch": "case"`: which of the case block's cases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
+    pub case: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
@@ -368,6 +496,10 @@ pub enum Branch {
     False,
     /// A loop's body, run once per item.
     Body,
+    /// One of a case block's cases (named by the edge's `case`).
+    Case,
+    /// What a case block runs when no case matches.
+    Default,
 }
 
 impl Branch {
@@ -378,6 +510,8 @@ impl Branch {
             Branch::True => "true",
             Branch::False => "false",
             Branch::Body => "body",
+            Branch::Case => "case",
+            Branch::Default => "default",
         }
     }
 }
@@ -439,6 +573,12 @@ mod tests {
             "\"does not contain\"",
             "\"max_attempts\"",
             "\"call_automation\"",
+            "\"case\"",
+            "\"loop-range\"",
+            "\"loop-while\"",
+            "\"loop-batch\"",
+            "\"update-run-title\"",
+            "\"max_iterations\"",
         ] {
             assert!(schema.contains(needle), "{needle} missing");
         }

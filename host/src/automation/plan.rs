@@ -11,7 +11,7 @@
 
 use super::document::{
     Automation, Block, BlockKind, Branch, COMMON_FIELDS, CallMode, ErrorMode, FORMAT, OnError,
-    OutputMode, Retry, RunSettings, VariableAction,
+    OutputMode, Retry, RunSettings, VariableAction, WhileMode,
 };
 use super::formula;
 use super::nesting::{Nesting, json_depth_within, json_too_deep};
@@ -24,7 +24,9 @@ use std::fmt;
 use weft_conditions::{Combine, Operator};
 
 mod checker;
+mod control;
 use checker::Checker;
+pub use control::MAX_TITLE_CHARS;
 
 /// One problem in an automation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -117,7 +119,38 @@ pub enum NodeKind {
         over: Template,
         body: Vec<NodeId>,
     },
-    ExitLoop,
+    LoopRange {
+        from: Template,
+        to: Template,
+        /// `None`: 1.
+        step: Option<Template>,
+        body: Vec<NodeId>,
+    },
+    LoopWhile {
+        when: WhileMode,
+        mode: Combine,
+        clauses: Vec<(Template, Operator, Template)>,
+        max_iterations: u64,
+        body: Vec<NodeId>,
+    },
+    LoopBatch {
+        over: Template,
+        size: Template,
+        body: Vec<NodeId>,
+    },
+    /// Leave the loop named `target` (checked to enclose the block), or
+    /// the innermost.
+    ExitLoop {
+        target: Option<String>,
+    },
+    Case {
+        value: Template,
+        cases: Vec<CaseArm>,
+        default: Vec<NodeId>,
+    },
+    UpdateRunTitle {
+        title: Template,
+    },
     Variable {
         name: String,
         action: VariableAction,
@@ -150,13 +183,27 @@ pub enum NodeKind {
     },
 }
 
+/// One case of a `case` block, compiled.
+#[derive(Debug, Clone)]
+pub struct CaseArm {
+    pub name: String,
+    /// Each yields a value, or a list of values, that matches.
+    pub matches: Vec<Template>,
+    pub body: Vec<NodeId>,
+}
+
 impl NodeKind {
     pub fn type_name(&self) -> &'static str {
         match self {
             NodeKind::Start => "start",
             NodeKind::Condition { .. } => "condition",
             NodeKind::Loop { .. } => "loop",
-            NodeKind::ExitLoop => "exit-loop",
+            NodeKind::LoopRange { .. } => "loop-range",
+            NodeKind::LoopWhile { .. } => "loop-while",
+            NodeKind::LoopBatch { .. } => "loop-batch",
+            NodeKind::ExitLoop { .. } => "exit-loop",
+            NodeKind::Case { .. } => "case",
+            NodeKind::UpdateRunTitle { .. } => "update-run-title",
             NodeKind::Variable { .. } => "variable",
             NodeKind::Output { .. } => "output",
             NodeKind::Stop => "stop",
@@ -240,7 +287,8 @@ fn check_block_fields(raw: &Value, errors: &mut Errors) {
                 id.as_deref(),
                 format!("blocks[{i}].type"),
                 format!(
-                    "unknown block type {ty:?} (one of start, condition, loop, exit-loop, variable, output, stop, error, sleep, connector, call_automation)"
+                    "unknown block type {ty:?} (one of {})",
+                    BlockKind::TYPE_NAMES.join(", ")
                 ),
             );
             continue;
@@ -257,6 +305,101 @@ fn check_block_fields(raw: &Value, errors: &mut Errors) {
                 );
             }
         }
+    }
+}
+
+/// Where a chain hangs: the block, the branch, and for a case branch
+/// which case (its index; 0 for every other branch).
+type Arm = (NodeId, Branch, usize);
+
+/// The branches a block of this kind may have below it (besides `next`).
+fn arms_of(kind: &BlockKind) -> Vec<(Branch, usize)> {
+    match kind {
+        BlockKind::Condition { .. } => vec![(Branch::True, 0), (Branch::False, 0)],
+        BlockKind::Loop { .. }
+        | BlockKind::LoopRange { .. }
+        | BlockKind::LoopWhile { .. }
+        | BlockKind::LoopBatch { .. } => vec![(Branch::Body, 0)],
+        BlockKind::Case { cases, .. } => (0..cases.len())
+            .map(|c| (Branch::Case, c))
+            .chain([(Branch::Default, 0)])
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Where edge `i` hangs its chain, or `None` (with the error pushed) when
+/// its block cannot have that branch.
+fn edge_arm(
+    i: usize,
+    e: &super::document::Edge,
+    from: NodeId,
+    kind: &BlockKind,
+    errors: &mut Errors,
+) -> Option<Arm> {
+    let is_loop = matches!(
+        kind,
+        BlockKind::Loop { .. }
+            | BlockKind::LoopRange { .. }
+            | BlockKind::LoopWhile { .. }
+            | BlockKind::LoopBatch { .. }
+    );
+    let branch_ok = match e.branch {
+        Branch::Next => !matches!(kind, BlockKind::Stop | BlockKind::ExitLoop { .. }),
+        Branch::True | Branch::False => matches!(kind, BlockKind::Condition { .. }),
+        Branch::Body => is_loop,
+        Branch::Case | Branch::Default => matches!(kind, BlockKind::Case { .. }),
+    };
+    if !branch_ok {
+        errors.push(
+            Some(&e.from),
+            format!("edges[{i}].branch"),
+            format!(
+                "a block of type {} cannot have a {} edge",
+                kind.type_name(),
+                e.branch.name()
+            ),
+        );
+        return None;
+    }
+    match (e.branch, &e.case, kind) {
+        (Branch::Case, Some(name), BlockKind::Case { cases, .. }) => {
+            match cases.iter().position(|c| &c.name == name) {
+                Some(c) => Some((from, Branch::Case, c)),
+                None => {
+                    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+                    errors.push(
+                        Some(&e.from),
+                        format!("edges[{i}].case"),
+                        format!(
+                            "the case block has no case named {name:?} (its cases: {})",
+                            names.join(", ")
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+        (Branch::Case, None, _) => {
+            errors.push(
+                Some(&e.from),
+                format!("edges[{i}].case"),
+                "a case edge names its case: \"case\": \"<name>\"",
+            );
+            None
+        }
+        (_, Some(_), _) => {
+            errors.push(
+                Some(&e.from),
+                format!("edges[{i}].case"),
+                format!(
+                    "only a case edge (\"branch\": \"case\") names a case; this is a {} edge",
+                    e.branch.name()
+                ),
+            );
+            None
+        }
+        (branch, None, _) => Some((from, branch, 0)),
     }
 }
 
@@ -355,7 +498,7 @@ pub fn compile_with(
     }
 
     // Edges → children.
-    let mut children: HashMap<(NodeId, Branch), NodeId> = HashMap::new();
+    let mut children: HashMap<Arm, NodeId> = HashMap::new();
     let mut parent: HashMap<NodeId, NodeId> = HashMap::new();
     for (i, e) in automation.edges.iter().enumerate() {
         let (Some(&from), Some(&to)) = (index.get(e.from.as_str()), index.get(e.to.as_str()))
@@ -372,28 +515,18 @@ pub fn compile_with(
             continue;
         };
         let kind = &automation.blocks[from].kind;
-        let branch_ok = match e.branch {
-            Branch::Next => !matches!(kind, BlockKind::Stop | BlockKind::ExitLoop),
-            Branch::True | Branch::False => matches!(kind, BlockKind::Condition { .. }),
-            Branch::Body => matches!(kind, BlockKind::Loop { .. }),
-        };
-        if !branch_ok {
-            errors.push(
-                Some(&e.from),
-                format!("edges[{i}].branch"),
-                format!(
-                    "a block of type {} cannot have a {} edge",
-                    kind.type_name(),
-                    e.branch.name()
-                ),
-            );
+        let Some(arm) = edge_arm(i, e, from, kind, &mut errors) else {
             continue;
-        }
-        if children.insert((from, e.branch), to).is_some() {
+        };
+        if children.insert(arm, to).is_some() {
+            let which = match &e.case {
+                Some(name) if e.branch == Branch::Case => format!("case {name:?}"),
+                _ => e.branch.name().to_string(),
+            };
             errors.push(
                 Some(&e.from),
                 format!("edges[{i}]"),
-                format!("more than one {} edge leaves this block", e.branch.name()),
+                format!("more than one {which} edge leaves this block"),
             );
         }
         if matches!(automation.blocks[to].kind, BlockKind::Start) {
@@ -434,21 +567,21 @@ pub fn compile_with(
                 }
                 visited[n] = true;
                 chain.push(n);
-                cur = children.get(&(n, Branch::Next)).copied();
+                cur = children.get(&(n, Branch::Next, 0)).copied();
             }
             chain
         };
     // Build all chains breadth-first: each node's sub-chains.
     let root = chain_of(Some(start), &mut visited, &mut errors);
-    let mut sub: HashMap<(NodeId, Branch), Vec<NodeId>> = HashMap::new();
+    let mut sub: HashMap<Arm, Vec<NodeId>> = HashMap::new();
     // Each block with how many conditions and loops enclose it: the
     // checker and the walker recurse once per level, so a chain past
     // `max_block_depth` is reported here and nothing recurses into it.
     let mut pending: Vec<(NodeId, usize)> = root.iter().map(|&n| (n, 0)).collect();
     let mut too_deep = false;
     while let Some((n, depth)) = pending.pop() {
-        for branch in [Branch::True, Branch::False, Branch::Body] {
-            if let Some(&first) = children.get(&(n, branch)) {
+        for (branch, case) in arms_of(&automation.blocks[n].kind) {
+            if let Some(&first) = children.get(&(n, branch, case)) {
                 let chain = chain_of(Some(first), &mut visited, &mut errors);
                 let inner = depth + 1;
                 // Once per path: the first level past the limit.
@@ -464,7 +597,7 @@ pub fn compile_with(
                     );
                 }
                 pending.extend(chain.iter().map(|&c| (c, inner)));
-                sub.insert((n, branch), chain);
+                sub.insert((n, branch, case), chain);
             }
         }
     }

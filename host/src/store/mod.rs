@@ -65,6 +65,10 @@ pub struct RunRecord {
     pub owner: Option<String>,
     pub trigger: Trigger,
     pub status: RunStatus,
+    /// Set by an `update-run-title` block; shown in run lists. Records
+    /// written before titles existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
     pub started_at: Option<i64>,
@@ -164,6 +168,52 @@ pub struct StepRecord {
     /// written before versions sat side by side).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connector_version: Option<String>,
+    /// A failed step's kind and the HTTP status it ended with (absent for
+    /// steps that succeeded, and in records written before it existed).
+    /// Later blocks read them, after `on_error: warning` or `ignore`, as
+    /// `{$.Block.error.kind}` and `{$.Block.error.status}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<StepFailure>,
+}
+
+/// How a step failed, beyond its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepFailure {
+    pub kind: FailureKind,
+    /// The status of the last HTTP response the block got, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+}
+
+/// What kind of failure a step had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// A connector block said its input makes no sense.
+    InvalidInput,
+    /// A connector block's credentials were missing, wrong or expired.
+    Unauthorized,
+    /// What a connector block asked for does not exist.
+    NotFound,
+    /// The remote service asked to slow down (and retries ran out).
+    RateLimited,
+    /// A passing failure (and retries ran out).
+    Transient,
+    /// A connector block's failure that retrying cannot fix.
+    Fatal,
+    /// A connector block hit a sandbox limit (fuel, time, memory, output).
+    Limit,
+    /// A connector block crashed or returned something that is not JSON.
+    Crash,
+    /// The connector, its block, its version or its connection was not
+    /// available, or the host could not start it.
+    Unavailable,
+    /// The automation a `call_automation` block called failed, or could
+    /// not be called.
+    CalledRun,
+    /// A standard block failed: a value that could not be built, a limit
+    /// of the run, an `error` block.
+    Block,
 }
 
 /// Which runs to list.

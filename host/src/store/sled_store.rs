@@ -288,6 +288,7 @@ mod tests {
             error: None,
             warnings: vec![],
             resumed: None,
+            title: None,
             in_flight: None,
         }
     }
@@ -314,6 +315,7 @@ mod tests {
             output_bytes: 0,
             child_run_id: None,
             connector_version: None,
+            failure: None,
         }
     }
 

@@ -6,8 +6,9 @@ use crate::automation::document::Retry;
 use crate::automation::template::Template;
 use crate::connections::ConnectionRequest;
 use crate::connector_set::VersionPin;
-use crate::error::InvokeError;
+use crate::error::{BlockErrorKind, InvokeError};
 use crate::runtime::InvokeContext;
+use crate::store::{FailureKind, StepFailure};
 use serde_json::json;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -42,25 +43,25 @@ impl Walk<'_> {
                         .join(", ")
                 ),
             };
-            return Ok(Outcome::plain(Err(message), Some(input)));
+            return Ok(unavailable(message, input));
         };
         let Some(c) = self.connectors.snapshot().get(connector, version).cloned() else {
-            return Ok(Outcome::plain(
-                Err(format!(
+            return Ok(unavailable(
+                format!(
                     "connector {connector:?} version {version}, which this run started with, was removed while it was in progress"
-                )),
-                Some(input),
+                ),
+                input,
             ));
         };
         let (fields, credentials) = match connection {
             None => (json!({}), None),
             Some(id) => {
                 let Some(resolver) = self.connections else {
-                    return Ok(Outcome::plain(
-                        Err(format!(
+                    return Ok(unavailable(
+                        format!(
                             "connection: {id:?} cannot be used: this engine has no connections configured"
-                        )),
-                        Some(input),
+                        ),
+                        input,
                     ));
                 };
                 match resolver.resolve(ConnectionRequest {
@@ -71,10 +72,7 @@ impl Walk<'_> {
                 }) {
                     Ok(r) => (r.fields, Some(r.credentials)),
                     Err(e) => {
-                        return Ok(Outcome::plain(
-                            Err(format!("connection: {}", e.message)),
-                            Some(input),
-                        ));
+                        return Ok(unavailable(format!("connection: {}", e.message), input));
                     }
                 }
             }
@@ -113,6 +111,7 @@ impl Walk<'_> {
             self.secrets.extend(&report.secrets);
             http_calls.extend(report.http_calls);
             logs.extend(report.logs);
+            let kind = report.output.as_ref().err().map(failure_kind);
             let result = match report.output {
                 Ok(v) => Ok(v),
                 Err(err)
@@ -156,6 +155,10 @@ impl Walk<'_> {
                     _ => format!("{err} (after {attempt} attempts)"),
                 }),
             };
+            let failure = result.as_ref().err().map(|_| StepFailure {
+                kind: kind.unwrap_or(FailureKind::Block),
+                status: http_calls.iter().rev().find_map(|c| c.status),
+            });
             return Ok(Outcome {
                 result,
                 input: Some(input),
@@ -166,6 +169,7 @@ impl Walk<'_> {
                 flow: Flow::Continue,
                 child_run: None,
                 connector_version: Some(c.manifest().version.clone()),
+                failure,
             });
         }
     }
@@ -185,5 +189,40 @@ fn backoff(retry: Option<&Retry>, attempt: u32, err: &InvokeError) -> Duration {
     match err.retry_after() {
         Some(after) => wanted.max(after),
         None => wanted,
+    }
+}
+
+/// A connector block that could not run at all.
+fn unavailable(message: String, input: serde_json::Value) -> Outcome {
+    let mut o = Outcome::plain(Err(message), Some(input));
+    o.failure = Some(StepFailure {
+        kind: FailureKind::Unavailable,
+        status: None,
+    });
+    o
+}
+
+/// The kind of failure a connector block's error is, as later blocks read
+/// it (`{$.Block.error.kind}`).
+fn failure_kind(err: &InvokeError) -> FailureKind {
+    match err {
+        InvokeError::Block { failure, .. } => match failure.kind {
+            BlockErrorKind::InvalidInput => FailureKind::InvalidInput,
+            BlockErrorKind::Unauthorized => FailureKind::Unauthorized,
+            BlockErrorKind::NotFound => FailureKind::NotFound,
+            BlockErrorKind::RateLimited => FailureKind::RateLimited,
+            BlockErrorKind::Transient => FailureKind::Transient,
+            BlockErrorKind::Fatal => FailureKind::Fatal,
+        },
+        InvokeError::Limit { .. } => FailureKind::Limit,
+        InvokeError::Trap { .. } | InvokeError::InvalidOutput { .. } => FailureKind::Crash,
+        InvokeError::Connection {
+            needs_authorization: true,
+            ..
+        } => FailureKind::Unauthorized,
+        InvokeError::Connection { .. } => FailureKind::Unavailable,
+        InvokeError::UnknownBlock { .. }
+        | InvokeError::Host { .. }
+        | InvokeError::Capacity { .. } => FailureKind::Unavailable,
     }
 }

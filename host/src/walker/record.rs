@@ -118,6 +118,7 @@ impl Walk<'_> {
             output_bytes,
             child_run_id: o.child_run,
             connector_version: o.connector_version,
+            failure: o.failure,
         };
         scrub::record::step(&mut step, &self.secrets);
         self.seq += 1;

@@ -118,6 +118,7 @@ impl Replay {
             flow: Flow::Continue,
             child_run: step.child_run_id.clone(),
             connector_version: step.connector_version.clone(),
+            failure: step.failure,
         }))
     }
 
@@ -243,6 +244,7 @@ mod tests {
             output_bytes: 0,
             child_run_id: None,
             connector_version: None,
+            failure: None,
         }
     }
 

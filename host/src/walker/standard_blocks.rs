@@ -1,18 +1,16 @@
 //! The standard blocks the host runs itself, one method each: Start,
-//! condition, loop, variable, output, error and sleep. (Connector and
-//! `call_automation` blocks have modules of their own.) Each returns what
-//! the block produced; conditions and loops also walk their branch or
-//! body, so they return how that walk ended.
+//! variable, output, error, sleep and update-run-title. (Blocks that pick
+//! a branch are in [`super::branches`], loops in [`super::loops`],
+//! connector and `call_automation` blocks have modules of their own.)
 
 use super::bounded::Slot;
-use super::values::{apply_output, apply_variable, kind_of};
+use super::values::{apply_output, apply_variable};
 use super::{Flow, Halt, Outcome, Walk};
 use crate::automation::document::{ErrorMode, OutputMode, VariableAction};
-use crate::automation::plan::NodeId;
-use crate::automation::template::Template;
+use crate::automation::plan::{MAX_TITLE_CHARS, NodeId};
+use crate::automation::template::{Template, stringify};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use weft_conditions::{Combine, Operator, combine, compare};
 
 /// What a block that may walk further produced.
 pub(super) enum Walked {
@@ -53,137 +51,6 @@ impl Walk<'_> {
             }
             Err(e) => Outcome::plain(Err(e), None),
         }
-    }
-
-    /// A condition: evaluate the clauses, record the result, walk the
-    /// branch it picks.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn condition(
-        &mut self,
-        n: NodeId,
-        (started, started_at): (Instant, i64),
-        mode: &Combine,
-        clauses: &[(Template, Operator, Template)],
-        yes: &[NodeId],
-        no: &[NodeId],
-    ) -> Result<Walked, Halt> {
-        let outcome = {
-            let mut results = Vec::with_capacity(clauses.len());
-            let mut failure = None;
-            for (i, (left, op, right)) in clauses.iter().enumerate() {
-                let l = self
-                    .eval(left, &format!("condition.clauses[{i}].left"))?
-                    .map(|(v, _)| v);
-                let r = self
-                    .eval(right, &format!("condition.clauses[{i}].right"))?
-                    .map(|(v, _)| v);
-                match (l, r) {
-                    (Ok(l), Ok(r)) => results.push(compare(&l, *op, &r)),
-                    (Err(e), _) | (_, Err(e)) => {
-                        failure = Some(e);
-                        break;
-                    }
-                }
-            }
-            match failure {
-                Some(e) => Outcome::plain(Err(e), None),
-                None => {
-                    let holds = combine(*mode, results.into_iter());
-                    self.record(
-                        n,
-                        started,
-                        started_at,
-                        Outcome::plain(Ok(json!({ "result": holds })), None),
-                    )?;
-                    let branch = if holds { yes } else { no };
-                    return self.chain(branch).await.map(Walked::Chain);
-                }
-            }
-        };
-        Ok(Walked::Block(outcome))
-    }
-
-    /// A loop: record the count, then walk the body once per item.
-    pub(super) async fn loop_block(
-        &mut self,
-        n: NodeId,
-        (started, started_at): (Instant, i64),
-        over: &Template,
-        body: &[NodeId],
-    ) -> Result<Walked, Halt> {
-        let plan = self.plan;
-        let node = &plan.nodes[n];
-        let outcome = {
-            let list = Slot::LoopList(node.id.clone());
-            let over = self.eval(over, "over")?.and_then(|(v, m)| {
-                self.memory
-                    .set(list.clone(), m.bytes)
-                    .map_err(|e| format!("over: {e}"))?;
-                Ok(v)
-            });
-            match over {
-                Ok(Value::Array(items)) => {
-                    let count = items.len();
-                    self.record(
-                        n,
-                        started,
-                        started_at,
-                        Outcome::plain(Ok(json!({ "count": count })), None),
-                    )?;
-                    self.loops.push((node.id.clone(), 0));
-                    let mut flow = Flow::Continue;
-                    for (index, item) in items.into_iter().enumerate() {
-                        if let Some(top) = self.loops.last_mut() {
-                            top.1 = index;
-                        }
-                        // The item is part of the list, already held.
-                        self.memory.release(&Slot::Output(node.id.clone()));
-                        self.outputs.insert(
-                            node.id.clone(),
-                            json!({ "item": item, "index": index, "count": count }),
-                        );
-                        match self.chain(body).await {
-                            Ok(Flow::Continue) => {}
-                            Ok(Flow::ExitLoop) => break,
-                            Ok(Flow::Stop) => {
-                                flow = Flow::Stop;
-                                break;
-                            }
-                            Err(h) => {
-                                self.loops.pop();
-                                return Err(h);
-                            }
-                        }
-                    }
-                    self.loops.pop();
-                    // `$.Loop` keeps the last item: count it as the
-                    // list's share that stays.
-                    let kept = self.outputs.get(&node.id).cloned().unwrap_or(Value::Null);
-                    self.memory.release(&list);
-                    if let Err(e) = self.memory.set_value(Slot::Output(node.id.clone()), &kept) {
-                        return Err(Halt::Failed(format!("block {:?}: {e}", node.id)));
-                    }
-                    // After the loop `$.Loop` keeps the last item and
-                    // the count; an empty loop still has its count.
-                    if count == 0 {
-                        self.outputs.insert(node.id.clone(), json!({ "count": 0 }));
-                    }
-                    return Ok(Walked::Chain(flow));
-                }
-                Ok(other) => {
-                    self.memory.release(&list);
-                    Outcome::plain(
-                        Err(format!(
-                            "over: expected a list to loop over, got {}",
-                            kind_of(&other)
-                        )),
-                        None,
-                    )
-                }
-                Err(e) => Outcome::plain(Err(e), None),
-            }
-        };
-        Ok(Walked::Block(outcome))
     }
 
     /// A variable block: set, append to, merge into or increment a
@@ -313,6 +180,35 @@ impl Walk<'_> {
                 }
                 None => Outcome::plain(Err(format!("ms: expected milliseconds, got {v}")), Some(v)),
             },
+            Err(e) => Outcome::plain(Err(e), None),
+        })
+    }
+
+    /// An update-run-title block: the run's title, shown in run lists
+    /// (text; anything else as JSON text; null clears it), cut to
+    /// [`MAX_TITLE_CHARS`] characters.
+    pub(super) fn run_title(&mut self, title: &Template) -> Result<Outcome, Halt> {
+        Ok(match self.eval(title, "title")? {
+            Ok((v, _)) => {
+                let text = match &v {
+                    Value::Null => None,
+                    other => Some(stringify(other)),
+                };
+                // Longer text keeps its first characters and an ellipsis,
+                // within the limit.
+                let text = text.map(|t| match t.char_indices().nth(MAX_TITLE_CHARS) {
+                    Some(_) => {
+                        let end = t
+                            .char_indices()
+                            .nth(MAX_TITLE_CHARS - 1)
+                            .map_or(t.len(), |(end, _)| end);
+                        format!("{}…", &t[..end])
+                    }
+                    None => t,
+                });
+                self.run.title.clone_from(&text);
+                Outcome::plain(Ok(json!({ "title": text })), Some(v))
+            }
             Err(e) => Outcome::plain(Err(e), None),
         })
     }

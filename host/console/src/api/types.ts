@@ -24,12 +24,22 @@ export interface ValidationProblem {
   message: string;
 }
 
-export type Branch = 'next' | 'true' | 'false' | 'body';
+/**
+ * An outgoing handle of a block, as the console draws it: the document's
+ * branch, or for a case block's case `case:<name>` (written to the
+ * document as `"branch": "case", "case": "<name>"`).
+ */
+export type Branch = 'next' | 'true' | 'false' | 'body' | 'default' | `case:${string}`;
+
+/** A branch as the document spells it. */
+export type DocBranch = 'next' | 'true' | 'false' | 'body' | 'case' | 'default';
 
 export interface DocEdge {
   from: string;
   to: string;
-  branch?: Branch;
+  branch?: DocBranch;
+  /** With `branch: "case"`: which case. */
+  case?: string;
 }
 
 export interface BlockUi {
@@ -120,6 +130,8 @@ export interface RunSummary {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  /** Set by an `update-run-title` block; shown to the run's owner only. */
+  title?: string;
 }
 
 export interface RunRecord {
@@ -137,6 +149,7 @@ export interface RunRecord {
   output: unknown;
   error: string | null;
   warnings?: string[];
+  title?: string;
 }
 
 export interface HttpCall {

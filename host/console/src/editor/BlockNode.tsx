@@ -3,13 +3,13 @@
 // automation stays interactive).
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo } from 'react';
-import { blockSummary, blockTitle, kindOf } from './blockKinds';
+import { blockSummary, blockTitle, branchesOf, branchLabel } from './blockKinds';
 import type { BlockNode as BlockNodeType } from './graph';
 
 function BlockNodeView({ data, selected }: NodeProps<BlockNodeType>) {
   const { block, status, stepCount, problems } = data;
-  const kind = kindOf(block.type);
-  const n = kind.branches.length;
+  const branches = branchesOf(block);
+  const n = branches.length;
   const summary = blockSummary(block);
   const classes = ['block-node', `type-${block.type}`];
   if (selected) classes.push('selected');
@@ -33,7 +33,7 @@ function BlockNodeView({ data, selected }: NodeProps<BlockNodeType>) {
         </span>
       )}
       {block.censor && <span className="badge badge-censored">censored</span>}
-      {kind.branches.map((branch, i) => {
+      {branches.map((branch, i) => {
         const left = `${((i + 1) * 100) / (n + 1)}%`;
         return (
           <div key={branch}>
@@ -41,14 +41,14 @@ function BlockNodeView({ data, selected }: NodeProps<BlockNodeType>) {
               type="source"
               position={Position.Bottom}
               id={branch}
-              className={`branch-${branch}`}
+              className={`branch-${branch.startsWith('case:') ? 'case' : branch}`}
               style={{ left }}
-              aria-label={`${branch} of ${block.id}`}
+              aria-label={`${branchLabel(branch)} of ${block.id}`}
               data-testid={`handle-${block.id}-${branch}`}
             />
             {n > 1 || branch !== 'next' ? (
               <span className="handle-label" style={{ left }}>
-                {branch}
+                {branchLabel(branch)}
               </span>
             ) : null}
           </div>

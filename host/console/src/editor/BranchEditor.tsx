@@ -2,7 +2,7 @@
 // blocks (dragging between handles needs a pointer). Only targets the
 // graph rules allow are offered.
 import type { Branch } from '../api/types';
-import { kindOf } from './blockKinds';
+import { branchesOf, branchLabel } from './blockKinds';
 import { SelectField } from './fields';
 import { branchOf, type BlockEdge, type BlockNode } from './graph';
 import { checkConnection } from './rules';
@@ -20,7 +20,7 @@ export function BranchEditor({
 }) {
   const node = nodes.find((n) => n.id === id);
   if (!node) return null;
-  const branches = kindOf(node.data.block.type).branches;
+  const branches = branchesOf(node.data.block);
   if (branches.length === 0) return null;
   return (
     <fieldset>
@@ -35,7 +35,7 @@ export function BranchEditor({
         return (
           <SelectField
             key={branch}
-            label={branch === 'next' ? 'next' : `${branch} branch`}
+            label={branch === 'next' ? 'next' : `${branchLabel(branch)} branch`}
             value={current}
             options={[{ value: '', label: '(nothing)' }, ...options]}
             onChange={(v) => onSet(branch, v || null)}

@@ -165,6 +165,64 @@ export function Inspector(p: Props) {
       {block.type === 'loop' && (
         <TemplateField label="Loop over" required value={showText(block.over)} onChange={(v) => set({ over: v }, 'over')} help="The list to iterate, usually a reference." errors={all.get('over')} testId="inspector-over" />
       )}
+      {block.type === 'loop-batch' && (
+        <>
+          <TemplateField label="Loop over" required value={showText(block.over)} onChange={(v) => set({ over: v }, 'over')} help="The list to walk in chunks." errors={all.get('over')} testId="inspector-over" />
+          <TemplateField label="Chunk size" required value={block.size === undefined ? '' : String(block.size)} onChange={(v) => set({ size: readNumber(v) }, 'size')} errors={all.get('size')} testId="inspector-size" />
+        </>
+      )}
+      {block.type === 'loop-range' && (
+        <>
+          <TemplateField label="From" required value={block.from === undefined ? '' : String(block.from)} onChange={(v) => set({ from: readNumber(v) }, 'from')} errors={all.get('from')} testId="inspector-from" />
+          <TemplateField label="To (inclusive)" required value={block.to === undefined ? '' : String(block.to)} onChange={(v) => set({ to: readNumber(v) }, 'to')} errors={all.get('to')} testId="inspector-to" />
+          <TemplateField label="Step" value={block.step === undefined ? '' : String(block.step)} onChange={(v) => set({ step: v === '' ? undefined : readNumber(v) }, 'step')} help="Omitted: 1. Negative counts down." errors={all.get('step')} testId="inspector-step" />
+        </>
+      )}
+      {block.type === 'loop-while' && (
+        <>
+          <SelectField
+            label="Mode"
+            value={String(block.mode ?? 'while')}
+            options={[
+              { value: 'while', label: 'while: check before each iteration' },
+              { value: 'until', label: 'until: check after each iteration' },
+            ]}
+            onChange={(v) => set({ mode: v }, 'mode')}
+            testId="inspector-mode"
+          />
+          <ConditionEditor block={block} onChange={p.onChange} problems={all} />
+          <TemplateField
+            label="Max iterations"
+            required
+            mappable={false}
+            value={block.max_iterations === undefined ? '' : String(block.max_iterations)}
+            onChange={(v) => set({ max_iterations: readNumber(v) }, 'max_iterations')}
+            help="The run fails if the loop would go past it."
+            errors={all.get('max_iterations')}
+            testId="inspector-max-iterations"
+          />
+        </>
+      )}
+      {block.type === 'exit-loop' && (
+        <TemplateField label="Loop to leave" mappable={false} value={String(block.loop ?? '')} onChange={(v) => set({ loop: v === '' ? undefined : v }, 'loop')} help="An enclosing loop's id; empty: the innermost." errors={all.get('loop')} testId="inspector-loop" />
+      )}
+      {block.type === 'case' && (
+        <>
+          <AnyField label="Value" required value={block.value} onChange={(v) => set({ value: v }, 'value')} errors={all.get('value')} testId="inspector-value" />
+          <AnyField
+            label="Cases"
+            required
+            value={block.cases}
+            onChange={(v) => set({ cases: v }, 'cases')}
+            help='[{"name": "paid", "match": ["paid", "settled"]}, …]: the first case one of whose values equals the value runs; none, the default branch.'
+            errors={all.get('cases')}
+            testId="inspector-cases"
+          />
+        </>
+      )}
+      {block.type === 'update-run-title' && (
+        <AnyField label="Title" required value={block.title} onChange={(v) => set({ title: v }, 'title')} errors={all.get('title')} testId="inspector-title" />
+      )}
       {block.type === 'variable' && (
         <>
           <TemplateField

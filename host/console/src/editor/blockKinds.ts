@@ -23,13 +23,41 @@ const kinds: BlockKind[] = [
     template: () => ({ condition: { mode: 'all', clauses: [{ left: '', op: '=', right: '' }] } }),
   },
   {
+    type: 'case',
+    label: 'Case',
+    description: "Go down the first case whose values match, or the default branch, then on to next.",
+    branches: ['default', 'next'],
+    template: () => ({ value: '', cases: [{ name: 'first', match: '' }] }),
+  },
+  {
     type: 'loop',
     label: 'Loop',
     description: 'Run the body once per item of a list, then go on to next.',
     branches: ['body', 'next'],
     template: () => ({ over: '' }),
   },
-  { type: 'exit-loop', label: 'Exit loop', description: 'Leave the enclosing loop.', branches: [], template: () => ({}) },
+  {
+    type: 'loop-range',
+    label: 'Loop over numbers',
+    description: 'Run the body for each whole number from … to (inclusive) by step.',
+    branches: ['body', 'next'],
+    template: () => ({ from: 1, to: 10 }),
+  },
+  {
+    type: 'loop-while',
+    label: 'Loop while / until',
+    description: 'Run the body while (or until) a condition holds, at most max_iterations times.',
+    branches: ['body', 'next'],
+    template: () => ({ mode: 'while', condition: { mode: 'all', clauses: [{ left: '', op: '=', right: '' }] }, max_iterations: 100 }),
+  },
+  {
+    type: 'loop-batch',
+    label: 'Loop in batches',
+    description: 'Run the body once per chunk of a list (the item is the chunk).',
+    branches: ['body', 'next'],
+    template: () => ({ over: '', size: 100 }),
+  },
+  { type: 'exit-loop', label: 'Exit loop', description: 'Leave the enclosing loop, or the one named in "loop".', branches: [], template: () => ({}) },
   {
     type: 'variable',
     label: 'Variable',
@@ -53,6 +81,13 @@ const kinds: BlockKind[] = [
     template: () => ({ message: '', mode: 'fail' }),
   },
   { type: 'sleep', label: 'Sleep', description: 'Wait for a number of milliseconds.', branches: ['next'], template: () => ({ ms: 1000 }) },
+  {
+    type: 'update-run-title',
+    label: 'Update run title',
+    description: "Set the run's title, shown in run lists.",
+    branches: ['next'],
+    template: () => ({ title: '' }),
+  },
   {
     type: 'call_automation',
     label: 'Call automation',
@@ -79,8 +114,27 @@ export function kindOf(type: string): BlockKind {
   return kinds.find((k) => k.type === type) ?? unknownKind;
 }
 
+const LOOPS: readonly string[] = ['loop', 'loop-range', 'loop-while', 'loop-batch'];
+
+/** A case block's case names, as written (entries without a name are skipped). */
+function caseNames(block: DocBlock): string[] {
+  const cases = Array.isArray(block.cases) ? (block.cases as unknown[]) : [];
+  return cases
+    .map((c) => (c && typeof c === 'object' ? (c as { name?: unknown }).name : undefined))
+    .filter((n): n is string => typeof n === 'string' && n !== '');
+}
+
+/** The outgoing handles of this block: its type's, and for a case block one per case. */
+export function branchesOf(block: DocBlock): Branch[] {
+  if (block.type === 'case') return [...caseNames(block).map((n): Branch => `case:${n}`), 'default', 'next'];
+  return kindOf(block.type).branches;
+}
+
 /** May a block of this type have an outgoing edge on this branch? (plan.rs rules) */
-export function branchAllowed(type: string, branch: Branch): boolean {
+export function branchAllowed(type: string, branch: Branch, block?: DocBlock): boolean {
+  if (branch.startsWith('case:')) {
+    return type === 'case' && (block === undefined || caseNames(block).includes(branch.slice('case:'.length)));
+  }
   switch (branch) {
     case 'next':
       return type !== 'stop' && type !== 'exit-loop';
@@ -88,11 +142,18 @@ export function branchAllowed(type: string, branch: Branch): boolean {
     case 'false':
       return type === 'condition';
     case 'body':
-      return type === 'loop';
+      return LOOPS.includes(type);
+    case 'default':
+      return type === 'case';
+    default:
+      return false;
   }
 }
 
-export const BRANCH_LABEL: Record<Branch, string> = { next: 'next', true: 'true', false: 'false', body: 'body' };
+/** How a branch is labelled: its name, or a case's name. */
+export function branchLabel(branch: Branch): string {
+  return branch.startsWith('case:') ? branch.slice('case:'.length) : branch;
+}
 
 /** A fresh id like `Sleep2` not yet used, valid for the document's id rule. */
 export function freshId(base: string, taken: ReadonlySet<string>): string {
@@ -128,7 +189,21 @@ export function blockSummary(block: DocBlock): string | undefined {
       return c ? short(`${short(c.left) ?? ''} ${c.op} ${c.right === undefined ? '' : (short(c.right) ?? '')}`.trim()) : undefined;
     }
     case 'loop':
+    case 'loop-batch':
       return short(block.over);
+    case 'loop-range':
+      return short(`${short(block.from) ?? '?'} … ${short(block.to) ?? '?'}${block.step === undefined ? '' : ` by ${short(block.step) ?? ''}`}`);
+    case 'loop-while': {
+      const c = (block.condition as { clauses?: { left: unknown; op: string; right?: unknown }[] } | undefined)?.clauses?.[0];
+      const what = c ? `${short(c.left) ?? ''} ${c.op} ${c.right === undefined ? '' : (short(c.right) ?? '')}`.trim() : '';
+      return short(`${String(block.mode ?? 'while')} ${what}`);
+    }
+    case 'case':
+      return short(block.value);
+    case 'update-run-title':
+      return short(block.title);
+    case 'exit-loop':
+      return typeof block.loop === 'string' ? `leave ${block.loop}` : undefined;
     case 'variable':
       return short(`${String(block.action ?? '')} ${String(block.variable ?? '')}`.trim());
     case 'sleep':

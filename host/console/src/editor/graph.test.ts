@@ -155,3 +155,36 @@ describe('layout', () => {
     expect(ms).toBeLessThan(1000);
   });
 });
+
+describe('case blocks', () => {
+  const doc: AutomationDocument = {
+    weft: 'automation/v1',
+    id: 'c',
+    name: 'C',
+    blocks: [
+      { id: 'Start', type: 'start' },
+      { id: 'Route', type: 'case', value: '{$.Start.s}', cases: [{ name: 'paid', match: ['paid', 'settled'] }, { name: 'open', match: 'open' }] },
+      { id: 'P', type: 'stop' },
+      { id: 'O', type: 'stop' },
+      { id: 'D', type: 'stop' },
+    ],
+    edges: [
+      { from: 'Start', to: 'Route' },
+      { from: 'Route', to: 'P', branch: 'case', case: 'paid' },
+      { from: 'Route', to: 'O', branch: 'case', case: 'open' },
+      { from: 'Route', to: 'D', branch: 'default' },
+    ],
+  };
+
+  it('draws a handle per case, then default and next', () => {
+    const route = docToFlow(doc).nodes.find((n) => n.id === 'Route');
+    expect(route?.handles?.filter((h) => h.type === 'source').map((h) => h.id)).toEqual(['case:paid', 'case:open', 'default', 'next']);
+  });
+
+  it('round-trips case edges with their case names', () => {
+    const flow = docToFlow(doc);
+    expect(flow.edges.map((e) => e.sourceHandle)).toEqual(['next', 'case:paid', 'case:open', 'default']);
+    expect(flow.edges[1].label).toBe('paid');
+    expect(withoutUi(flowToDoc(flow.meta, flow.nodes, flow.edges))).toEqual(doc);
+  });
+});

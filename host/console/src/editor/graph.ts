@@ -6,7 +6,7 @@
 // spelled `branch: "next"` out, so an untouched document round-trips to
 // the same JSON.
 import { Position, type Edge, type Node, type NodeHandle } from '@xyflow/react';
-import { kindOf } from './blockKinds';
+import { branchesOf, branchLabel } from './blockKinds';
 import type { AutomationDocument, AutomationDocumentFields, Branch, DocBlock, DocEdge } from '../api/types';
 
 export type StepState = 'running' | 'succeeded' | 'failed' | 'warning' | 'ignored' | 'skipped';
@@ -46,22 +46,34 @@ export function makeEdge(from: string, branch: Branch, to: string, explicit = br
     sourceHandle: branch,
     target: to,
     targetHandle: 'in',
-    label: branch === 'next' ? undefined : branch,
-    className: `edge-${branch}`,
+    label: branch === 'next' ? undefined : branchLabel(branch),
+    className: `edge-${branch.startsWith('case:') ? 'case' : branch}`,
     data: { explicit },
   };
 }
 
+/** The branch a handle id names (`next` for anything else). */
+export function asBranch(h: string | null | undefined): Branch {
+  if (h === 'true' || h === 'false' || h === 'body' || h === 'default') return h;
+  if (h && h.startsWith('case:') && h.length > 5) return h as Branch;
+  return 'next';
+}
+
 export function branchOf(edge: Pick<BlockEdge, 'sourceHandle'>): Branch {
-  const h = edge.sourceHandle;
-  return h === 'true' || h === 'false' || h === 'body' ? h : 'next';
+  return asBranch(edge.sourceHandle);
+}
+
+/** The handle a document edge leaves from. */
+function handleOf(e: DocEdge): Branch {
+  if (e.branch === 'case') return `case:${e.case ?? ''}`;
+  return e.branch ?? 'next';
 }
 
 const HANDLE = 10;
 
 /** Where BlockNode draws its handles: `in` on top, the branches spread along the bottom. */
-export function handlesOf(type: string): NodeHandle[] {
-  const branches = kindOf(type).branches;
+export function handlesOf(type: string, block?: DocBlock): NodeHandle[] {
+  const branches = branchesOf(block ?? { id: '', type });
   const out: NodeHandle[] = branches.map((b, i) => ({
     id: b,
     type: 'source',
@@ -90,7 +102,7 @@ export function makeNode(block: DocBlock, position: { x: number; y: number }): B
     position,
     initialWidth: NODE_WIDTH,
     initialHeight: NODE_HEIGHT,
-    handles: handlesOf(block.type),
+    handles: handlesOf(block.type, block),
     ariaLabel: `Block ${block.id} (${block.type})`,
     data: { block: rest as DocBlock },
   };
@@ -113,7 +125,7 @@ export function docToFlow(doc: AutomationDocument): FlowGraph {
     if (!placed) needsLayout = true;
     return makeNode(b, placed ? { x: ui.x, y: ui.y } : { x: 0, y: 0 });
   });
-  const flowEdges = (edges ?? []).map((e) => makeEdge(e.from, e.branch ?? 'next', e.to, e.branch !== undefined));
+  const flowEdges = (edges ?? []).map((e) => makeEdge(e.from, handleOf(e), e.to, e.branch !== undefined));
   return { meta, nodes, edges: flowEdges, needsLayout };
 }
 
@@ -126,7 +138,12 @@ export function flowToDoc(meta: DocMeta, nodes: readonly BlockNode[], edges: rea
   const docEdges: DocEdge[] = edges.map((e) => {
     const branch = branchOf(e);
     const out: DocEdge = { from: e.source, to: e.target };
-    if (branch !== 'next' || e.data?.explicit) out.branch = branch;
+    if (branch.startsWith('case:')) {
+      out.branch = 'case';
+      out.case = branch.slice('case:'.length);
+    } else if (branch !== 'next' || e.data?.explicit) {
+      out.branch = branch as DocEdge['branch'];
+    }
     return out;
   });
   return { ...meta, blocks, edges: docEdges } as AutomationDocument;

@@ -11,7 +11,9 @@
 import { Graph, layout } from '@dagrejs/dagre';
 import { branchOf, NODE_HEIGHT, NODE_WIDTH, type BlockEdge, type BlockNode } from './graph';
 
-const ORDER = { true: 0, body: 1, false: 2, next: 3 } as const;
+const ORDER = { true: 0, body: 1, false: 3, default: 4, next: 5 } as const;
+/** Left to right: true, body, a case block's cases (in edge order), false, default, next. */
+const order = (b: ReturnType<typeof branchOf>): number => (b.startsWith('case:') ? 2 : ORDER[b as keyof typeof ORDER]);
 const RANK_SEP = 60;
 
 /** Maximal chains: each member but the last has exactly one outgoing edge, into the next member's only incoming edge. */
@@ -76,7 +78,7 @@ export function layoutGraph<N extends Pick<BlockNode, 'id' | 'position'>>(
   }
   const constraints: { left: string; right: string }[] = [];
   for (const out of bySource.values()) {
-    const sorted = [...out].sort((x, y) => ORDER[branchOf(x)] - ORDER[branchOf(y)]);
+    const sorted = [...out].sort((x, y) => order(branchOf(x)) - order(branchOf(y)));
     for (let i = 1; i < sorted.length; i++) {
       constraints.push({ left: key(chainOf.get(sorted[i - 1].target)!), right: key(chainOf.get(sorted[i].target)!) });
     }

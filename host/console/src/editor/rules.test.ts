@@ -53,3 +53,24 @@ describe('canAdd', () => {
     expect(canAdd(nodes, 'sleep').ok).toBe(true);
   });
 });
+
+describe('case and the loop kinds', () => {
+  const more = [
+    ...nodes,
+    makeNode({ id: 'Route', type: 'case', cases: [{ name: 'paid', match: 'paid' }] } as DocBlock, { x: 0, y: 0 }),
+    node('Count', 'loop-range'),
+    node('Poll', 'loop-while'),
+    node('Chunks', 'loop-batch'),
+  ];
+  const at = (source: string, handle: string) => checkConnection(more, [], { source, sourceHandle: handle, target: 'A' });
+  it("accepts a case block's cases and default, and body from every loop kind", () => {
+    expect(at('Route', 'case:paid')).toEqual({ ok: true, branch: 'case:paid' });
+    expect(at('Route', 'default').ok).toBe(true);
+    for (const loop of ['Count', 'Poll', 'Chunks']) expect(at(loop, 'body').ok).toBe(true);
+  });
+  it('refuses a case the block does not have, and case branches elsewhere', () => {
+    expect(at('Route', 'case:open').ok).toBe(false);
+    expect(at('If', 'default').ok).toBe(false);
+    expect(at('If', 'case:paid').ok).toBe(false);
+  });
+});

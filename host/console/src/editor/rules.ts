@@ -5,7 +5,7 @@
 // cycles, and only the branches a block's type has.
 import type { Branch } from '../api/types';
 import { branchAllowed } from './blockKinds';
-import { branchOf, type BlockEdge, type BlockNode } from './graph';
+import { asBranch, branchOf, type BlockEdge, type BlockNode } from './graph';
 
 export interface ConnectAttempt {
   source: string | null;
@@ -14,10 +14,6 @@ export interface ConnectAttempt {
 }
 
 export type Verdict = { ok: true; branch: Branch } | { ok: false; reason: string };
-
-function asBranch(handle: string | null | undefined): Branch {
-  return handle === 'true' || handle === 'false' || handle === 'body' ? handle : 'next';
-}
 
 export function checkConnection(
   nodes: readonly Pick<BlockNode, 'id' | 'data'>[],
@@ -31,7 +27,7 @@ export function checkConnection(
   const dst = nodes.find((n) => n.id === target);
   if (!src || !dst) return { ok: false, reason: 'No such block.' };
   if (source === target) return { ok: false, reason: 'A block cannot lead into itself.' };
-  if (!branchAllowed(src.data.block.type, branch)) {
+  if (!branchAllowed(src.data.block.type, branch, src.data.block)) {
     return { ok: false, reason: `A ${src.data.block.type} block has no ${branch} edge.` };
   }
   if (dst.data.block.type === 'start') return { ok: false, reason: 'Nothing may lead into the Start block.' };

@@ -39,6 +39,9 @@ export function ancestors(edges: readonly BlockEdge[], id: string): UpstreamBloc
   return out;
 }
 
+/** The block types that have a body walked once per iteration. */
+export const LOOP_TYPES: readonly string[] = ['loop', 'loop-range', 'loop-while', 'loop-batch'];
+
 const MAX_DEPTH = 4;
 const MAX_PATHS = 60;
 
@@ -134,17 +137,19 @@ export function referenceGroups(ctx: UpstreamContext, blockId: string): RefGroup
     const node = byId.get(up.id);
     if (!node) continue;
     const block = node.data.block;
-    if (block.type === 'loop' && up.inLoopBody) {
+    if (LOOP_TYPES.includes(block.type) && up.inLoopBody) {
+      // A loop-while has no item, only its iteration index.
+      const hasItem = block.type !== 'loop-while';
       const itemPaths: RefPath[] = [
-        { ref: `$.${up.id}.item`, source: 'block', description: 'the current item' },
+        ...(hasItem ? [{ ref: `$.${up.id}.item`, source: 'block' as const, description: 'the current item' }] : []),
         { ref: `$.${up.id}.index`, source: 'block', type: 'integer', description: 'the current index' },
       ];
-      if (innermostLoop) itemPaths.unshift({ ref: 'item', source: 'block', description: "the innermost loop's item" });
+      if (innermostLoop && hasItem) itemPaths.unshift({ ref: 'item', source: 'block', description: "the innermost loop's item" });
       innermostLoop = false;
       groups.push({ label: `${up.id} (loop item)`, paths: itemPaths });
       continue;
     }
-    if (block.type === 'loop' || block.type === 'condition' || block.type === 'stop' || block.type === 'exit-loop') continue;
+    if (LOOP_TYPES.includes(block.type) || ['condition', 'stop', 'exit-loop'].includes(block.type)) continue;
     const root = `$.${up.id}`;
     let paths: RefPath[] = [{ ref: root, source: 'block', description: 'the whole output' }];
     if (block.type === 'connector' && block.connector && block.block) {

@@ -44,6 +44,12 @@ export function RunSummaryPanel({
         </Link>
       )}
       <dl className="kv">
+        {run.title && (
+          <>
+            <dt>Title</dt>
+            <dd data-testid="run-title">{run.title}</dd>
+          </>
+        )}
         <dt>Automation</dt>
         <dd>
           {run.automation_name ?? run.automation_id} {run.automation_version !== undefined && <span className="help">v{run.automation_version}</span>}

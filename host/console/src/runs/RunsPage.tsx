@@ -129,6 +129,11 @@ export default function RunsPage({ automationId }: { automationId?: string }) {
               <tr key={r.id} data-testid={`run-row-${r.id}`}>
                 <td className="mono">
                   <Link href={`/runs/${encodeURIComponent(r.id)}`}>{r.id}</Link>
+                  {r.title && (
+                    <div className="run-title" data-testid={`run-title-${r.id}`}>
+                      {r.title}
+                    </div>
+                  )}
                 </td>
                 {!automationId && (
                   <td>

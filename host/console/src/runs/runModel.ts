@@ -52,6 +52,6 @@ export function runningBlock(
 ): string | null {
   if (status !== 'running' || steps.length === 0) return null;
   const last = steps[steps.length - 1];
-  if (last.status === 'failed' || ['condition', 'loop', 'stop', 'exit-loop'].includes(last.block_type)) return null;
+  if (last.status === 'failed' || ['condition', 'case', 'loop', 'loop-range', 'loop-while', 'loop-batch', 'stop', 'exit-loop'].includes(last.block_type)) return null;
   return nextOf(last.block_id) ?? null;
 }

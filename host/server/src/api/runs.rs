@@ -265,11 +265,21 @@ pub async fn list_runs(
             && since.is_none_or(|s| r.created_at >= s)
             && until.is_none_or(|u| r.created_at < u);
         if wanted {
-            items.push(json!({
+            let mut item = json!({
                 "id": r.id, "automation_id": r.automation_id, "owner": r.owner,
                 "status": r.status, "trigger": r.trigger.kind(), "created_at": r.created_at,
                 "started_at": r.started_at, "finished_at": r.finished_at,
-            }));
+            });
+            // A title is made from the run's data (an `update-run-title`
+            // block): its owner sees it, an admin governing the run does
+            // not, as with the rest of its log.
+            if let (Some(title), true) =
+                (&r.title, r.owner.as_deref() == Some(caller.0.name.as_str()))
+                && let Some(fields) = item.as_object_mut()
+            {
+                fields.insert("title".into(), Value::String(title.clone()));
+            }
+            items.push(item);
         }
         true
     })?;
@@ -313,5 +323,69 @@ pub async fn stop_run(
             "run_finished",
             format!("run {id:?} has already ended; nothing to stop"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ServerConfig;
+    use crate::users::{Role, User};
+
+    fn query() -> RunsQuery {
+        RunsQuery {
+            automation: None,
+            status: None,
+            trigger: None,
+            since: None,
+            until: None,
+            limit: None,
+            cursor: None,
+        }
+    }
+
+    /// A run's title (set by an `update-run-title` block) is in the list
+    /// its owner sees, and not in an admin's governing view of it.
+    #[tokio::test]
+    async fn titles_are_listed_for_the_runs_owner_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let weft = weft_host::Weft::builder()
+            .sled(dir.path().join("history"))
+            .build()
+            .await
+            .expect("weft");
+        let plan = weft
+            .validate(&json!({
+                "weft": "automation/v1", "id": "titled", "name": "titled",
+                "blocks": [
+                    {"id": "Start", "type": "start"},
+                    {"id": "Title", "type": "update-run-title", "title": "Order {$.Start.n}"}
+                ],
+                "edges": [{"from": "Start", "to": "Title"}]
+            }))
+            .expect("valid");
+        let mut record = weft_host::new_record(&plan, json!({"n": 7}), Trigger::custom("test"));
+        record.owner = Some("alice".into());
+        let ran = weft
+            .run_record(&plan, record, weft_host::CancellationToken::new())
+            .await
+            .expect("run");
+        assert_eq!(ran.record.title.as_deref(), Some("Order 7"));
+        let state = Arc::new(
+            AppState::open(weft, &dir.path().join("server"), ServerConfig::default())
+                .expect("state"),
+        );
+        let list = |name: &str, role: Role| {
+            let caller = Caller(User {
+                name: name.into(),
+                role,
+            });
+            list_runs(State(state.clone()), caller, Query(query()))
+        };
+        let Json(owned) = list("alice", Role::User).await.expect("list");
+        assert_eq!(owned["items"][0]["title"], json!("Order 7"));
+        let Json(governed) = list("root", Role::Admin).await.expect("list");
+        assert_eq!(governed["items"][0]["id"], owned["items"][0]["id"]);
+        assert!(governed["items"][0].get("title").is_none(), "{governed}");
     }
 }

@@ -7,12 +7,13 @@ use super::*;
 pub(super) struct Checker<'a> {
     pub(super) automation: &'a Automation,
     pub(super) catalog: &'a dyn Catalog,
-    pub(super) sub: &'a HashMap<(NodeId, Branch), Vec<NodeId>>,
+    pub(super) sub: &'a HashMap<Arm, Vec<NodeId>>,
     pub(super) errors: &'a mut Errors,
     /// Blocks that run before the current one on its path.
     pub(super) visible: Vec<&'a str>,
-    /// Enclosing loops, outermost first.
-    pub(super) loops: Vec<&'a str>,
+    /// Enclosing loops, outermost first, and whether each has an item
+    /// (a `loop-while` has none).
+    pub(super) loops: Vec<(&'a str, bool)>,
     pub(super) nodes: &'a mut Vec<Option<Node>>,
     pub(super) nesting: &'a Nesting,
 }
@@ -24,11 +25,14 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn sub_chain(&self, n: NodeId, branch: Branch) -> Vec<NodeId> {
-        self.sub.get(&(n, branch)).cloned().unwrap_or_default()
+    pub(super) fn sub_chain(&self, n: NodeId, branch: Branch, case: usize) -> Vec<NodeId> {
+        self.sub
+            .get(&(n, branch, case))
+            .cloned()
+            .unwrap_or_default()
     }
 
-    fn template(&mut self, block: &str, field: &str, value: &Value) -> Template {
+    pub(super) fn template(&mut self, block: &str, field: &str, value: &Value) -> Template {
         let t = match Template::parse_with(value, self.nesting) {
             Ok(t) => t,
             Err(e) => {
@@ -46,13 +50,18 @@ impl<'a> Checker<'a> {
                 RefRoot::Item if self.loops.is_empty() => {
                     Some("{item} is only available inside a loop body".to_string())
                 }
-                RefRoot::Item => None,
+                RefRoot::Item => match self.loops.last() {
+                    Some((name, false)) => Some(format!(
+                        "the innermost loop, {name:?}, is a loop-while and has no item (its iteration is {{$.{name}.index}})"
+                    )),
+                    _ => None,
+                },
                 RefRoot::Named(name) => {
                     let n = name.as_str();
                     if n == "Start"
                         || self.automation.variables.contains_key(n)
                         || self.visible.contains(&n)
-                        || self.loops.contains(&n)
+                        || self.loops.iter().any(|(l, _)| *l == n)
                     {
                         None
                     } else if self.automation.blocks.iter().any(|b| b.id == n) {
@@ -98,25 +107,12 @@ impl<'a> Checker<'a> {
         let kind = match &block.kind {
             BlockKind::Start => NodeKind::Start,
             BlockKind::Condition { condition } => {
-                let mut clauses = Vec::new();
-                for (i, c) in condition.clauses.iter().enumerate() {
-                    let left = self.template(id, &format!("condition.clauses[{i}].left"), &c.left);
-                    let right =
-                        self.template(id, &format!("condition.clauses[{i}].right"), &c.right);
-                    clauses.push((left, c.op, right));
-                }
-                if clauses.is_empty() {
-                    self.errors.push(
-                        Some(id),
-                        "condition.clauses",
-                        "a condition needs at least one clause",
-                    );
-                }
+                let clauses = self.clauses(id, condition);
                 let base = self.visible.len();
-                let yes = self.sub_chain(n, Branch::True);
+                let yes = self.sub_chain(n, Branch::True, 0);
                 self.chain(&yes);
                 let seen_yes = self.visible.split_off(base);
-                let no = self.sub_chain(n, Branch::False);
+                let no = self.sub_chain(n, Branch::False, 0);
                 self.chain(&no);
                 self.visible.extend(seen_yes);
                 NodeKind::Condition {
@@ -128,22 +124,19 @@ impl<'a> Checker<'a> {
             }
             BlockKind::Loop { over } => {
                 let over = self.template(id, "over", over);
-                let body = self.sub_chain(n, Branch::Body);
-                self.loops.push(id);
-                self.chain(&body);
-                self.loops.pop();
+                let body = self.loop_body(n, id, true);
                 NodeKind::Loop { over, body }
             }
-            BlockKind::ExitLoop => {
-                if self.loops.is_empty() {
-                    self.errors.push(
-                        Some(id),
-                        "type",
-                        "exit-loop is only allowed inside a loop body",
-                    );
-                }
-                NodeKind::ExitLoop
-            }
+            BlockKind::LoopRange { from, to, step } => self.loop_range(n, id, from, to, step),
+            BlockKind::LoopWhile {
+                mode,
+                condition,
+                max_iterations,
+            } => self.loop_while(n, id, *mode, condition, *max_iterations),
+            BlockKind::LoopBatch { over, size } => self.loop_batch(n, id, over, size),
+            BlockKind::ExitLoop { target } => self.exit_loop(id, target.as_deref()),
+            BlockKind::Case { value, cases } => self.case(n, id, value, cases),
+            BlockKind::UpdateRunTitle { title } => self.run_title(id, title),
             BlockKind::Variable {
                 variable,
                 action,
@@ -374,7 +367,47 @@ impl<'a> Checker<'a> {
             } else {
                 format!("inputs{}", pointer.replace('/', "."))
             };
-            self.errors.push(Some(id), field, err.to_string());
+            self.errors.push(Some(id), field, schema_message(&err));
         }
     }
+}
+
+/// A JSON Schema error as a user reads it: where the value must be one of
+/// a set (`enum`, or a `oneOf` / `anyOf` of constants, as the connector
+/// SDK writes documented enums), every valid value is listed, instead of
+/// "not valid under any of the schemas listed in the 'oneOf' keyword".
+pub(super) fn schema_message(err: &jsonschema::ValidationError) -> String {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let allowed = match err.kind() {
+        Kind::Enum { options } => options.as_array().cloned(),
+        Kind::OneOfNotValid { context } | Kind::AnyOf { context } => constants(context),
+        _ => None,
+    };
+    match allowed {
+        Some(values) if !values.is_empty() => {
+            let listed: Vec<String> = values.iter().map(Value::to_string).collect();
+            format!(
+                "{} is not one of the valid values: {}",
+                err.instance(),
+                listed.join(", ")
+            )
+        }
+        _ => err.to_string(),
+    }
+}
+
+/// The values a `oneOf` / `anyOf` allows, when every branch is a
+/// constant or an enum; `None` when some branch is anything else.
+fn constants(branches: &[Vec<jsonschema::ValidationError<'static>>]) -> Option<Vec<Value>> {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let mut values = Vec::new();
+    for errors in branches {
+        let found = errors.iter().find_map(|e| match e.kind() {
+            Kind::Constant { expected_value } => Some(vec![(**expected_value).clone()]),
+            Kind::Enum { options } => options.as_array().cloned(),
+            _ => None,
+        })?;
+        values.extend(found);
+    }
+    Some(values)
 }
