@@ -18,6 +18,9 @@ pub const DEFAULT_MAX_RUN_MEMORY_BYTES: usize = 256 << 20;
 pub const DEFAULT_MAX_RETRY_WAIT: Duration = Duration::from_secs(300);
 /// Default cap on an error message kept for a step or a run: 8 KiB.
 pub const DEFAULT_MAX_ERROR_BYTES: usize = 8 << 10;
+/// Default cap on the iterations of one `loop-range`, and on the
+/// `max_iterations` a `loop-while` may ask for: one million.
+pub const DEFAULT_MAX_LOOP_ITERATIONS: u64 = 1_000_000;
 
 /// Host-side limits of a run (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +45,12 @@ pub struct RunLimits {
     /// Longest error message a step or a run keeps (`max_error_bytes`);
     /// the rest is cut with a note saying how much.
     pub max_error_bytes: usize,
+    /// Most iterations one `loop-range` may make, and most a `loop-while`
+    /// may ask for in `max_iterations` (`max_loop_iterations`). A list
+    /// loop is bounded by its list's size instead; without this, a range
+    /// whose bounds come from data could keep a host busy until the run's
+    /// deadline.
+    pub max_loop_iterations: u64,
 }
 
 impl Default for RunLimits {
@@ -52,6 +61,7 @@ impl Default for RunLimits {
             max_run_memory_bytes: DEFAULT_MAX_RUN_MEMORY_BYTES,
             max_retry_wait: DEFAULT_MAX_RETRY_WAIT,
             max_error_bytes: DEFAULT_MAX_ERROR_BYTES,
+            max_loop_iterations: DEFAULT_MAX_LOOP_ITERATIONS,
         }
     }
 }

@@ -445,3 +445,74 @@ async fn injected_credentials_do_not_follow_a_redirect_off_the_origin() {
         );
     }
 }
+
+/// A range whose bounds come from data, or a `loop-while` asking for a
+/// huge cap, cannot keep the host busy until the deadline: both fail as
+/// blocks at `max_loop_iterations`, naming the field and the limit; a
+/// range within the limit runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loops_are_bounded_by_max_loop_iterations() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let limits = RunLimits {
+        max_loop_iterations: 5,
+        ..RunLimits::default()
+    };
+    let weft = weft(dir.path(), limits).await;
+    let range = |to: &str| {
+        doc(
+            json!([
+                {"id": "Start", "type": "start"},
+                {"id": "Count", "type": "loop-range", "from": 1, "to": to},
+                {"id": "Add", "type": "output", "mode": "add", "value": "n{item}"}
+            ]),
+            json!([
+                {"from": "Start", "to": "Count"},
+                {"from": "Count", "to": "Add", "branch": "body"}
+            ]),
+        )
+    };
+    let run = |document: Value, input: Value| {
+        let weft = weft.clone();
+        async move {
+            let plan = weft.validate(&document).unwrap_or_else(|e| panic!("{e}"));
+            weft.run(&plan, input, trigger()).await.expect("run")
+        }
+    };
+    let r = run(range("{$.Start.to}"), json!({"to": 5})).await;
+    assert_eq!(r.record.status, RunStatus::Finished, "{:?}", r.record.error);
+    assert_eq!(r.record.output, json!(["n1", "n2", "n3", "n4", "n5"]));
+
+    let r = run(range("{$.Start.to}"), json!({"to": 9_000_000_000_000_i64})).await;
+    assert_eq!(r.record.status, RunStatus::Failed);
+    let error = r.record.error.unwrap_or_default();
+    assert!(
+        error.contains("Count")
+            && error.contains("from 1 to 9000000000000 by 1 is 9000000000000 iterations")
+            && error.contains("limit of 5 (max_loop_iterations)"),
+        "{error}"
+    );
+    assert!(
+        !r.steps.iter().any(|s| s.block_id == "Add"),
+        "no iteration ran"
+    );
+
+    let polling = doc(
+        json!([
+            {"id": "Start", "type": "start"},
+            {"id": "Poll", "type": "loop-while", "mode": "while", "max_iterations": 6,
+             "condition": {"clauses": [{"left": "{$.Poll.index}", "op": "<", "right": 3}]}},
+            {"id": "Add", "type": "output", "mode": "add", "value": "{$.Poll.index}"}
+        ]),
+        json!([
+            {"from": "Start", "to": "Poll"},
+            {"from": "Poll", "to": "Add", "branch": "body"}
+        ]),
+    );
+    let r = run(polling, json!({})).await;
+    assert_eq!(r.record.status, RunStatus::Failed);
+    let error = r.record.error.unwrap_or_default();
+    assert!(
+        error.contains("max_iterations: 6 is more than the limit of 5 (max_loop_iterations)"),
+        "{error}"
+    );
+}

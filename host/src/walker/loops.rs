@@ -255,6 +255,13 @@ impl Walk<'_> {
         } else {
             0
         };
+        let limit = self.limits.max_loop_iterations;
+        if count > limit {
+            let e = format!(
+                "from {first} to {last} by {by} is {count} iterations, more than the limit of {limit} (max_loop_iterations)"
+            );
+            return Ok(Walked::Block(Outcome::plain(Err(e), None)));
+        }
         self.record(
             n,
             started.0,
@@ -285,6 +292,13 @@ impl Walk<'_> {
         max_iterations: u64,
         body: &[NodeId],
     ) -> Result<Walked, Halt> {
+        let limit = self.limits.max_loop_iterations;
+        if max_iterations > limit {
+            let e = format!(
+                "max_iterations: {max_iterations} is more than the limit of {limit} (max_loop_iterations)"
+            );
+            return Ok(Walked::Block(Outcome::plain(Err(e), None)));
+        }
         let id = self.plan.nodes[n].id.clone();
         // The condition may look at `$.Loop.index`: the iteration about
         // to run (`while`) or just run (`until`).
