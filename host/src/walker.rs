@@ -286,6 +286,30 @@ impl<'a> Walk<'a> {
         self
     }
 
+    /// Between blocks and loop iterations: yield to the executor every
+    /// [`YIELD_EVERY`] times (blocks that never wait — conditions,
+    /// variables, loops over long lists — would otherwise keep this worker
+    /// thread), and halt on a stop request or a passed deadline; `place`
+    /// says where, for the deadline's message.
+    async fn pace(&mut self, place: impl FnOnce() -> String) -> Result<(), Halt> {
+        self.since_yield += 1;
+        if self.since_yield >= YIELD_EVERY {
+            self.since_yield = 0;
+            tokio::task::yield_now().await;
+        }
+        if self.cancel.is_cancelled() {
+            return Err(Halt::Stopped);
+        }
+        if Instant::now() >= self.deadline {
+            return Err(Halt::Failed(format!(
+                "the run passed {} {}",
+                self.deadline_name(),
+                place()
+            )));
+        }
+        Ok(())
+    }
+
     /// The deadline, as error messages name it.
     fn deadline_name(&self) -> String {
         match self.deadline_inherited {
@@ -435,23 +459,8 @@ impl<'a> Walk<'a> {
     async fn chain_inner(&mut self, chain: &[NodeId]) -> Result<Flow, Halt> {
         {
             for &n in chain {
-                // Blocks that never wait (conditions, variables, loops over
-                // long lists) would otherwise keep this worker thread.
-                self.since_yield += 1;
-                if self.since_yield >= YIELD_EVERY {
-                    self.since_yield = 0;
-                    tokio::task::yield_now().await;
-                }
-                if self.cancel.is_cancelled() {
-                    return Err(Halt::Stopped);
-                }
-                if Instant::now() >= self.deadline {
-                    return Err(Halt::Failed(format!(
-                        "the run passed {} before block {:?}",
-                        self.deadline_name(),
-                        self.plan.nodes[n].id
-                    )));
-                }
+                self.pace(|| format!("before block {:?}", self.plan.nodes[n].id))
+                    .await?;
                 match self.node(n).await? {
                     Flow::Continue => {}
                     other => return Ok(other),

@@ -54,16 +54,7 @@ pub async fn engine(
     grants: &[String],
     files: &ComponentFiles,
 ) -> Result<Weft, Failure> {
-    let (builder, _) = engine_builder(
-        data_dir,
-        cache_dir,
-        grants,
-        &[],
-        files,
-        &SandboxSettings::default(),
-    )
-    .await?;
-    build(builder).await
+    build(default_builder(data_dir, cache_dir, grants, files).await?).await
 }
 
 /// [`engine`], with `caller` running the run's `call_automation` blocks.
@@ -74,6 +65,17 @@ pub async fn engine_calling(
     files: &ComponentFiles,
     caller: std::sync::Arc<crate::called::CalledAutomations>,
 ) -> Result<Weft, Failure> {
+    let builder = default_builder(data_dir, cache_dir, grants, files).await?;
+    build(builder.automation_caller(caller)).await
+}
+
+/// [`engine_builder`] with no routes and the default sandbox settings.
+async fn default_builder(
+    data_dir: &Path,
+    cache_dir: &Path,
+    grants: &[String],
+    files: &ComponentFiles,
+) -> Result<weft_host::WeftBuilder, Failure> {
     let (builder, _) = engine_builder(
         data_dir,
         cache_dir,
@@ -83,7 +85,7 @@ pub async fn engine_calling(
         &SandboxSettings::default(),
     )
     .await?;
-    build(builder.automation_caller(caller)).await
+    Ok(builder)
 }
 
 /// `[sandbox]` in `weft serve`'s TOML file: runtime-wide sandbox settings

@@ -271,21 +271,7 @@ impl Committer {
     /// Block until everything staged so far is durable.
     pub(super) fn wait(&self) -> Result<(), StoreError> {
         let _waiting = Waiting::new(&self.shared);
-        let ticket = self.last_ticket();
-        let mut progress = lock(&self.shared.progress);
-        loop {
-            if progress.durable >= ticket {
-                return Ok(());
-            }
-            if let Some(reason) = &progress.failed {
-                return Err(failed(reason));
-            }
-            progress = self
-                .shared
-                .done
-                .wait(progress)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        self.wait_for(self.last_ticket())
     }
 
     /// A future that resolves once everything staged so far is durable.
@@ -362,18 +348,21 @@ impl Committer {
     }
 
     /// Block until the batch with `ticket` is durable (or failed).
+    /// Durable first: a batch that made it is not undone by a later failure.
     fn wait_for(&self, ticket: u64) -> Result<(), StoreError> {
         let mut progress = lock(&self.shared.progress);
-        while progress.durable < ticket && progress.failed.is_none() {
+        loop {
+            if progress.durable >= ticket {
+                return Ok(());
+            }
+            if let Some(reason) = &progress.failed {
+                return Err(failed(reason));
+            }
             progress = self
                 .shared
                 .done
                 .wait(progress)
                 .unwrap_or_else(PoisonError::into_inner);
-        }
-        match &progress.failed {
-            Some(reason) => Err(failed(reason)),
-            None => Ok(()),
         }
     }
 

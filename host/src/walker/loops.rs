@@ -41,20 +41,8 @@ impl Walk<'_> {
         let id = &plan.nodes[n].id;
         // A loop with an empty body (or one of blocks that never wait)
         // is still held to the stop request and the deadline.
-        self.since_yield += 1;
-        if self.since_yield >= super::YIELD_EVERY {
-            self.since_yield = 0;
-            tokio::task::yield_now().await;
-        }
-        if self.cancel.is_cancelled() {
-            return Err(Halt::Stopped);
-        }
-        if Instant::now() >= self.deadline {
-            return Err(Halt::Failed(format!(
-                "the run passed {} in loop {id:?} (iteration {index})",
-                self.deadline_name()
-            )));
-        }
+        self.pace(|| format!("in loop {id:?} (iteration {index})"))
+            .await?;
         if let Some(top) = self.loops.last_mut() {
             top.1 = index;
         }
