@@ -6,38 +6,7 @@
 
 use serde_json::{Value, json};
 use weft_host::{RunStatus, Trigger, Weft};
-use weft_tests::cache_dir;
-
-async fn weft_with(dir: &std::path::Path, grants: &[String]) -> Weft {
-    let runtime = weft_host::Runtime::builder()
-        .cache_dir(cache_dir())
-        .max_concurrent_instances(16)
-        .build()
-        .expect("runtime");
-    let mut b = Weft::builder().runtime(runtime).sled(dir.join("history"));
-    for (_, bytes) in weft_components::standard() {
-        b = b.component(bytes);
-    }
-    b = b.component(weft_components::ECHO);
-    if !grants.is_empty() {
-        b = b.grant("http", grants);
-    }
-    b.build().await.expect("weft")
-}
-
-fn doc(blocks: Value, edges: Value, variables: Value) -> Value {
-    json!({
-        "weft": "automation/v1", "id": "t", "name": "Test",
-        "variables": variables, "blocks": blocks, "edges": edges,
-    })
-}
-
-async fn run(weft: &Weft, document: Value, input: Value) -> weft_host::RunResult {
-    let plan = weft.validate(&document).unwrap_or_else(|e| panic!("{e}"));
-    weft.run(&plan, input, Trigger::custom("test"))
-        .await
-        .expect("run")
-}
+use weft_tests::engine::{doc, run, weft_with};
 
 /// The validation errors of `document`, as `(block, field, message)`.
 fn problems(weft: &Weft, document: &Value) -> Vec<(Option<String>, String, String)> {
