@@ -486,7 +486,7 @@ impl<'a> Walk<'a> {
                 .condition(n, (started, started_at), (*mode, clauses), yes, no)
                 .await?
             {
-                Walked::Block(outcome) => outcome,
+                Walked::Block(outcome) => *outcome,
                 Walked::Chain(flow) => return Ok(flow),
             },
             NodeKind::Case {
@@ -497,7 +497,7 @@ impl<'a> Walk<'a> {
                 .case(n, (started, started_at), value, cases, default)
                 .await?
             {
-                Walked::Block(outcome) => outcome,
+                Walked::Block(outcome) => *outcome,
                 Walked::Chain(flow) => return Ok(flow),
             },
             NodeKind::Loop { over, body } => {
@@ -505,7 +505,7 @@ impl<'a> Walk<'a> {
                     .loop_block(n, (started, started_at), over, body)
                     .await?
                 {
-                    Walked::Block(outcome) => outcome,
+                    Walked::Block(outcome) => *outcome,
                     Walked::Chain(flow) => return Ok(flow),
                 }
             }
@@ -518,7 +518,7 @@ impl<'a> Walk<'a> {
                 .loop_range(n, (started, started_at), (from, to, step.as_ref()), body)
                 .await?
             {
-                Walked::Block(outcome) => outcome,
+                Walked::Block(outcome) => *outcome,
                 Walked::Chain(flow) => return Ok(flow),
             },
             NodeKind::LoopWhile {
@@ -538,14 +538,14 @@ impl<'a> Walk<'a> {
                 )
                 .await?
             {
-                Walked::Block(outcome) => outcome,
+                Walked::Block(outcome) => *outcome,
                 Walked::Chain(flow) => return Ok(flow),
             },
             NodeKind::LoopBatch { over, size, body } => match self
                 .loop_batch(n, (started, started_at), (over, size), body)
                 .await?
             {
-                Walked::Block(outcome) => outcome,
+                Walked::Block(outcome) => *outcome,
                 Walked::Chain(flow) => return Ok(flow),
             },
             NodeKind::ExitLoop { target } => {

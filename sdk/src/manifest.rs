@@ -110,6 +110,41 @@ fn schema_json<T: JsonSchema>() -> String {
     serde_json::to_string(&schema).unwrap_or_else(|_| "{}".to_string())
 }
 
+/// An output type's schema, with every object that lists its properties
+/// and says nothing about others marked `additionalProperties: false`.
+/// Such objects come from structs, which serialize exactly their fields,
+/// so the host can tell `{$.Sum.reslt}` is a typo at validation instead of
+/// a failure at run time. (Maps say what their values are, and keep
+/// allowing any name.)
+fn output_schema_json<T: JsonSchema>() -> String {
+    let schema = schemars::SchemaGenerator::default().into_root_schema_for::<T>();
+    let mut value = serde_json::to_value(&schema).unwrap_or_else(|_| serde_json::json!({}));
+    close_structs(&mut value);
+    serde_json::to_string(&value).unwrap_or_else(|_| "{}".to_string())
+}
+
+fn close_structs(schema: &mut serde_json::Value) {
+    let serde_json::Value::Object(map) = schema else {
+        return;
+    };
+    if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+        map.insert("additionalProperties".into(), false.into());
+    }
+    // Only where subschemas sit: a property *named* `properties` is not one.
+    for (keyword, inner) in map.iter_mut() {
+        match (keyword.as_str(), inner) {
+            ("properties" | "$defs" | "definitions", serde_json::Value::Object(named)) => {
+                named.values_mut().for_each(close_structs)
+            }
+            ("anyOf" | "oneOf" | "allOf", serde_json::Value::Array(list)) => {
+                list.iter_mut().for_each(close_structs)
+            }
+            ("items" | "additionalProperties", one) => close_structs(one),
+            _ => {}
+        }
+    }
+}
+
 /// Describe one block; the input and output types are taken from `f`.
 pub fn block_spec<I, O, F>(_f: F, id: &str, name: &str, description: &str) -> wit::BlockSpec
 where
@@ -122,7 +157,7 @@ where
         name: name.to_string(),
         description: description.to_string(),
         input_schema: schema_json::<I>(),
-        output_schema: schema_json::<O>(),
+        output_schema: output_schema_json::<O>(),
     }
 }
 

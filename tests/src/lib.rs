@@ -2,6 +2,7 @@
 //! 127.0.0.1 (random port) that plays the third-party API, and a runtime
 //! wired the way the tests need it.
 
+pub mod blocks;
 pub mod engine;
 pub mod fake_slack;
 pub mod queue_conformance;

@@ -668,3 +668,46 @@ async fn observers_see_each_step_as_it_finishes_and_a_short_run_is_written_at_it
         .collect();
     assert_eq!(steps, ["Start", "Each", "Out", "Out", "Out"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_all_adds_every_item_and_increments_are_decimal() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let weft = weft_with(dir.path(), &[]).await;
+    let d = doc(
+        json!([
+            {"id": "Start", "type": "start"},
+            {"id": "Pages", "type": "loop", "over": "{$.Start.pages}"},
+            {"id": "Collect", "type": "variable", "variable": "rows", "action": "append-all",
+             "value": "{item.rows}"},
+            {"id": "Cents", "type": "variable", "variable": "total", "action": "increment",
+             "value": "{item.fee}"},
+            {"id": "Out", "type": "output", "mode": "set",
+             "value": {"rows": "{$.rows}", "total": "{$.total}"}}
+        ]),
+        json!([
+            {"from": "Start", "to": "Pages"}, {"from": "Pages", "to": "Collect", "branch": "body"},
+            {"from": "Collect", "to": "Cents"}, {"from": "Pages", "to": "Out"}
+        ]),
+        json!({"rows": [], "total": 0}),
+    );
+    let input = json!({"pages": [
+        {"rows": [{"id": 1}, {"id": 2}], "fee": 0.1},
+        {"rows": [], "fee": 0.2},
+        {"rows": [{"id": 3}], "fee": "0.05"},
+    ]});
+    let r = run(&weft, d.clone(), input).await;
+    assert_eq!(r.record.status, RunStatus::Finished, "{:?}", r.record.error);
+    assert_eq!(
+        r.record.output,
+        json!({"rows": [{"id": 1}, {"id": 2}, {"id": 3}], "total": 0.35})
+    );
+
+    // A value that is not a list is refused, not appended as one item.
+    let r = run(&weft, d, json!({"pages": [{"rows": {"id": 1}, "fee": 1}]})).await;
+    assert_eq!(r.record.status, RunStatus::Failed);
+    let error = r.record.error.unwrap_or_default();
+    assert!(
+        error.contains("Collect") && error.contains("append-all needs a list"),
+        "{error}"
+    );
+}

@@ -1,15 +1,19 @@
 //! `lists`: Weft's standard blocks for working with lists — filter, merge,
-//! deduplicate, lookup, limit, sort, transform and compare.
+//! deduplicate, lookup, limit, sort, transform, compare and group (in
+//! [`group`]).
 //!
 //! Fields are addressed with dot/index paths (`customer.name`,
 //! `lines[0].sku`); the empty path `""` is the item itself. Conditions use
 //! the same operators as the engine's condition block (`weft-conditions`).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use weft_conditions::{Combine, Operator, combine, compare, get_path};
 use weft_sdk::prelude::*;
 use weft_sdk::serde_json::Map;
+
+mod group;
+use group::group;
 
 /// A list with its length, the output of most list blocks.
 #[derive(Serialize, JsonSchema)]
@@ -362,13 +366,26 @@ fn transform(_ctx: &Context, input: TransformInput) -> Result<ListOutput, BlockE
             fields.retain(|k, _| pick.iter().any(|p| p == k));
         }
         if let Some(rename) = &input.rename {
-            let moved: Vec<(&String, Value)> = rename
+            // A renamed field keeps its place; a field whose name a rename
+            // takes over gives way to the renamed value.
+            let taken: HashSet<&str> = rename
                 .iter()
-                .filter_map(|(old, new)| fields.remove(old).map(|v| (new, v)))
+                .filter(|(old, _)| fields.contains_key(old.as_str()))
+                .map(|(_, new)| new.as_str())
                 .collect();
-            for (new, value) in moved {
-                fields.insert(new.clone(), value);
+            let mut renamed = Map::new();
+            for (name, value) in fields {
+                match rename.get(&name) {
+                    Some(new) => {
+                        renamed.insert(new.clone(), value);
+                    }
+                    None if taken.contains(name.as_str()) => {}
+                    None => {
+                        renamed.insert(name, value);
+                    }
+                }
             }
+            fields = renamed;
         }
         if let Some(set) = &input.set {
             for (k, v) in set {
@@ -405,6 +422,22 @@ pub struct CompareInput {
     /// items where the path leads nowhere have the key null.
     #[serde(default)]
     pub key: String,
+    /// The key's path in `left` items when it differs from `right`'s
+    /// (`customer_id` against `id`); `key` when omitted.
+    #[serde(default)]
+    pub left_key: Option<String>,
+    /// The key's path in `right` items; `key` when omitted.
+    #[serde(default)]
+    pub right_key: Option<String>,
+}
+
+/// A left item and the right item with the same key.
+#[derive(Serialize, JsonSchema)]
+pub struct Pair {
+    /// The item from `left`.
+    pub left: Value,
+    /// The first item from `right` with the same key.
+    pub right: Value,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -415,21 +448,43 @@ pub struct CompareOutput {
     pub only_in_right: Vec<Value>,
     /// Items of `left` whose key is also in `right` (the left items).
     pub in_both: Vec<Value>,
+    /// For every item of `in_both`, the left item with the first right item
+    /// that has the same key, to compare or merge the two sides.
+    pub matched: Vec<Pair>,
 }
 
 fn compare_lists(_ctx: &Context, input: CompareInput) -> Result<CompareOutput, BlockError> {
-    let key = |item: &Value| canonical(field_value(item, &input.key));
-    let left_keys: Vec<String> = input.left.iter().map(key).collect();
-    let right_keys: Vec<String> = input.right.iter().map(key).collect();
+    let left_path = input.left_key.as_deref().unwrap_or(&input.key);
+    let right_path = input.right_key.as_deref().unwrap_or(&input.key);
+    let left_keys: Vec<String> = input
+        .left
+        .iter()
+        .map(|item| canonical(field_value(item, left_path)))
+        .collect();
+    let right_keys: Vec<String> = input
+        .right
+        .iter()
+        .map(|item| canonical(field_value(item, right_path)))
+        .collect();
     let in_left: HashSet<&str> = left_keys.iter().map(String::as_str).collect();
-    let in_right: HashSet<&str> = right_keys.iter().map(String::as_str).collect();
+    // The first right item per key, for the pairs.
+    let mut first_right: HashMap<&str, usize> = HashMap::new();
+    for (i, k) in right_keys.iter().enumerate() {
+        first_right.entry(k.as_str()).or_insert(i);
+    }
     let mut in_both = Vec::new();
+    let mut matched = Vec::new();
     let mut only_in_left = Vec::new();
     for (item, k) in input.left.into_iter().zip(&left_keys) {
-        if in_right.contains(k.as_str()) {
-            in_both.push(item);
-        } else {
-            only_in_left.push(item);
+        match first_right.get(k.as_str()) {
+            Some(&r) => {
+                matched.push(Pair {
+                    left: item.clone(),
+                    right: input.right[r].clone(),
+                });
+                in_both.push(item);
+            }
+            None => only_in_left.push(item),
         }
     }
     let only_in_right = input
@@ -443,13 +498,14 @@ fn compare_lists(_ctx: &Context, input: CompareInput) -> Result<CompareOutput, B
         only_in_left,
         only_in_right,
         in_both,
+        matched,
     })
 }
 
 weft_sdk::connector! {
     id: "lists",
     name: "Lists",
-    description: "Filter, merge, deduplicate, look up, limit, sort, reshape and compare lists.",
+    description: "Filter, merge, deduplicate, look up, limit, sort, reshape, compare and group lists.",
     hosts: [],
     auth: [Auth::None],
     blocks: [
@@ -460,6 +516,7 @@ weft_sdk::connector! {
         limit => ("limit", "Limit list", "Keeps at most `limit` items after skipping `offset`."),
         sort => ("sort", "Sort list", "Sorts items by a field, numbers numerically and text alphabetically."),
         transform => ("transform", "Transform items", "Picks, renames and sets top-level fields of every item."),
-        compare_lists => ("compare", "Compare lists", "Splits two lists into items only in the left, only in the right, and in both."),
+        compare_lists => ("compare", "Compare lists", "Splits two lists into items only in the left, only in the right, and in both, matching items by a key per side."),
+        group => ("group", "Group list", "One row per distinct key with counts, sums, averages and other aggregates per group."),
     ],
 }

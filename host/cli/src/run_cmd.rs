@@ -208,7 +208,8 @@ pub async fn validate(weft: &Weft, file: &Path, json_out: bool) -> Result<u8, Fa
             if json_out {
                 println!(
                     "{}",
-                    json!({"valid": true, "id": plan.id, "blocks": plan.nodes.len()})
+                    json!({"valid": true, "id": plan.id, "blocks": plan.nodes.len(),
+                           "warnings": plan.warnings})
                 );
             } else {
                 println!(
@@ -217,6 +218,11 @@ pub async fn validate(weft: &Weft, file: &Path, json_out: bool) -> Result<u8, Fa
                     plan.id,
                     plan.nodes.len()
                 );
+                // Valid, but worth a look: on stderr, so stdout stays the
+                // verdict.
+                for w in &plan.warnings {
+                    eprintln!("warning: {w}");
+                }
             }
             Ok(OK)
         }

@@ -404,8 +404,8 @@ fn load_automations(
         .filter_map(|(path, document)| {
             check(state, document, "admin").err().map(|e| {
                 let details = match &e.details {
-                    serde_json::Value::Null => String::new(),
-                    d => format!(" {d}"),
+                    None => String::new(),
+                    Some(d) => format!(" {d}"),
                 };
                 format!("{}: {}{details}", path.display(), e.message)
             })

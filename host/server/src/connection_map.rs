@@ -106,7 +106,7 @@ pub fn map(
         }
     }
     if let Some(obj) = document.as_object_mut() {
-        obj.remove("connections");
+        obj.shift_remove("connections");
     }
     Ok(mapped)
 }

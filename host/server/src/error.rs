@@ -13,7 +13,9 @@ pub struct ApiError {
     /// Stable across releases; clients branch on it.
     pub code: &'static str,
     pub message: String,
-    pub details: Value,
+    /// Boxed: most errors have none, and a `Value` inline would make
+    /// every `Result<_, ApiError>` twice the size.
+    pub details: Option<Box<Value>>,
     /// Seconds for a `Retry-After` header (429 answers).
     pub retry_after: Option<u64>,
 }
@@ -24,12 +26,12 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            details: Value::Null,
+            details: None,
             retry_after: None,
         }
     }
     pub fn details(mut self, details: Value) -> Self {
-        self.details = details;
+        self.details = (!details.is_null()).then(|| Box::new(details));
         self
     }
     pub fn retry_after(mut self, seconds: u64) -> Self {
@@ -69,8 +71,8 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({ "code": self.code, "message": self.message });
-        if !self.details.is_null() {
-            body["details"] = self.details;
+        if let Some(details) = self.details {
+            body["details"] = *details;
         }
         let mut response = (self.status, Json(json!({ "error": body }))).into_response();
         if let Some(secs) = self.retry_after {

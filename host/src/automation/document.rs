@@ -374,7 +374,7 @@ fn require_max_iterations(schema: &mut schemars::Schema) {
         .and_then(|p| p.get_mut("max_iterations"))
         .and_then(Value::as_object_mut)
     {
-        cap.remove("default");
+        cap.shift_remove("default");
         cap.insert("type".into(), Value::String("integer".into()));
     }
 }
@@ -408,9 +408,16 @@ pub struct CaseSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum VariableAction {
+    /// Replace the variable's value.
     Set,
+    /// Add the value as one item at the end of the list.
     Append,
+    /// Add every item of a list value at the end of the list (a value that
+    /// is not a list is an error, not appended as one item).
+    AppendAll,
+    /// Copy the object value's members into the object.
     Merge,
+    /// Add a number (1 when the value is null), in decimal.
     Increment,
 }
 

@@ -15,7 +15,7 @@ use super::document::{
 };
 use super::formula;
 use super::nesting::{Nesting, json_depth_within, json_too_deep};
-use super::template::{RefRoot, Template};
+use super::template::{RefRoot, Reference, Template};
 use crate::connector_set::VersionPin;
 use crate::manifest::Manifest;
 use serde_json::{Map, Value};
@@ -25,6 +25,7 @@ use weft_conditions::{Combine, Operator};
 
 mod checker;
 mod control;
+mod outputs;
 use checker::Checker;
 pub use control::MAX_TITLE_CHARS;
 
@@ -93,6 +94,9 @@ pub struct Plan {
     pub root: Vec<NodeId>,
     /// The document as given, for export.
     pub document: Automation,
+    /// What validation found suspicious but not wrong (a reference to a
+    /// field a block's open output schema does not list).
+    pub warnings: Vec<ValidationError>,
 }
 
 #[derive(Debug, Clone)]
@@ -619,11 +623,13 @@ pub fn compile_with(
 
     // Nodes, with templates compiled and references checked in path order.
     let mut nodes: Vec<Option<Node>> = vec![None; automation.blocks.len()];
+    let mut warnings = Errors(Vec::new());
     let mut walker = Checker {
         automation: &automation,
         catalog,
         sub: &sub,
         errors: &mut errors,
+        warnings: &mut warnings,
         visible: Vec::new(),
         loops: Vec::new(),
         nodes: &mut nodes,
@@ -651,5 +657,6 @@ pub fn compile_with(
         nodes,
         root,
         document: automation,
+        warnings: warnings.0,
     })
 }

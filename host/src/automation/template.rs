@@ -33,7 +33,18 @@ pub enum Template {
     /// Text with embedded expressions: the result is a string.
     Text(Vec<Part>),
     Array(Vec<Template>),
-    Object(Vec<(String, Template)>),
+    Object(Vec<Field>),
+}
+
+/// One member of an object template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The member's name as written (`total` or `{item.category}`).
+    pub name: String,
+    /// The name's expressions when it has any: `{"{item.category}": …}`
+    /// makes a member per category. `None` for a plain name.
+    pub key: Option<Template>,
+    pub value: Template,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -128,10 +139,23 @@ impl Template {
                 let parts = map
                     .iter()
                     .map(|(k, v)| {
-                        Template::parse_value(v, max_formula_depth).map(|t| (k.clone(), t))
+                        let key = match parse_string(k, max_formula_depth)
+                            .map_err(|e| format!("in the name {k:?}: {e}"))?
+                        {
+                            Template::Literal(_) => None,
+                            computed => Some(computed),
+                        };
+                        Ok(Field {
+                            name: k.clone(),
+                            key,
+                            value: Template::parse_value(v, max_formula_depth)?,
+                        })
                     })
-                    .collect::<Result<Vec<_>, _>>()?;
-                if parts.iter().all(|(_, p)| matches!(p, Template::Literal(_))) {
+                    .collect::<Result<Vec<_>, String>>()?;
+                if parts
+                    .iter()
+                    .all(|f| f.key.is_none() && matches!(f.value, Template::Literal(_)))
+                {
                     Template::Literal(value.clone())
                 } else {
                     Template::Object(parts)
@@ -165,7 +189,12 @@ impl Template {
                 }
             }
             Template::Array(items) => items.iter().for_each(|t| t.collect_refs(out)),
-            Template::Object(fields) => fields.iter().for_each(|(_, t)| t.collect_refs(out)),
+            Template::Object(fields) => fields.iter().for_each(|f| {
+                if let Some(key) = &f.key {
+                    key.collect_refs(out);
+                }
+                f.value.collect_refs(out);
+            }),
         }
     }
 
@@ -190,7 +219,12 @@ impl Template {
                 }
             }),
             Template::Array(items) => items.iter().for_each(|t| t.visit_exprs(f)),
-            Template::Object(fields) => fields.iter().for_each(|(_, t)| t.visit_exprs(f)),
+            Template::Object(fields) => fields.iter().for_each(|field| {
+                if let Some(key) = &field.key {
+                    key.visit_exprs(f);
+                }
+                field.value.visit_exprs(f);
+            }),
         }
     }
 
@@ -253,10 +287,16 @@ impl Template {
                     depth: 1,
                 };
                 let mut map = serde_json::Map::with_capacity(fields.len());
-                for (k, t) in fields {
-                    let (v, m) = t.eval_bounded(scope, bounds)?;
-                    total = grow(total, m, string_len(k) + 1, bounds)?;
-                    map.insert(k.clone(), v);
+                for field in fields {
+                    let name = match &field.key {
+                        None => field.name.clone(),
+                        Some(key) => member_name(&field.name, key.eval_bounded(scope, bounds)?.0)?,
+                    };
+                    let (v, m) = field.value.eval_bounded(scope, bounds)?;
+                    total = grow(total, m, string_len(&name) + 1, bounds)?;
+                    // A computed name that repeats another: the later
+                    // member wins, as in a merge.
+                    map.insert(name, v);
                 }
                 Ok((Value::Object(map), total))
             }
@@ -285,6 +325,23 @@ fn grow(
 
 /// How a value reads inside text: strings as they are, null as nothing,
 /// everything else as JSON.
+/// A computed member name: text as is, numbers and booleans as written;
+/// null, lists and objects are errors naming the member as written.
+fn member_name(written: &str, value: Value) -> Result<String, EvalError> {
+    match value {
+        Value::String(s) => Ok(s),
+        Value::Number(_) | Value::Bool(_) => Ok(value.to_string()),
+        other => Err(EvalError::Failed(format!(
+            "the member name {written:?} is {}, not text; a name must be text, a number or true/false",
+            match other {
+                Value::Null => "null",
+                Value::Array(_) => "a list",
+                _ => "an object",
+            }
+        ))),
+    }
+}
+
 pub fn stringify(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),

@@ -78,7 +78,7 @@ impl Walk<'_> {
         no: &[NodeId],
     ) -> Result<Walked, Halt> {
         match self.clauses_hold(mode, clauses)? {
-            Err(e) => Ok(Walked::Block(Outcome::plain(Err(e), None))),
+            Err(e) => Ok(Walked::block(Outcome::plain(Err(e), None))),
             Ok(holds) => {
                 self.record(
                     n,
@@ -104,7 +104,7 @@ impl Walk<'_> {
     ) -> Result<Walked, Halt> {
         let value = match self.eval(value, "value")? {
             Ok((v, _)) => v,
-            Err(e) => return Ok(Walked::Block(Outcome::plain(Err(e), None))),
+            Err(e) => return Ok(Walked::block(Outcome::plain(Err(e), None))),
         };
         let mut picked = None;
         'cases: for (c, arm) in cases.iter().enumerate() {
@@ -112,7 +112,7 @@ impl Walk<'_> {
                 let wanted = match self.eval(t, &format!("cases[{c}].match[{j}]"))? {
                     Ok((v, _)) => v,
                     Err(e) => {
-                        return Ok(Walked::Block(Outcome::plain(Err(e), Some(value))));
+                        return Ok(Walked::block(Outcome::plain(Err(e), Some(value))));
                     }
                 };
                 let hit = match &wanted {

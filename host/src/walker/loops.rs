@@ -113,7 +113,7 @@ impl Walk<'_> {
     ) -> Result<Walked, Halt> {
         let items = match self.loop_list(n, over)? {
             Ok(items) => items,
-            Err(e) => return Ok(Walked::Block(Outcome::plain(Err(e), None))),
+            Err(e) => return Ok(Walked::block(Outcome::plain(Err(e), None))),
         };
         let count = items.len();
         self.record(
@@ -146,14 +146,14 @@ impl Walk<'_> {
                 Some(s) => usize::try_from(s).unwrap_or(usize::MAX),
                 None => {
                     let e = format!("size: expected a whole number of at least 1, got {v}");
-                    return Ok(Walked::Block(Outcome::plain(Err(e), None)));
+                    return Ok(Walked::block(Outcome::plain(Err(e), None)));
                 }
             },
-            Err(e) => return Ok(Walked::Block(Outcome::plain(Err(e), None))),
+            Err(e) => return Ok(Walked::block(Outcome::plain(Err(e), None))),
         };
         let items = match self.loop_list(n, over)? {
             Ok(items) => items,
-            Err(e) => return Ok(Walked::Block(Outcome::plain(Err(e), None))),
+            Err(e) => return Ok(Walked::block(Outcome::plain(Err(e), None))),
         };
         let total = items.len();
         let count = total.div_ceil(size);
@@ -225,16 +225,16 @@ impl Walk<'_> {
                     Some(x) => *slot = x,
                     None => {
                         let e = format!("{field}: expected a whole number, got {v}");
-                        return Ok(Walked::Block(Outcome::plain(Err(e), None)));
+                        return Ok(Walked::block(Outcome::plain(Err(e), None)));
                     }
                 },
-                Err(e) => return Ok(Walked::Block(Outcome::plain(Err(e), None))),
+                Err(e) => return Ok(Walked::block(Outcome::plain(Err(e), None))),
             }
         }
         let [first, last, by] = bounds;
         if by == 0 {
             let e = "step: must not be 0 (the loop would never end)".to_string();
-            return Ok(Walked::Block(Outcome::plain(Err(e), None)));
+            return Ok(Walked::block(Outcome::plain(Err(e), None)));
         }
         // In i128: no overflow for any pair of i64 bounds.
         let span = i128::from(last) - i128::from(first);
@@ -248,7 +248,7 @@ impl Walk<'_> {
             let e = format!(
                 "from {first} to {last} by {by} is {count} iterations, more than the limit of {limit} (max_loop_iterations)"
             );
-            return Ok(Walked::Block(Outcome::plain(Err(e), None)));
+            return Ok(Walked::block(Outcome::plain(Err(e), None)));
         }
         self.record(
             n,
@@ -285,7 +285,7 @@ impl Walk<'_> {
             let e = format!(
                 "max_iterations: {max_iterations} is more than the limit of {limit} (max_loop_iterations)"
             );
-            return Ok(Walked::Block(Outcome::plain(Err(e), None)));
+            return Ok(Walked::block(Outcome::plain(Err(e), None)));
         }
         let id = self.plan.nodes[n].id.clone();
         // The condition may look at `$.Loop.index`: the iteration about
@@ -298,7 +298,7 @@ impl Walk<'_> {
                 Ok(holds) => Some(holds),
                 Err(e) => {
                     self.outputs.remove(&id);
-                    return Ok(Walked::Block(Outcome::plain(Err(e), None)));
+                    return Ok(Walked::block(Outcome::plain(Err(e), None)));
                 }
             },
             WhileMode::Until => None,

@@ -14,10 +14,17 @@ use std::time::{Duration, Instant};
 
 /// What a block that may walk further produced.
 pub(super) enum Walked {
-    /// The block's outcome, to be recorded by the caller.
-    Block(Outcome),
+    /// The block's outcome, to be recorded by the caller (boxed: most
+    /// blocks that walk further end as a `Chain`).
+    Block(Box<Outcome>),
     /// The block recorded itself and walked its branch or body.
     Chain(Flow),
+}
+
+impl Walked {
+    pub(super) fn block(outcome: Outcome) -> Walked {
+        Walked::Block(Box::new(outcome))
+    }
 }
 
 impl Walk<'_> {
@@ -70,6 +77,7 @@ impl Walk<'_> {
                 let projected = match action {
                     VariableAction::Set => m.bytes,
                     VariableAction::Append => held + m.bytes + 1,
+                    VariableAction::AppendAll => held + m.bytes,
                     VariableAction::Merge => held + m.bytes,
                     VariableAction::Increment => 24,
                 };

@@ -1,7 +1,7 @@
 //! What variable and output blocks do to the values they change.
 
 use crate::automation::document::{OutputMode, VariableAction};
-use crate::automation::formula::json_number;
+use crate::automation::formula::math::Num;
 use serde_json::Value;
 
 pub(super) fn kind_of(v: &Value) -> &'static str {
@@ -35,6 +35,25 @@ pub(super) fn apply_variable(
                 ));
             }
         },
+        VariableAction::AppendAll => match (current, value) {
+            (Value::Null, Value::Array(v)) => Value::Array(v),
+            (Value::Array(mut items), Value::Array(v)) => {
+                items.extend(v);
+                Value::Array(items)
+            }
+            (Value::Array(_), v) => {
+                return Err(format!(
+                    "append-all needs a list as the value, got {} (use append to add one item)",
+                    kind_of(&v)
+                ));
+            }
+            (other, _) => {
+                return Err(format!(
+                    "cannot append to a variable holding {}",
+                    kind_of(&other)
+                ));
+            }
+        },
         VariableAction::Merge => match (current, value) {
             (Value::Null, Value::Object(v)) => Value::Object(v),
             (Value::Object(mut c), Value::Object(v)) => {
@@ -50,20 +69,21 @@ pub(super) fn apply_variable(
             }
         },
         VariableAction::Increment => {
-            // Numeric text counts as a number, as it does in conditions.
-            let number = weft_conditions::as_number;
+            // Decimal, like the arithmetic formulas (0.1 + 0.2 is 0.3);
+            // numeric text counts as a number, as it does in conditions.
             let by = if value.is_null() {
-                1.0
+                Num::read(&Value::from(1), "")?
             } else {
-                number(&value)
-                    .ok_or_else(|| format!("increment by {} is not a number", kind_of(&value)))?
+                Num::read(&value, "")
+                    .map_err(|_| format!("increment by {} is not a number", kind_of(&value)))?
             };
             let now = if current.is_null() {
-                0.0
+                Num::read(&Value::from(0), "")?
             } else {
-                number(&current).ok_or_else(|| format!("cannot increment {}", kind_of(&current)))?
+                Num::read(&current, "")
+                    .map_err(|_| format!("cannot increment {}", kind_of(&current)))?
             };
-            json_number(now + by)
+            now.plus(by).value()?
         }
     })
 }

@@ -238,7 +238,7 @@ export function Inspector(p: Props) {
           <SelectField
             label="Action"
             value={String(block.action ?? 'set')}
-            options={['set', 'append', 'merge', 'increment'].map((v) => ({ value: v, label: v }))}
+            options={['set', 'append', 'append-all', 'merge', 'increment'].map((v) => ({ value: v, label: v }))}
             onChange={(v) => set({ action: v }, 'action')}
             errors={all.get('action')}
             testId="inspector-action"

@@ -61,7 +61,7 @@ const kinds: BlockKind[] = [
   {
     type: 'variable',
     label: 'Variable',
-    description: 'Set, append to, merge into or increment a variable.',
+    description: 'Set, append (one item or a whole list) to, merge into or increment a variable.',
     branches: ['next'],
     template: () => ({ variable: '', action: 'set', value: null }),
   },

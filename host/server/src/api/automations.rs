@@ -30,6 +30,20 @@ pub struct Created {
     pub stored: StoredAutomation,
     pub execution_token: String,
     pub webhook_secret: String,
+    /// What validation found worth a look (see [`with_warnings`]).
+    pub warnings: Vec<weft_host::automation::plan::ValidationError>,
+}
+
+/// `view` with the validator's warnings, when it has any: a reference to a
+/// field an open output schema does not list is allowed, and said.
+fn with_warnings(
+    mut view: Value,
+    warnings: &[weft_host::automation::plan::ValidationError],
+) -> Value {
+    if !warnings.is_empty() {
+        view["warnings"] = json!(warnings);
+    }
+    view
 }
 
 impl Created {
@@ -39,7 +53,7 @@ impl Created {
         let mut view = self.stored.view();
         view["execution_token"] = Value::String(self.execution_token.clone());
         view["webhook_path"] = Value::String(self.webhook_path());
-        view
+        with_warnings(view, &self.warnings)
     }
 
     pub fn webhook_path(&self) -> String {
@@ -82,6 +96,7 @@ pub(crate) fn create(state: &AppState, document: Value, owner: &str) -> Result<C
         stored,
         execution_token: token,
         webhook_secret: secret,
+        warnings: plan.warnings,
     })
 }
 
@@ -271,7 +286,7 @@ pub async fn update_automation(
     if !state.automations.replace(&current, &next)? {
         return Err(version_conflict(&current));
     }
-    Ok(Json(next.view()))
+    Ok(Json(with_warnings(next.view(), &plan.warnings)))
 }
 
 pub(crate) fn version_conflict(current: &StoredAutomation) -> ApiError {

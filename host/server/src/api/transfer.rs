@@ -20,9 +20,9 @@ pub async fn export_automation(
     let mut document = a.document;
     let refs = connection_refs(&state, &document, &a.owner)?;
     if let Some(obj) = document.as_object_mut() {
-        obj.remove("owner");
+        obj.shift_remove("owner");
         if refs.is_empty() {
-            obj.remove("connections");
+            obj.shift_remove("connections");
         } else {
             obj.insert("connections".into(), Value::Array(refs));
         }

@@ -75,9 +75,13 @@ pub const FORMULAS: &[Formula] = &[
         min: 1,
         max: 2,
         args: "list, field?",
-        description: "The items without repeats (by whole item, or by `field`), first one kept, order unchanged.",
+        description: "The items without repeats (by whole item, or by `field`), first one kept, order unchanged. Objects with the same members in another order are repeats.",
         examples: &[
             ("[[\"b\", \"a\", \"b\", 1, 1]]", "[\"b\", \"a\", 1]"),
+            (
+                "[[{\"a\": 1, \"b\": 2}, {\"b\": 2, \"a\": 1}]]",
+                "[{\"a\": 1, \"b\": 2}]",
+            ),
             (
                 "[[{\"k\": 1, \"v\": \"x\"}, {\"k\": 1, \"v\": \"y\"}], \"k\"]",
                 "[{\"k\": 1, \"v\": \"x\"}]",
@@ -239,8 +243,9 @@ fn unique(args: &[Value], _: &Limits) -> Result<Value, String> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for item in list(&args[0], "the first argument")? {
-        // JSON text as the identity: equal values have equal text.
-        if seen.insert(key(item, field.as_deref()).to_string()) {
+        // Canonical JSON text as the identity: equal values (objects with
+        // the same members in any order) have equal text.
+        if seen.insert(canonical(key(item, field.as_deref()))) {
             out.push(item.clone());
         }
     }
@@ -268,10 +273,48 @@ fn order(a: &Value, b: &Value) -> Ordering {
         },
         (Value::String(x), Value::String(y)) => x.cmp(y),
         (Value::Array(_), Value::Array(_)) | (Value::Object(_), Value::Object(_)) => {
-            a.to_string().cmp(&b.to_string())
+            canonical(a).cmp(&canonical(b))
         }
         _ => rank(a).cmp(&rank(b)),
     }
+}
+
+/// JSON text with every object's members sorted by name, so that values
+/// equal as JSON (objects keep their members in the order they arrived)
+/// have one text.
+fn canonical(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut members: Vec<(&String, &Value)> = map.iter().collect();
+                members.sort_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                for (i, (name, v)) in members.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(name.clone()).to_string());
+                    out.push(':');
+                    write(v, out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(v, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
 }
 
 fn sort(args: &[Value], _: &Limits) -> Result<Value, String> {

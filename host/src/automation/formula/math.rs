@@ -196,6 +196,11 @@ impl Num {
         }
     }
 
+    /// `self + other`, decimal-safe.
+    pub(crate) fn plus(self, other: Num) -> Num {
+        self.apply(other, Decimal::checked_add, |a, b| a + b)
+    }
+
     /// `self op other` in decimal, or in `f64` when decimal overflows.
     fn apply(
         self,

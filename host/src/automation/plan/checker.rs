@@ -9,6 +9,9 @@ pub(super) struct Checker<'a> {
     pub(super) catalog: &'a dyn Catalog,
     pub(super) sub: &'a HashMap<Arm, Vec<NodeId>>,
     pub(super) errors: &'a mut Errors,
+    /// What probably is a mistake but may be right (a reference to a name
+    /// an open output schema does not list).
+    pub(super) warnings: &'a mut Errors,
     /// Blocks that run before the current one on its path.
     pub(super) visible: Vec<&'a str>,
     /// Enclosing loops, outermost first, and whether each has an item
@@ -76,9 +79,68 @@ impl<'a> Checker<'a> {
             if let Some(p) = problem {
                 self.errors
                     .push(Some(block), field, format!("{{{r}}}: {p}"));
+            } else if let RefRoot::Named(name) = &r.root {
+                self.output_reference(block, field, name, r);
             }
         }
         t
+    }
+
+    /// A reference into a connector block's output, held to the block's
+    /// declared output schema (see [`super::outputs`]).
+    fn output_reference(&mut self, block: &str, field: &str, name: &str, r: &Reference) {
+        // A variable of the same name, or the failed block's `error`,
+        // is not the output.
+        if self.automation.variables.contains_key(name)
+            || r.path == "error"
+            || r.path.starts_with("error.")
+            || r.path.starts_with("error[")
+        {
+            return;
+        }
+        let Some(BlockKind::Connector {
+            connector,
+            block: target,
+            version,
+            ..
+        }) = self
+            .automation
+            .blocks
+            .iter()
+            .find(|b| b.id == name)
+            .map(|b| &b.kind)
+        else {
+            return;
+        };
+        let pin = version.as_deref().and_then(|v| VersionPin::parse(v).ok());
+        let Some(spec) = self
+            .catalog
+            .manifest(connector, pin.as_ref())
+            .and_then(|m| m.block(target))
+        else {
+            return;
+        };
+        if let outputs::PathCheck::Unknown { at, known, closed } =
+            outputs::check_path(&spec.output_schema, &r.path)
+        {
+            let listed = if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            };
+            let message = format!(
+                "{{{r}}}: the output of {name:?} ({connector}/{target}) has no field {at:?} (it has: {listed})"
+            );
+            if closed {
+                self.errors.push(Some(block), field, message);
+            } else {
+                self.warnings.push(
+                    Some(block),
+                    field,
+                    format!("{message}; the block may return more than it declares, so this is checked only at run time"),
+                );
+            }
+        }
     }
 
     /// Inputs (of a connector or a called automation): checked field by
@@ -326,10 +388,21 @@ impl<'a> Checker<'a> {
         let (instance, templated): (Value, HashSet<String>) = match (raw, inputs) {
             (_, Template::Whole(_)) | (_, Template::Text(_)) => return,
             (Value::Object(map), Template::Object(fields)) => {
+                // A block's own input names are fixed by its schema; names
+                // computed at run time are for the data inside them.
+                for f in fields.iter().filter(|f| f.key.is_some()) {
+                    self.errors.push(
+                        Some(id),
+                        format!("inputs.{}", f.name),
+                        "an input's name cannot be a template: the block's inputs are \
+                         named by its schema (computed names work inside an input's \
+                         value, e.g. an object built for a request body)",
+                    );
+                }
                 let templated: HashSet<String> = fields
                     .iter()
-                    .filter(|(_, t)| !t.is_literal())
-                    .map(|(k, _)| k.clone())
+                    .filter(|f| !f.value.is_literal())
+                    .map(|f| f.name.clone())
                     .collect();
                 let mut m = map.clone();
                 for k in &templated {
