@@ -354,7 +354,7 @@ async fn huge_allocations_hit_the_memory_limit() {
             &["memory limit of 33554432 bytes exceeded"][..],
         ),
         (
-            "const keep = []; for (;;) keep.push({ n: keep.length, pad: 'abcdefgh' + keep.length });",
+            "const keep = []; for (;;) keep.push('x'.repeat(1 << 20) + keep.length);",
             &["memory limit of 33554432 bytes exceeded"][..],
         ),
     ] {
