@@ -89,10 +89,16 @@ impl<'a> Checker<'a> {
         match inputs.as_object() {
             Some(fields) => {
                 for (key, value) in fields {
-                    if verbatim.contains(key) {
-                        continue;
+                    if !verbatim.contains(key) {
+                        self.template(block, &format!("inputs.{key}"), value);
+                    } else if json_depth_within(value, self.nesting.max_json_depth).is_none() {
+                        // Not a template, but still bounded like one.
+                        self.errors.push(
+                            Some(block),
+                            format!("inputs.{key}"),
+                            json_too_deep(self.nesting.max_json_depth),
+                        );
                     }
-                    self.template(block, &format!("inputs.{key}"), value);
                 }
                 if fields.keys().any(|k| verbatim.contains(k)) {
                     let parts = fields
