@@ -21,6 +21,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("weft-std-json", "JSON"),
     ("weft-std-datetime", "DATETIME"),
     ("weft-std-math", "MATH"),
+    ("weft-std-code", "CODE"),
     ("weft-connector-slack", "SLACK"),
     // Test fixtures: the SDK template (the scaffold `weft connector new`
     // copies) at its own version and again as 0.2.0.
@@ -28,6 +29,9 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("weft-fixture-acme-tasks-v2", "ACME_TASKS_V2"),
     ("weft-connector-slow-describe", "SLOW_DESCRIBE"),
 ];
+
+/// The component built only with the `code` feature.
+const CODE_CRATE: &str = "weft-std-code";
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "component";
@@ -75,7 +79,14 @@ fn main() {
         .arg(PROFILE)
         .arg("--target-dir")
         .arg(&target_dir);
-    for (krate, _) in COMPONENTS {
+    // The `code` feature: the custom code block and its JavaScript engine.
+    let with_code = env::var_os("CARGO_FEATURE_CODE").is_some();
+    let components: Vec<(&str, &str)> = COMPONENTS
+        .iter()
+        .copied()
+        .filter(|(krate, _)| with_code || *krate != CODE_CRATE)
+        .collect();
+    for (krate, _) in &components {
         cmd.arg("-p").arg(krate);
     }
     // The outer build's flags, wrappers (clippy, coverage) and profile
@@ -112,7 +123,7 @@ fn main() {
     let mut all = String::from(
         "/// Every bundled component: (crate name, bytes).\npub const ALL: &[(&str, &[u8])] = &[\n",
     );
-    for (krate, constant) in COMPONENTS {
+    for (krate, constant) in &components {
         let file = format!("{}.wasm", krate.replace('-', "_"));
         let built = target_dir.join(TARGET).join(PROFILE).join(&file);
         let copied = out_dir.join(&file);

@@ -799,3 +799,52 @@ async fn nested_loops_exit_the_inner_loop_at_the_first_match() {
     assert_eq!(iterations(&result, "Engineers"), [[0], [1], [2]]);
     assert_eq!(steps(&result, "Rota").len(), 1, "the outer loop went on");
 }
+
+// ------------------------------------------------- custom-code-transform
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_code_transform_totals_orders_per_customer_in_javascript() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let weft = engine(dir.path(), None).await;
+    let doc = example("custom-code-transform.json");
+    // The sample orders: Ada 19.00 + 15.00, Grace 12.99; VAT 20%.
+    let result = run(&weft, &doc, json!({})).await;
+    assert_eq!(
+        result.record.status,
+        RunStatus::Finished,
+        "{}",
+        describe(&result)
+    );
+    assert_eq!(
+        result.record.output,
+        json!([
+            {"customer": "Ada", "orders": 2, "net": 34, "gross": 40.8},
+            {"customer": "Grace", "orders": 1, "net": 12.99, "gross": 15.59},
+        ])
+    );
+    let totals = step(&result, "Totals");
+    assert_eq!(totals.logs.len(), 1);
+    assert_eq!(totals.logs[0].message, "3 orders from 2 customers");
+    // The code reached the block as written; `input` was templated.
+    let input = totals.input.as_ref().expect("recorded input");
+    assert_eq!(input["code"], doc["blocks"][1]["inputs"]["code"]);
+    assert_eq!(input["input"]["vat"], json!(0.2));
+
+    // The payload's orders and VAT rate instead.
+    let result = run(
+        &weft,
+        &doc,
+        json!({"vat": 0, "orders": [
+            {"id": "X-1", "customer": "Zoe", "lines": [{"sku": "a", "qty": 3, "price": 0.1}]},
+            {"id": "X-2", "customer": "Yan", "lines": [{"sku": "b", "qty": 1, "price": 0.2}, {"sku": "c", "qty": 1, "price": 0.1}]}
+        ]}),
+    )
+    .await;
+    assert_eq!(
+        result.record.output,
+        json!([
+            {"customer": "Zoe", "orders": 1, "net": 0.3, "gross": 0.3},
+            {"customer": "Yan", "orders": 1, "net": 0.3, "gross": 0.3},
+        ])
+    );
+}

@@ -55,7 +55,7 @@ fn list_and_describe_bundled_connectors() {
         [
             // What every command and the server ship with; the test
             // fixtures (echo, hostile) are invocable by name but not listed.
-            "http", "lists", "text", "json", "datetime", "math", "slack"
+            "http", "lists", "text", "json", "datetime", "math", "code", "slack"
         ]
     );
 

@@ -15,7 +15,7 @@ use super::document::{
 };
 use super::formula;
 use super::nesting::{Nesting, json_depth_within, json_too_deep};
-use super::template::{RefRoot, Reference, Template};
+use super::template::{Field, RefRoot, Reference, Template};
 use crate::connector_set::VersionPin;
 use crate::manifest::Manifest;
 use serde_json::{Map, Value};

@@ -145,12 +145,50 @@ impl<'a> Checker<'a> {
 
     /// Inputs (of a connector or a called automation): checked field by
     /// field so errors name `inputs.url`, not just `inputs`; then the whole
-    /// value is compiled once.
-    fn inputs(&mut self, block: &str, inputs: &Value) -> Template {
+    /// value is compiled once. Fields named in `verbatim` are passed as
+    /// written, never read as templates (see [`verbatim_fields`]).
+    fn inputs(&mut self, block: &str, inputs: &Value, verbatim: &[String]) -> Template {
         match inputs.as_object() {
             Some(fields) => {
                 for (key, value) in fields {
-                    self.template(block, &format!("inputs.{key}"), value);
+                    if !verbatim.contains(key) {
+                        self.template(block, &format!("inputs.{key}"), value);
+                    } else if json_depth_within(value, self.nesting.max_json_depth).is_none() {
+                        // Not a template, but still bounded like one.
+                        self.errors.push(
+                            Some(block),
+                            format!("inputs.{key}"),
+                            json_too_deep(self.nesting.max_json_depth),
+                        );
+                    }
+                }
+                if fields.keys().any(|k| verbatim.contains(k)) {
+                    let parts = fields
+                        .iter()
+                        .map(|(k, v)| {
+                            let t = if verbatim.contains(k) {
+                                Template::Literal(v.clone())
+                            } else {
+                                Template::parse_with(v, self.nesting)
+                                    .unwrap_or(Template::Literal(Value::Null))
+                            };
+                            // A computed name here is refused by
+                            // check_connector, as on the usual path.
+                            let key = match Template::parse_with(
+                                &Value::String(k.clone()),
+                                self.nesting,
+                            ) {
+                                Ok(Template::Literal(_)) | Err(_) => None,
+                                Ok(computed) => Some(computed),
+                            };
+                            Field {
+                                name: k.clone(),
+                                key,
+                                value: t,
+                            }
+                        })
+                        .collect();
+                    return Template::Object(parts);
                 }
                 // One level more than a field: its fields were checked above.
                 let whole = Nesting {
@@ -250,7 +288,6 @@ impl<'a> Checker<'a> {
                 // Omitted inputs are an empty object, as the block sees them.
                 let empty = Value::Object(Map::new());
                 let inputs = if inputs.is_null() { &empty } else { inputs };
-                let inputs_t = self.inputs(id, inputs);
                 let pin = match version.as_deref().map(VersionPin::parse) {
                     None => None,
                     Some(Ok(pin)) => Some(pin),
@@ -266,6 +303,13 @@ impl<'a> Checker<'a> {
                         None
                     }
                 };
+                let verbatim = self
+                    .catalog
+                    .manifest(connector, pin.as_ref())
+                    .and_then(|m| m.block(block_name))
+                    .map(verbatim_fields)
+                    .unwrap_or_default();
+                let inputs_t = self.inputs(id, inputs, &verbatim);
                 self.check_connector(id, connector, block_name, pin.as_ref(), inputs, &inputs_t);
                 NodeKind::Connector {
                     connector: connector.clone(),
@@ -295,7 +339,7 @@ impl<'a> Checker<'a> {
                 // Omitted inputs are an empty `$.Start` for the called run.
                 let inputs = match inputs {
                     Value::Null => Template::Literal(Value::Object(Map::new())),
-                    given => self.inputs(id, given),
+                    given => self.inputs(id, given, &[]),
                 };
                 NodeKind::CallAutomation {
                     automation: automation.clone(),
@@ -484,3 +528,25 @@ fn constants(branches: &[Vec<jsonschema::ValidationError<'static>>]) -> Option<V
     }
     Some(values)
 }
+
+/// The input fields of `spec` whose schema says `"x-weft-verbatim": true`:
+/// source code in another language (the `code` block's JavaScript), whose
+/// braces (`{ total: item.total }`) would otherwise be read as Weft
+/// references and formulas. Data reaches such code through its other
+/// inputs, which are templated as usual.
+fn verbatim_fields(spec: &crate::manifest::BlockSpec) -> Vec<String> {
+    spec.input_schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|props| {
+            props
+                .iter()
+                .filter(|(_, schema)| schema.get(VERBATIM) == Some(&Value::Bool(true)))
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The input-schema keyword that marks a field as passed verbatim.
+pub const VERBATIM: &str = "x-weft-verbatim";
