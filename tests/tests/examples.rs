@@ -799,3 +799,122 @@ async fn nested_loops_exit_the_inner_loop_at_the_first_match() {
     assert_eq!(iterations(&result, "Engineers"), [[0], [1], [2]]);
     assert_eq!(steps(&result, "Rota").len(), 1, "the outer loop went on");
 }
+
+// ------------------------------------------------------ incremental-sync
+
+/// The items API: pages of two items following `next` links, in the
+/// order they changed; `items` is what it holds now.
+fn items_api(items: Arc<std::sync::Mutex<Vec<Value>>>) -> Router {
+    Router::new().route(
+        "/items",
+        get(move |Query(q): Query<HashMap<String, String>>| {
+            let items = items.clone();
+            async move {
+                let all = items.lock().map(|i| i.clone()).unwrap_or_default();
+                let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                let chunk: Vec<Value> = all.iter().skip((page - 1) * 2).take(2).cloned().collect();
+                let next = (page * 2 < all.len()).then(|| format!("/items?page={}", page + 1));
+                axum::Json(json!({"items": chunk, "next": next}))
+            }
+        }),
+    )
+}
+
+fn item(id: u32, name: &str, updated_at: &str) -> Value {
+    json!({"id": id, "name": name, "updated_at": updated_at})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_sync_syncs_everything_then_only_what_changed() {
+    let items = Arc::new(std::sync::Mutex::new(vec![
+        item(1, "Alpha", "2024-03-30T22:15:00Z"),
+        item(2, "Beta", "2024-03-31T08:00:00Z"),
+        item(3, "Gamma", "2024-04-01T12:30:00Z"),
+    ]));
+    let api = FakeApi::start_with(items_api(items.clone())).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let weft = engine(dir.path(), Some(&api)).await;
+    let doc = example("incremental-sync.json");
+
+    // First run: no pointer yet, so everything; two pages. Paris moved to
+    // summer time in between (CET, then CEST).
+    let first = run(&weft, &doc, json!({"api": api.base()})).await;
+    assert_eq!(
+        first.record.status,
+        RunStatus::Finished,
+        "{}",
+        describe(&first)
+    );
+    assert_eq!(
+        first.record.output,
+        json!({
+            "since": "1970-01-01T00:00:00Z",
+            "count": 3,
+            "items": [
+                {"id": 1, "name": "Alpha", "updated_at": "2024-03-30T22:15:00Z", "updated_local": "30.03.2024 23:15 CET"},
+                {"id": 2, "name": "Beta", "updated_at": "2024-03-31T08:00:00Z", "updated_local": "31.03.2024 10:00 CEST"},
+                {"id": 3, "name": "Gamma", "updated_at": "2024-04-01T12:30:00Z", "updated_local": "01.04.2024 14:30 CEST"},
+            ],
+            "pointer": "2024-04-01T12:30:00Z",
+            "pointer_local": "01.04.2024 14:30 CEST",
+        })
+    );
+    assert_eq!(iterations(&first, "GetPage"), [vec![0], vec![1]]);
+    let urls: Vec<String> = steps(&first, "GetPage")
+        .iter()
+        .map(|s| s.http_calls[0].url.clone())
+        .collect();
+    assert_eq!(urls, [api.url("/items"), api.url("/items?page=2")]);
+    assert_eq!(
+        weft.state_get("incremental-sync", "last_synced_at")
+            .expect("state")
+            .map(|e| e.value),
+        Some(json!("2024-04-01T12:30:00Z"))
+    );
+
+    // Beta changes and Delta is new: the second run syncs only those two,
+    // shown in New York time this time.
+    {
+        let mut all = items.lock().expect("items");
+        all.remove(1);
+        all.push(item(2, "Beta v2", "2024-04-02T09:00:00Z"));
+        all.push(item(4, "Delta", "2024-04-02T10:45:00Z"));
+    }
+    let second = run(
+        &weft,
+        &doc,
+        json!({"api": api.base(), "timezone": "America/New_York"}),
+    )
+    .await;
+    assert_eq!(
+        second.record.status,
+        RunStatus::Finished,
+        "{}",
+        describe(&second)
+    );
+    assert_eq!(
+        second.record.output,
+        json!({
+            "since": "2024-04-01T12:30:00Z",
+            "count": 2,
+            "items": [
+                {"id": 2, "name": "Beta v2", "updated_at": "2024-04-02T09:00:00Z", "updated_local": "02.04.2024 05:00 EDT"},
+                {"id": 4, "name": "Delta", "updated_at": "2024-04-02T10:45:00Z", "updated_local": "02.04.2024 06:45 EDT"},
+            ],
+            "pointer": "2024-04-02T10:45:00Z",
+            "pointer_local": "02.04.2024 06:45 EDT",
+        })
+    );
+
+    // Nothing changed since: nothing synced, the pointer stays.
+    let third = run(&weft, &doc, json!({"api": api.base()})).await;
+    assert_eq!(
+        third.record.status,
+        RunStatus::Finished,
+        "{}",
+        describe(&third)
+    );
+    assert_eq!(third.record.output["count"], 0);
+    assert_eq!(third.record.output["items"], json!([]));
+    assert_eq!(third.record.output["pointer"], "2024-04-02T10:45:00Z");
+}
