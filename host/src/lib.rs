@@ -87,8 +87,8 @@ pub use run_limits::RunLimits;
 pub use run_slot::RunSlot;
 pub use runtime::{Connector, InvokeContext, InvokeReport, Runtime, RuntimeBuilder};
 pub use store::{
-    ChainedBy, FailureKind, RunRecord, RunStatus, RunStore, SledStore, StepFailure, StepRecord,
-    StepStatus, Trigger,
+    ChainedBy, FailureKind, RunRecord, RunStatus, RunStore, SledStore, StateEntry, StateError,
+    StateLimits, StepFailure, StepRecord, StepStatus, Trigger,
 };
 /// Cancels a run started with [`Weft::run_record`].
 pub use tokio_util::sync::CancellationToken;

@@ -8,6 +8,7 @@
 
 use crate::automation::bounds::DEFAULT_MAX_VALUE_BYTES;
 use crate::automation::nesting::Nesting;
+use crate::store::StateLimits;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::time::Duration;
@@ -51,6 +52,9 @@ pub struct RunLimits {
     /// whose bounds come from data could keep a host busy until the run's
     /// deadline.
     pub max_loop_iterations: u64,
+    /// Bounds on each automation's state between runs (`state`: key
+    /// length, value size, number of keys; see [`crate::store::state`]).
+    pub state: StateLimits,
 }
 
 impl Default for RunLimits {
@@ -62,6 +66,7 @@ impl Default for RunLimits {
             max_retry_wait: DEFAULT_MAX_RETRY_WAIT,
             max_error_bytes: DEFAULT_MAX_ERROR_BYTES,
             max_loop_iterations: DEFAULT_MAX_LOOP_ITERATIONS,
+            state: StateLimits::default(),
         }
     }
 }

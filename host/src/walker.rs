@@ -31,6 +31,7 @@ mod loops;
 mod record;
 pub(crate) mod resume;
 mod standard_blocks;
+mod state_blocks;
 mod values;
 use bounded::{RunMemory, Slot};
 use journal::Journal;
@@ -554,6 +555,13 @@ impl<'a> Walk<'a> {
                 o
             }
             NodeKind::UpdateRunTitle { title } => self.run_title(title)?,
+            NodeKind::State(op) => match self.replayed(n)? {
+                Some(taken_over) => taken_over,
+                None => match self.before_call_out(n).await? {
+                    Some(refused) => refused,
+                    None => self.state_block(op)?,
+                },
+            },
             NodeKind::Stop => {
                 let mut o = Outcome::plain(Ok(Value::Null), None);
                 o.flow = Flow::Stop;

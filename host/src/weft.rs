@@ -25,6 +25,8 @@ use std::time::Instant;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
+mod state;
+
 #[derive(Debug, Error)]
 pub enum WeftError {
     #[error(transparent)]

@@ -4,6 +4,7 @@
 
 pub mod blocks;
 pub mod engine;
+pub mod examples;
 pub mod fake_slack;
 pub mod queue_conformance;
 pub mod spelling_echo;

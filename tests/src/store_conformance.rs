@@ -6,12 +6,14 @@
 //! The cases follow the trait's contract: durable in order, nothing read
 //! before it is committed, a run's steps in order whatever shape they
 //! were written in, sealed copies kept per step and dropped with the run,
-//! listing newest first with seeking, and many writers at once.
+//! listing newest first with seeking, and many writers at once; and each
+//! automation's state between runs: per automation, limited, atomic
+//! increments, durable on return.
 
 use serde_json::json;
 use std::sync::Arc;
 use weft_host::store::{InFlight, Resumed, RunFilter, RunStatus, StepStatus, Trigger};
-use weft_host::{RunRecord, RunStore, StepRecord};
+use weft_host::{RunRecord, RunStore, StateError, StateLimits, StepRecord};
 
 /// Opens the backend under test.
 pub trait Backend {
@@ -265,6 +267,189 @@ pub fn many_writers_at_once_lose_nothing(b: &dyn Backend) {
     );
 }
 
+// ------------------------------------------------------------------ state
+
+fn state_of(store: &dyn RunStore, automation: &str) -> Vec<(String, serde_json::Value)> {
+    store
+        .state_list(automation)
+        .expect("list")
+        .into_iter()
+        .map(|e| (e.key, e.value))
+        .collect()
+}
+
+/// Keys are per automation, listed by key, with values of any JSON shape;
+/// a set replaces, a delete removes one key, a clear all of them, and
+/// each write is readable as soon as it returns.
+pub fn state_round_trips_per_automation(b: &dyn Backend) {
+    let store = b.open("state");
+    let limits = StateLimits::default();
+    assert_eq!(store.state_get("a", "k").expect("get"), None);
+    let entry = store
+        .state_set("a", "k", &json!({"at": "2024-01-01"}), &limits)
+        .expect("set");
+    assert_eq!(entry.key, "k");
+    assert!(entry.updated_at > 0);
+    store
+        .state_set("a", "b", &json!([1, "x", null]), &limits)
+        .expect("set");
+    store
+        .state_set("a", "k", &json!("replaced"), &limits)
+        .expect("set");
+    store
+        .state_set("ab", "k", &json!(true), &limits)
+        .expect("set");
+    let got = store.state_get("a", "k").expect("get").expect("present");
+    assert_eq!(got.value, json!("replaced"));
+    assert!(got.updated_at >= entry.updated_at);
+    assert_eq!(
+        state_of(store.as_ref(), "a"),
+        [
+            ("b".into(), json!([1, "x", null])),
+            ("k".into(), json!("replaced"))
+        ]
+    );
+    assert!(store.state_delete("a", "b").expect("delete"));
+    assert!(!store.state_delete("a", "b").expect("delete again"));
+    assert_eq!(
+        state_of(store.as_ref(), "a"),
+        [("k".into(), json!("replaced"))]
+    );
+    store.state_clear("a").expect("clear");
+    assert!(state_of(store.as_ref(), "a").is_empty());
+    assert_eq!(
+        state_of(store.as_ref(), "ab"),
+        [("k".into(), json!(true))],
+        "an automation whose id extends another's keeps its state"
+    );
+}
+
+/// Increments create the key at 0, keep whole numbers whole, refuse a
+/// key holding something else, and lose nothing under concurrent writers.
+pub fn state_increments_are_atomic(b: &dyn Backend) {
+    let store = b.open("increments");
+    let limits = StateLimits::default();
+    let one = serde_json::Number::from(1);
+    assert_eq!(
+        store
+            .state_increment("a", "n", &serde_json::Number::from(5), &limits)
+            .expect("increment")
+            .value,
+        json!(5)
+    );
+    store
+        .state_set("a", "text", &json!("x"), &limits)
+        .expect("set");
+    assert!(matches!(
+        store.state_increment("a", "text", &one, &limits),
+        Err(StateError::NotANumber { .. })
+    ));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let limits = limits.clone();
+            let one = one.clone();
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|_| {
+                        store
+                            .state_increment("a", "n", &one, &limits)
+                            .expect("increment")
+                            .value
+                            .as_i64()
+                            .expect("whole")
+                    })
+                    .collect::<Vec<i64>>()
+            })
+        })
+        .collect();
+    let mut seen: Vec<i64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("thread"))
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        (6..=205).collect::<Vec<i64>>(),
+        "every increment saw its own value"
+    );
+    assert_eq!(
+        store.state_get("a", "n").expect("get").map(|e| e.value),
+        Some(json!(205))
+    );
+}
+
+/// Each limit refuses the write, naming itself, and writes nothing.
+pub fn state_limits_refuse_without_writing(b: &dyn Backend) {
+    let store = b.open("state-limits");
+    let limits = StateLimits {
+        max_key_bytes: 4,
+        max_value_bytes: 8,
+        max_keys: 2,
+    };
+    assert!(matches!(
+        store.state_set("a", "long!", &json!(1), &limits),
+        Err(StateError::KeyTooLong { bytes: 5, limit: 4 })
+    ));
+    assert!(matches!(
+        store.state_set("a", "k", &json!("too large"), &limits),
+        Err(StateError::ValueTooLarge {
+            bytes: 11,
+            limit: 8
+        })
+    ));
+    assert!(matches!(
+        store.state_set("a", "", &json!(1), &limits),
+        Err(StateError::EmptyKey)
+    ));
+    store
+        .state_set("a", "k1", &json!(1), &limits)
+        .expect("first");
+    store
+        .state_set("a", "k2", &json!(2), &limits)
+        .expect("second");
+    assert!(matches!(
+        store.state_set("a", "k3", &json!(3), &limits),
+        Err(StateError::TooManyKeys { limit: 2 })
+    ));
+    assert!(matches!(
+        store.state_increment("a", "k3", &serde_json::Number::from(1), &limits),
+        Err(StateError::TooManyKeys { limit: 2 })
+    ));
+    store
+        .state_set("a", "k2", &json!(20), &limits)
+        .expect("an existing key still changes");
+    store
+        .state_set("b", "k3", &json!(3), &limits)
+        .expect("another automation's count");
+    assert_eq!(
+        state_of(store.as_ref(), "a"),
+        [("k1".into(), json!(1)), ("k2".into(), json!(20))]
+    );
+}
+
+/// State written (each write returns durable) is there after reopening.
+pub fn state_survives_reopening(b: &dyn Backend) {
+    {
+        let store = b.open("state-reopen");
+        let limits = StateLimits::default();
+        store
+            .state_set("a", "pointer", &json!("2024-05-01T00:00:00Z"), &limits)
+            .expect("set");
+        store
+            .state_increment("a", "n", &serde_json::Number::from(2), &limits)
+            .expect("increment");
+    }
+    let store = b.open("state-reopen");
+    assert_eq!(
+        state_of(store.as_ref(), "a"),
+        [
+            ("n".into(), json!(2)),
+            ("pointer".into(), json!("2024-05-01T00:00:00Z"))
+        ]
+    );
+}
+
 /// One `#[test]` per case for `$backend` (an expression implementing
 /// [`Backend`]).
 #[macro_export]
@@ -279,6 +464,10 @@ macro_rules! conformance_tests {
             sealed_copies_are_kept_per_step_and_dropped_with_the_run_end,
             everything_flushed_survives_reopening,
             many_writers_at_once_lose_nothing,
+            state_round_trips_per_automation,
+            state_increments_are_atomic,
+            state_limits_refuse_without_writing,
+            state_survives_reopening,
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {

@@ -14,75 +14,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use weft_host::{RunResult, RunStatus, Runtime, StepRecord, StepStatus, Trigger, Weft};
-use weft_tests::{FakeApi, cache_dir};
-
-const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
-
-fn example(file: &str) -> Value {
-    let path = format!("{EXAMPLES}/{file}");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
-}
-
-/// The engine as an embedding program sets it up: the bundled standard
-/// components, history in sled under `sled`, and (when given) the `http`
-/// connector granted the fake API.
-async fn engine(sled: &Path, api: Option<&FakeApi>) -> Weft {
-    let runtime = Runtime::builder()
-        .cache_dir(cache_dir())
-        .build()
-        .expect("runtime");
-    let mut builder = Weft::builder().runtime(runtime).sled(sled);
-    for (_, bytes) in weft_components::standard() {
-        builder = builder.component(bytes);
-    }
-    if let Some(api) = api {
-        builder = builder.grant("http", &[api.base()]);
-    }
-    builder.build().await.expect("build weft")
-}
-
-async fn run(weft: &Weft, document: &Value, input: Value) -> RunResult {
-    let plan = weft
-        .validate(document)
-        .unwrap_or_else(|e| panic!("{} does not validate: {e}", document["id"]));
-    weft.run(&plan, input, Trigger::custom("test"))
-        .await
-        .expect("run")
-}
-
-/// Every step of block `id`, in order.
-fn steps<'a>(result: &'a RunResult, id: &str) -> Vec<&'a StepRecord> {
-    result.steps.iter().filter(|s| s.block_id == id).collect()
-}
-
-/// The one step of block `id`.
-fn step<'a>(result: &'a RunResult, id: &str) -> &'a StepRecord {
-    match steps(result, id).as_slice() {
-        [one] => one,
-        other => panic!("block {id} ran {} times, expected once", other.len()),
-    }
-}
-
-fn block_order(result: &RunResult) -> Vec<&str> {
-    result.steps.iter().map(|s| s.block_id.as_str()).collect()
-}
-
-fn iterations(result: &RunResult, id: &str) -> Vec<Vec<usize>> {
-    steps(result, id)
-        .iter()
-        .map(|s| s.iteration.clone())
-        .collect()
-}
-
-/// A short description of a finished run, for assertion messages.
-fn describe(result: &RunResult) -> String {
-    format!(
-        "status {:?}, error {:?}, warnings {:?}, output {}",
-        result.record.status, result.record.error, result.record.warnings, result.record.output
-    )
-}
+use weft_host::{RunResult, RunStatus, StepStatus};
+use weft_tests::FakeApi;
+use weft_tests::examples::{
+    EXAMPLES, block_order, describe, engine, example, iterations, run, step, steps,
+};
 
 // ------------------------------------------------------------ every file
 
@@ -798,53 +734,4 @@ async fn nested_loops_exit_the_inner_loop_at_the_first_match() {
     assert_eq!(iterations(&result, "NextTeam"), [vec![0, 1], vec![2, 0]]);
     assert_eq!(iterations(&result, "Engineers"), [[0], [1], [2]]);
     assert_eq!(steps(&result, "Rota").len(), 1, "the outer loop went on");
-}
-
-// ------------------------------------------------- custom-code-transform
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn custom_code_transform_totals_orders_per_customer_in_javascript() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let weft = engine(dir.path(), None).await;
-    let doc = example("custom-code-transform.json");
-    // The sample orders: Ada 19.00 + 15.00, Grace 12.99; VAT 20%.
-    let result = run(&weft, &doc, json!({})).await;
-    assert_eq!(
-        result.record.status,
-        RunStatus::Finished,
-        "{}",
-        describe(&result)
-    );
-    assert_eq!(
-        result.record.output,
-        json!([
-            {"customer": "Ada", "orders": 2, "net": 34, "gross": 40.8},
-            {"customer": "Grace", "orders": 1, "net": 12.99, "gross": 15.59},
-        ])
-    );
-    let totals = step(&result, "Totals");
-    assert_eq!(totals.logs.len(), 1);
-    assert_eq!(totals.logs[0].message, "3 orders from 2 customers");
-    // The code reached the block as written; `input` was templated.
-    let input = totals.input.as_ref().expect("recorded input");
-    assert_eq!(input["code"], doc["blocks"][1]["inputs"]["code"]);
-    assert_eq!(input["input"]["vat"], json!(0.2));
-
-    // The payload's orders and VAT rate instead.
-    let result = run(
-        &weft,
-        &doc,
-        json!({"vat": 0, "orders": [
-            {"id": "X-1", "customer": "Zoe", "lines": [{"sku": "a", "qty": 3, "price": 0.1}]},
-            {"id": "X-2", "customer": "Yan", "lines": [{"sku": "b", "qty": 1, "price": 0.2}, {"sku": "c", "qty": 1, "price": 0.1}]}
-        ]}),
-    )
-    .await;
-    assert_eq!(
-        result.record.output,
-        json!([
-            {"customer": "Zoe", "orders": 1, "net": 0.3, "gross": 0.3},
-            {"customer": "Yan", "orders": 1, "net": 0.3, "gross": 0.3},
-        ])
-    );
 }

@@ -347,3 +347,62 @@ fn a_bare_allow_names_the_connector_it_applies_to() {
         "{text}"
     );
 }
+
+/// `weft run` keeps an automation's state between runs in the data
+/// directory's store: a counter counts across one-shot runs of the same
+/// document, and another data directory starts afresh.
+#[test]
+fn one_shot_runs_share_the_automations_state() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let data = tempfile::tempdir().expect("tempdir");
+    let file = data.path().join("count.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({
+            "weft": "automation/v1", "id": "count", "name": "Count",
+            "blocks": [
+                {"id": "Start", "type": "start"},
+                {"id": "Seen", "type": "state-get", "key": "last", "default": "nobody"},
+                {"id": "Runs", "type": "state-increment", "key": "runs"},
+                {"id": "Last", "type": "state-set", "key": "last", "value": "{$.Start.name}"},
+                {"id": "Out", "type": "output", "mode": "set", "value": {"runs": "{$.Runs}", "before": "{$.Seen}"}}
+            ],
+            "edges": [
+                {"from": "Start", "to": "Seen"}, {"from": "Seen", "to": "Runs"},
+                {"from": "Runs", "to": "Last"}, {"from": "Last", "to": "Out"}
+            ]
+        })
+        .to_string(),
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf-8");
+    let mut outputs = Vec::new();
+    for name in ["ada", "grace"] {
+        let input = serde_json::json!({ "name": name }).to_string();
+        let out = weft_in(&["run", path, "--input", &input], cache.path(), data.path());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        outputs.push(stdout_json(&out));
+    }
+    assert_eq!(
+        outputs,
+        [
+            serde_json::json!({"runs": 1, "before": "nobody"}),
+            serde_json::json!({"runs": 2, "before": "ada"}),
+        ]
+    );
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let out = weft_in(
+        &["run", path, "--input", "{\"name\": \"x\"}"],
+        cache.path(),
+        elsewhere.path(),
+    );
+    assert_eq!(
+        stdout_json(&out),
+        serde_json::json!({"runs": 1, "before": "nobody"})
+    );
+}

@@ -52,6 +52,11 @@ ACCEPTED_REJECTIONS = {
     ("putConnectorGrants", "invalid_grant"): "an allow-list entry that does not parse",
     # Which users exist is state.
     ("patchAutomation", "unknown_user"): "an owner who is not a user of this server",
+    # State limits are server settings (`[run_limits] state`), counted in
+    # bytes of the key and of the value's JSON, and the key count is state.
+    ("putAutomationStateKey", "state_key_too_long"): "a key longer than the server's max_key_bytes",
+    ("putAutomationStateKey", "state_value_too_large"): "a value larger than the server's max_value_bytes",
+    ("putAutomationStateKey", "state_too_many_keys"): "an automation already at the server's max_keys",
 }
 
 

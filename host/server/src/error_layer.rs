@@ -25,6 +25,11 @@ pub const API_BODY_LIMIT: usize = 2 << 20;
 /// How much of a non-JSON error body is kept as the message.
 const MESSAGE_LIMIT: usize = 1024;
 
+/// Marks a 413 that names a limit other than the body's (a state value's
+/// `max_value_bytes`): kept as the handler wrote it.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnLimit;
+
 /// The body limits in force, to name the one a 413 answer exceeded.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimits {
@@ -67,8 +72,12 @@ pub async fn json_errors(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
     // Our own 413s come from extractors that do not know the route's
-    // limit; rewrite them too so every 413 names it.
-    if is_json && status != StatusCode::PAYLOAD_TOO_LARGE {
+    // limit; rewrite them too so every 413 names it — except those that
+    // name a limit of their own ([`OwnLimit`]).
+    if is_json
+        && (status != StatusCode::PAYLOAD_TOO_LARGE
+            || response.extensions().get::<OwnLimit>().is_some())
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();

@@ -418,6 +418,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/automations/{id}/export",
             get(api::export_automation),
         )
+        .route("/api/v1/automations/{id}/state", get(api::list_state))
+        .route(
+            "/api/v1/automations/{id}/state/{key}",
+            get(api::get_state)
+                .put(api::put_state)
+                .delete(api::delete_state),
+        )
         .route(
             "/api/v1/connections",
             get(connections_api::list).post(connections_api::create),

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tower::ServiceExt;
-use weft_host::store::{Committed, RunFilter, StoreError};
+use weft_host::store::{Committed, RunFilter, StateEntry, StateError, StateLimits, StoreError};
 use weft_host::{RunRecord, RunStore, SledStore, StepRecord, Weft};
 
 /// The sled store, until `broken` is set: from then on every write and
@@ -72,6 +72,40 @@ impl RunStore for FailingDisk {
             Err(e) => Box::pin(async move { Err(e) }),
             Ok(()) => self.inner.committed(),
         }
+    }
+    fn state_get(&self, automation: &str, key: &str) -> Result<Option<StateEntry>, StoreError> {
+        self.inner.state_get(automation, key)
+    }
+    fn state_list(&self, automation: &str) -> Result<Vec<StateEntry>, StoreError> {
+        self.inner.state_list(automation)
+    }
+    fn state_set(
+        &self,
+        automation: &str,
+        key: &str,
+        value: &Value,
+        limits: &StateLimits,
+    ) -> Result<StateEntry, StateError> {
+        self.check()?;
+        self.inner.state_set(automation, key, value, limits)
+    }
+    fn state_increment(
+        &self,
+        automation: &str,
+        key: &str,
+        by: &serde_json::Number,
+        limits: &StateLimits,
+    ) -> Result<StateEntry, StateError> {
+        self.check()?;
+        self.inner.state_increment(automation, key, by, limits)
+    }
+    fn state_delete(&self, automation: &str, key: &str) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.state_delete(automation, key)
+    }
+    fn state_clear(&self, automation: &str) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.state_clear(automation)
     }
 }
 

@@ -204,6 +204,38 @@ pub enum BlockKind {
     UpdateRunTitle {
         title: Value,
     },
+    /// Read a key of the automation's state, kept between runs: the
+    /// output is its value, or `default` (null when omitted) if the key
+    /// is missing.
+    #[schemars(transform = require_key)]
+    StateGet {
+        // Optional to serde only, as for `loop-while`'s cap: a missing
+        // key is reported by validation, naming the block.
+        #[serde(default)]
+        key: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        default: Option<Value>,
+    },
+    /// Write a key of the automation's state, at once: a run started
+    /// after this block sees it, whatever becomes of this run. The output
+    /// is the value stored.
+    #[schemars(transform = require_key_and_value)]
+    StateSet {
+        #[serde(default)]
+        key: Value,
+        #[serde(default)]
+        value: Value,
+    },
+    /// Add `by` (omitted: 1) to a numeric key of the automation's state,
+    /// a missing key counting as 0, in one step that concurrent runs
+    /// cannot interleave. The output is the new number.
+    #[schemars(transform = require_key)]
+    StateIncrement {
+        #[serde(default)]
+        key: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<Value>,
+    },
     Variable {
         #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
         variable: String,
@@ -284,6 +316,9 @@ impl BlockKind {
         "error",
         "sleep",
         "update-run-title",
+        "state-get",
+        "state-set",
+        "state-increment",
         "connector",
         "call_automation",
     ];
@@ -299,6 +334,9 @@ impl BlockKind {
             BlockKind::ExitLoop { .. } => "exit-loop",
             BlockKind::Case { .. } => "case",
             BlockKind::UpdateRunTitle { .. } => "update-run-title",
+            BlockKind::StateGet { .. } => "state-get",
+            BlockKind::StateSet { .. } => "state-set",
+            BlockKind::StateIncrement { .. } => "state-increment",
             BlockKind::Variable { .. } => "variable",
             BlockKind::Output { .. } => "output",
             BlockKind::Stop => "stop",
@@ -322,6 +360,9 @@ impl BlockKind {
             "loop-batch" => &["over", "size"],
             "case" => &["value", "cases"],
             "update-run-title" => &["title"],
+            "state-get" => &["key", "default"],
+            "state-set" => &["key", "value"],
+            "state-increment" => &["key", "by"],
             "variable" => &["variable", "action", "value"],
             "output" => &["mode", "value"],
             "error" => &["mode", "message"],
@@ -376,6 +417,34 @@ fn require_max_iterations(schema: &mut schemars::Schema) {
     {
         cap.shift_remove("default");
         cap.insert("type".into(), Value::String("integer".into()));
+    }
+}
+
+/// The schema states what validation enforces: a state block has a
+/// `key` (and `state-set` a `value`), though the Rust fields default so
+/// that a missing one is reported with the block's id.
+fn require_key(schema: &mut schemars::Schema) {
+    require(schema, &["key"]);
+}
+
+fn require_key_and_value(schema: &mut schemars::Schema) {
+    require(schema, &["key", "value"]);
+}
+
+fn require(schema: &mut schemars::Schema, fields: &[&str]) {
+    if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+        for f in fields {
+            required.push(Value::String((*f).into()));
+        }
+    }
+    for f in fields {
+        if let Some(field) = schema
+            .get_mut("properties")
+            .and_then(|p| p.get_mut(*f))
+            .and_then(Value::as_object_mut)
+        {
+            field.remove("default");
+        }
     }
 }
 
@@ -586,6 +655,9 @@ mod tests {
             "\"loop-batch\"",
             "\"update-run-title\"",
             "\"max_iterations\"",
+            "\"state-get\"",
+            "\"state-set\"",
+            "\"state-increment\"",
         ] {
             assert!(schema.contains(needle), "{needle} missing");
         }

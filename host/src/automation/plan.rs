@@ -26,8 +26,10 @@ use weft_conditions::{Combine, Operator};
 mod checker;
 mod control;
 mod outputs;
+mod state;
 use checker::Checker;
 pub use control::MAX_TITLE_CHARS;
+pub use state::StateOp;
 
 /// One problem in an automation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -155,6 +157,8 @@ pub enum NodeKind {
     UpdateRunTitle {
         title: Template,
     },
+    /// `state-get`, `state-set` or `state-increment`.
+    State(StateOp),
     Variable {
         name: String,
         action: VariableAction,
@@ -208,6 +212,7 @@ impl NodeKind {
             NodeKind::ExitLoop { .. } => "exit-loop",
             NodeKind::Case { .. } => "case",
             NodeKind::UpdateRunTitle { .. } => "update-run-title",
+            NodeKind::State(op) => op.type_name(),
             NodeKind::Variable { .. } => "variable",
             NodeKind::Output { .. } => "output",
             NodeKind::Stop => "stop",

@@ -40,6 +40,10 @@ pub(super) enum TreeId {
     Runs,
     Steps,
     Sealed,
+    /// Automations' state between runs ([`super::state`]): keys are the
+    /// automation id, a NUL and the state key, so a batch's "runs" are
+    /// the automations whose state it writes.
+    State,
 }
 
 /// One staged change.
@@ -80,6 +84,7 @@ pub(super) struct Trees {
     pub runs: sled::Tree,
     pub steps: sled::Tree,
     pub sealed: sled::Tree,
+    pub state: sled::Tree,
     /// Called between applying a batch and flushing it, so tests can hold
     /// a batch in flight.
     #[cfg(test)]
@@ -92,6 +97,7 @@ impl Trees {
             TreeId::Runs => &self.runs,
             TreeId::Steps => &self.steps,
             TreeId::Sealed => &self.sealed,
+            TreeId::State => &self.state,
         }
     }
 
@@ -349,7 +355,7 @@ impl Committer {
 
     /// Block until the batch with `ticket` is durable (or failed).
     /// Durable first: a batch that made it is not undone by a later failure.
-    fn wait_for(&self, ticket: u64) -> Result<(), StoreError> {
+    pub(super) fn wait_for(&self, ticket: u64) -> Result<(), StoreError> {
         let mut progress = lock(&self.shared.progress);
         loop {
             if progress.durable >= ticket {
@@ -474,6 +480,7 @@ mod tests {
             runs: db.open_tree("runs").expect("tree"),
             steps: db.open_tree("steps").expect("tree"),
             sealed: db.open_tree("sealed").expect("tree"),
+            state: db.open_tree("state").expect("tree"),
             db,
             before_flush: Some(Arc::new(move || {
                 let _ = entered_tx.send(());

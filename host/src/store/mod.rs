@@ -4,11 +4,14 @@
 //! multi-node deployments.
 
 mod commit;
+mod sled_state;
 mod sled_store;
+pub mod state;
 mod trigger;
 
 pub use commit::CommitStats;
 pub use sled_store::SledStore;
+pub use state::{StateEntry, StateError, StateLimits};
 pub use trigger::{ChainedBy, Trigger};
 
 use crate::guest_log::LogLine;
@@ -296,4 +299,34 @@ pub trait RunStore: Send + Sync + 'static {
     fn commit_stats(&self) -> Option<CommitStats> {
         None
     }
+
+    // State between runs ([`state`]): a few keys per automation. Every
+    // write checks `limits` (key, value, key count), is atomic per key,
+    // and returns only once it is durable; reads see durable values only.
+
+    /// One key of `automation`'s state.
+    fn state_get(&self, automation: &str, key: &str) -> Result<Option<StateEntry>, StoreError>;
+    /// All of `automation`'s state, by key.
+    fn state_list(&self, automation: &str) -> Result<Vec<StateEntry>, StoreError>;
+    /// Write a key (created if missing).
+    fn state_set(
+        &self,
+        automation: &str,
+        key: &str,
+        value: &Value,
+        limits: &StateLimits,
+    ) -> Result<StateEntry, StateError>;
+    /// Add `by` to a numeric key (a missing key counts as 0) as one
+    /// read-modify-write: concurrent increments of one key never lose one.
+    fn state_increment(
+        &self,
+        automation: &str,
+        key: &str,
+        by: &serde_json::Number,
+        limits: &StateLimits,
+    ) -> Result<StateEntry, StateError>;
+    /// Remove a key; false if there was none.
+    fn state_delete(&self, automation: &str, key: &str) -> Result<bool, StoreError>;
+    /// Remove all of `automation`'s state (it was deleted).
+    fn state_clear(&self, automation: &str) -> Result<(), StoreError>;
 }

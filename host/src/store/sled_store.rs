@@ -10,16 +10,22 @@
 //! and become visible to reads only once a batch holding them is on disk.
 
 use super::commit::{CommitStats, Committer, Op, TreeId, Trees};
+use super::state::{StateEntry, StateError, StateLimits};
 use super::{Committed, RunFilter, RunRecord, RunStore, StepRecord, StoreError};
+use serde_json::{Number, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 pub struct SledStore {
-    trees: Trees,
-    committer: Committer,
+    pub(super) trees: Trees,
+    pub(super) committer: Committer,
+    /// Held across a state write's read, write and commit, so that
+    /// concurrent increments never read the same old value
+    /// ([`super::sled_state`]).
+    pub(super) state_lock: std::sync::Mutex<()>,
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
+pub(super) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
@@ -61,12 +67,17 @@ impl SledStore {
             runs: db.open_tree("runs").map_err(backend)?,
             steps: db.open_tree("steps").map_err(backend)?,
             sealed: db.open_tree("sealed").map_err(backend)?,
+            state: db.open_tree("state").map_err(backend)?,
             db,
             #[cfg(test)]
             before_flush: None,
         };
         let committer = Committer::start(trees.clone())?;
-        Ok(SledStore { trees, committer })
+        Ok(SledStore {
+            trees,
+            committer,
+            state_lock: std::sync::Mutex::new(()),
+        })
     }
 
     /// Group-commit figures so far.
@@ -89,7 +100,10 @@ impl SledStore {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         reason: e.to_string(),
@@ -262,6 +276,42 @@ impl RunStore for SledStore {
 
     fn commit_stats(&self) -> Option<CommitStats> {
         Some(self.committer.stats())
+    }
+
+    fn state_get(&self, automation: &str, key: &str) -> Result<Option<StateEntry>, StoreError> {
+        self.state_get_impl(automation, key)
+    }
+
+    fn state_list(&self, automation: &str) -> Result<Vec<StateEntry>, StoreError> {
+        self.state_list_impl(automation)
+    }
+
+    fn state_set(
+        &self,
+        automation: &str,
+        key: &str,
+        value: &Value,
+        limits: &StateLimits,
+    ) -> Result<StateEntry, StateError> {
+        self.state_write(automation, key, limits, |_| Ok(value.clone()))
+    }
+
+    fn state_increment(
+        &self,
+        automation: &str,
+        key: &str,
+        by: &Number,
+        limits: &StateLimits,
+    ) -> Result<StateEntry, StateError> {
+        self.state_increment_impl(automation, key, by, limits)
+    }
+
+    fn state_delete(&self, automation: &str, key: &str) -> Result<bool, StoreError> {
+        self.state_remove(automation, Some(key))
+    }
+
+    fn state_clear(&self, automation: &str) -> Result<(), StoreError> {
+        self.state_remove(automation, None).map(|_| ())
     }
 }
 

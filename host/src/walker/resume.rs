@@ -2,8 +2,8 @@
 //! durably finished block.
 //!
 //! A walk is deterministic once the outputs of the blocks that reach
-//! outside the run are fixed: connector and `call_automation` blocks (and
-//! `sleep`, which only waits). The history of an interrupted run is a
+//! outside the run are fixed: connector, `call_automation` and state
+//! blocks (and `sleep`, which only waits). The history of an interrupted run is a
 //! prefix of the steps its walk writes, so a resumed run walks the plan
 //! again from its Start block with a cursor over that prefix ([`Replay`]):
 //!

@@ -293,3 +293,11 @@ export interface MissingConnection {
   name: string;
   candidates: string[];
 }
+
+/** One key of an automation's state between runs (`GET /api/v1/automations/{id}/state`). */
+export interface StateEntry {
+  key: string;
+  value: unknown;
+  /** Unix milliseconds of the last write. */
+  updated_at: number;
+}

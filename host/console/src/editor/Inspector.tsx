@@ -223,6 +223,18 @@ export function Inspector(p: Props) {
       {block.type === 'update-run-title' && (
         <AnyField label="Title" required value={block.title} onChange={(v) => set({ title: v }, 'title')} errors={all.get('title')} testId="inspector-title" />
       )}
+      {(block.type === 'state-get' || block.type === 'state-set' || block.type === 'state-increment') && (
+        <AnyField label="Key" required value={block.key} onChange={(v) => set({ key: v }, 'key')} errors={all.get('key')} testId="inspector-state-key" />
+      )}
+      {block.type === 'state-get' && (
+        <AnyField label="Default" value={block.default} onChange={(v) => set({ default: v }, 'default')} errors={all.get('default')} testId="inspector-state-default" />
+      )}
+      {block.type === 'state-set' && (
+        <AnyField label="Value" required value={block.value} onChange={(v) => set({ value: v }, 'value')} errors={all.get('value')} testId="inspector-state-value" />
+      )}
+      {block.type === 'state-increment' && (
+        <AnyField label="By" value={block.by} onChange={(v) => set({ by: v }, 'by')} errors={all.get('by')} testId="inspector-state-by" />
+      )}
       {block.type === 'variable' && (
         <>
           <TemplateField

@@ -89,6 +89,27 @@ const kinds: BlockKind[] = [
     template: () => ({ title: '' }),
   },
   {
+    type: 'state-get',
+    label: 'Get state',
+    description: "Read a key of the automation's state, kept between runs (or the default).",
+    branches: ['next'],
+    template: () => ({ key: '' }),
+  },
+  {
+    type: 'state-set',
+    label: 'Set state',
+    description: "Store a value under a key of the automation's state, at once.",
+    branches: ['next'],
+    template: () => ({ key: '', value: '' }),
+  },
+  {
+    type: 'state-increment',
+    label: 'Increment state',
+    description: "Add to a number in the automation's state (a missing key counts as 0).",
+    branches: ['next'],
+    template: () => ({ key: '', by: 1 }),
+  },
+  {
     type: 'call_automation',
     label: 'Call automation',
     description: "Run another automation; synchronously its output becomes this block's.",
@@ -202,6 +223,12 @@ export function blockSummary(block: DocBlock): string | undefined {
       return short(block.value);
     case 'update-run-title':
       return short(block.title);
+    case 'state-get':
+      return short(block.key);
+    case 'state-set':
+      return short(`${short(block.key) ?? ''} = ${short(block.value) ?? ''}`);
+    case 'state-increment':
+      return short(`${short(block.key) ?? ''} + ${block.by === undefined ? '1' : (short(block.by) ?? '')}`);
     case 'exit-loop':
       return typeof block.loop === 'string' ? `leave ${block.loop}` : undefined;
     case 'variable':

@@ -385,5 +385,11 @@ pub async fn delete_automation(
     visible(&state, &caller, &id)?;
     state.automations.delete(&id)?;
     state.forget_automation(&id);
+    // Its state between runs goes with it: a new automation given this
+    // id later starts empty.
+    let weft = state.weft.clone();
+    tokio::task::spawn_blocking(move || weft.state_clear(&id))
+        .await
+        .map_err(ApiError::internal)??;
     Ok(StatusCode::NO_CONTENT)
 }

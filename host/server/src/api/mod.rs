@@ -20,6 +20,7 @@ mod events;
 mod hooks;
 mod runs;
 mod session;
+mod state;
 mod transfer;
 mod users;
 pub use automations::*;
@@ -28,6 +29,7 @@ pub use events::*;
 pub use hooks::*;
 pub use runs::*;
 pub use session::*;
+pub use state::*;
 pub use transfer::*;
 pub use users::*;
 

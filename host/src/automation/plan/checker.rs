@@ -237,6 +237,9 @@ impl<'a> Checker<'a> {
             BlockKind::ExitLoop { target } => self.exit_loop(id, target.as_deref()),
             BlockKind::Case { value, cases } => self.case(n, id, value, cases),
             BlockKind::UpdateRunTitle { title } => self.run_title(id, title),
+            BlockKind::StateGet { .. }
+            | BlockKind::StateSet { .. }
+            | BlockKind::StateIncrement { .. } => self.state_block(id, &block.kind),
             BlockKind::Variable {
                 variable,
                 action,
