@@ -43,6 +43,7 @@ pub fn run(n: u32, automation: &str) -> RunRecord {
         resumed: None,
         title: None,
         in_flight: None,
+        waiting_for: None,
     }
 }
 

@@ -85,7 +85,7 @@ async fn load_creates_the_examples_once_and_prints_how_to_run_them() {
     let (_, list) = api
         .call("GET", "/api/v1/automations", Some(ADMIN), None)
         .await;
-    assert_eq!(list["items"].as_array().map(Vec::len), Some(6), "{list}");
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(7), "{list}");
     // Restarting with the same files changes nothing.
     server.stop();
     let data = std::mem::replace(&mut server.data, tempfile::tempdir().expect("tmp"));

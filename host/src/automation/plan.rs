@@ -25,8 +25,13 @@ use weft_conditions::{Combine, Operator};
 
 mod checker;
 mod control;
+mod input;
 use checker::Checker;
 pub use control::MAX_TITLE_CHARS;
+pub use input::{
+    DEFAULT_INPUT_TIMEOUT_MS, FormError, MAX_INPUT_SCHEMA_BYTES, MAX_INPUT_TIMEOUT_MS,
+    check_form_values,
+};
 
 /// One problem in an automation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -151,6 +156,15 @@ pub enum NodeKind {
     UpdateRunTitle {
         title: Template,
     },
+    /// Pause for a form (see [`crate::automation::document::BlockKind::Input`]).
+    Input {
+        /// A valid JSON Schema (checked at validation).
+        schema: std::sync::Arc<Value>,
+        title: Option<Template>,
+        message: Option<Template>,
+        timeout_ms: u64,
+        timeout_values: Option<Value>,
+    },
     Variable {
         name: String,
         action: VariableAction,
@@ -204,6 +218,7 @@ impl NodeKind {
             NodeKind::ExitLoop { .. } => "exit-loop",
             NodeKind::Case { .. } => "case",
             NodeKind::UpdateRunTitle { .. } => "update-run-title",
+            NodeKind::Input { .. } => "input",
             NodeKind::Variable { .. } => "variable",
             NodeKind::Output { .. } => "output",
             NodeKind::Stop => "stop",

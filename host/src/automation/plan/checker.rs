@@ -137,6 +137,19 @@ impl<'a> Checker<'a> {
             BlockKind::ExitLoop { target } => self.exit_loop(id, target.as_deref()),
             BlockKind::Case { value, cases } => self.case(n, id, value, cases),
             BlockKind::UpdateRunTitle { title } => self.run_title(id, title),
+            BlockKind::Input {
+                schema,
+                title,
+                message,
+                timeout_ms,
+                timeout_values,
+            } => self.input_block(
+                id,
+                schema,
+                (title.as_ref(), message.as_ref()),
+                *timeout_ms,
+                timeout_values.as_ref(),
+            ),
             BlockKind::Variable {
                 variable,
                 action,
