@@ -66,7 +66,7 @@ function Form({ runId, waiting, onSubmitted }: { runId: string; waiting: Waiting
         The run waits at block {waiting.block} until {formatTime(waiting.expires_at)}.
       </p>
       {asFields ? (
-        <SchemaForm schema={schema} value={values} onChange={(next) => setValues(next)} problems={problems} testPrefix="input" />
+        <SchemaForm schema={schema} value={values} onChange={(next) => setValues(next)} problems={problems} testPrefix="input" mappable={false} />
       ) : (
         <label>
           Values (JSON)
