@@ -80,8 +80,8 @@ const watch = new ConsoleWatch([
   {
     status: 422,
     path: /^\/api\/v1\/runs\/[^/]+\/input$/,
-    when: () => current?.startsWith('11 '),
-    why: 'the deliberate incomplete form of check 11 (the input block)',
+    when: () => current?.startsWith('12 '),
+    why: 'the deliberate incomplete form of check 12 (the input block)',
   },
 ]);
 
@@ -687,9 +687,9 @@ async function main() {
       { page },
     );
 
-    // ---------------------------------------------------------------- 11
+    // ---------------------------------------------------------------- 12
     await check(
-      '11 a paused run shows its input form; a refused submission names the field, an accepted one resumes the run',
+      '12 a paused run shows its input form; a refused submission names the field, an accepted one resumes the run',
       async () => {
         const approval = JSON.parse(readFileSync(join(EXAMPLES, 'input-approval.json'), 'utf8'));
         await api('POST', '/api/v1/automations', { ...approval, id: 'e2e-approval', name: 'E2E approval' });
