@@ -43,8 +43,9 @@
 //! restart), [`signing`] (publishers' ed25519 signatures over components
 //! and the keys an operator trusts), [`run_limits`] (the host-side limits
 //! of a run), [`run_slot`] (a host's concurrency slot, handed back while a
-//! run waits to retry), and [`weft`] (the engine facade; the walker is
-//! private).
+//! run waits to retry), [`input_form`] (answering the form of a run
+//! paused at an `input` block), and [`weft`] (the engine facade; the
+//! walker is private).
 
 pub mod automation;
 pub mod chaining;
@@ -59,6 +60,7 @@ pub mod error;
 pub mod fuzz_targets;
 pub mod guest_log;
 pub mod guest_text;
+pub mod input_form;
 pub mod limits;
 pub mod manifest;
 pub mod outbound_http;

@@ -26,6 +26,7 @@ mod call_block;
 mod connector_block;
 mod durable;
 mod idempotency;
+mod input_block;
 mod journal;
 mod loops;
 mod record;
@@ -70,6 +71,9 @@ enum Flow {
 enum Halt {
     Failed(String),
     Stopped,
+    /// Stopped at an `input` block to wait for a form: the run is
+    /// recorded `paused` and resumes when it is answered.
+    Paused(Box<crate::store::WaitingFor>),
     Store(StoreError),
 }
 
@@ -376,6 +380,11 @@ impl<'a> Walk<'a> {
         self.run.finished_at = Some(now_ms());
         self.run.output = std::mem::take(&mut self.output);
         match result {
+            Err(Halt::Paused(waiting)) => {
+                self.run.status = RunStatus::Paused;
+                self.run.finished_at = None;
+                self.run.waiting_for = Some(*waiting);
+            }
             Ok(_) => {
                 self.run.status = if self.run.warnings.is_empty() {
                     RunStatus::Finished
@@ -400,7 +409,7 @@ impl<'a> Walk<'a> {
         scrub::record::run(&mut self.run, &self.secrets);
         self.run.in_flight = None;
         self.store.put_run(&self.run)?;
-        if self.durable {
+        if self.durable && self.run.status.is_final() {
             // Ended: nothing will resume it.
             self.store.drop_sealed(&self.run.id)?;
         }
@@ -421,6 +430,15 @@ impl<'a> Walk<'a> {
                 "cannot resume: the automation was changed (version {} to {}) while this run was interrupted; blocks up to {:?} (step {}) had finished, so it was not resumed on the new version",
                 self.run.automation_version, self.plan.version, last.block_id, last.seq
             ));
+        }
+        // Resumed with a form's answer, not after a stop of the server.
+        if self
+            .run
+            .waiting_for
+            .as_ref()
+            .is_some_and(|w| w.answer.is_some())
+        {
+            return None;
         }
         let resumed = self.run.resumed.get_or_insert(crate::store::Resumed {
             times: 1,
@@ -562,6 +580,22 @@ impl<'a> Walk<'a> {
                     None => self.state_block(op)?,
                 },
             },
+            NodeKind::Input {
+                schema,
+                title,
+                message,
+                timeout_ms,
+                timeout_values,
+            } => self.input_block(
+                n,
+                input_block::Form {
+                    schema,
+                    title: title.as_ref(),
+                    message: message.as_ref(),
+                    timeout_ms: *timeout_ms,
+                    timeout_values: timeout_values.as_ref(),
+                },
+            )?,
             NodeKind::Stop => {
                 let mut o = Outcome::plain(Ok(Value::Null), None);
                 o.flow = Flow::Stop;

@@ -585,5 +585,6 @@ pub fn new_record(plan: &Plan, input: Value, trigger: Trigger) -> RunRecord {
         resumed: None,
         title: None,
         in_flight: None,
+        waiting_for: None,
     }
 }

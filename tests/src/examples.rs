@@ -74,4 +74,3 @@ pub fn describe(result: &RunResult) -> String {
         result.record.status, result.record.error, result.record.warnings, result.record.output
     )
 }
-

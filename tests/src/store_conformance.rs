@@ -45,6 +45,7 @@ pub fn run(n: u32, automation: &str) -> RunRecord {
         resumed: None,
         title: None,
         in_flight: None,
+        waiting_for: None,
     }
 }
 

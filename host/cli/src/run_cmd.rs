@@ -244,6 +244,23 @@ pub async fn run(weft: &Weft, file: &Path, input: Value, json_out: bool) -> Resu
         Failure::new(INVALID, format!("{}: {errors}", file.display()))
             .hint(format!("check it with `weft validate {}`", file.display()))
     })?;
+    // A one-shot run cannot pause: there is no server to submit a form
+    // to, and nothing to resume the run afterwards.
+    if let Some(node) = plan
+        .nodes
+        .iter()
+        .find(|n| matches!(n.kind, weft_host::automation::plan::NodeKind::Input { .. }))
+    {
+        return Err(Failure::new(
+            USAGE,
+            format!(
+                "{}: block {:?} is an input block, which pauses the run until a form is submitted through a server's API; `weft run` cannot pause",
+                file.display(),
+                safe(&node.id)
+            ),
+        )
+        .hint("load it into `weft serve` and start it there (POST /api/v1/automations/{id}/runs), then submit the form with POST /api/v1/runs/{run_id}/input"));
+    }
     let trigger = Trigger::Cli;
     // Human mode prints each step as it finishes: progress for long runs.
     let live = |step: &StepRecord| print_step(step);

@@ -406,3 +406,24 @@ fn one_shot_runs_share_the_automations_state() {
         serde_json::json!({"runs": 1, "before": "nobody"})
     );
 }
+
+/// `weft run` cannot pause, so an automation with an `input` block is
+/// refused before it runs, saying why and where it can run.
+#[test]
+fn run_refuses_an_input_block_and_points_at_the_server() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/input-approval.json"
+    );
+    let out = weft(&["run", example], cache.path());
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("block \"Approve\" is an input block")
+            && stderr.contains("`weft run` cannot pause")
+            && stderr.contains("POST /api/v1/runs/{run_id}/input"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing ran");
+}

@@ -161,7 +161,10 @@ async fn the_server_does_what_its_openapi_document_says() {
             &[("path.id", "seeded")],
         ),
         (&["deleteAutomation"], &[("path.id", "doomed")]),
-        (&["getRun", "stopRun"], &[("path.id", &run_id)]),
+        (
+            &["getRun", "stopRun", "submitRunInput"],
+            &[("path.id", &run_id)],
+        ),
         (
             &["getConnection", "updateConnection", "authorizeConnection"],
             &[("path.id", conn_id)],

@@ -77,6 +77,12 @@ const watch = new ConsoleWatch([
     when: () => current?.startsWith('3 '),
     why: 'the deliberate invalid save of check 3 (validation)',
   },
+  {
+    status: 422,
+    path: /^\/api\/v1\/runs\/[^/]+\/input$/,
+    when: () => current?.startsWith('12 '),
+    why: 'the deliberate incomplete form of check 12 (the input block)',
+  },
 ]);
 
 async function shot(page, name) {
@@ -677,6 +683,46 @@ async function main() {
         report.marks = { ...marks, navigation: nav, wall_clock_goto_to_canvas_ms: wall, first_click_to_inspector_ms: clickMs };
         await page.screenshot({ path: join(ARTIFACTS, 'editor-200-blocks.png') });
         return { canvas_ready_ms: report.load_200_blocks_ms, marks: report.marks };
+      },
+      { page },
+    );
+
+    // ---------------------------------------------------------------- 12
+    await check(
+      '12 a paused run shows its input form; a refused submission names the field, an accepted one resumes the run',
+      async () => {
+        const approval = JSON.parse(readFileSync(join(EXAMPLES, 'input-approval.json'), 'utf8'));
+        await api('POST', '/api/v1/automations', { ...approval, id: 'e2e-approval', name: 'E2E approval' });
+        const started = await api('POST', '/api/v1/automations/e2e-approval/runs', { input: {} });
+        const runId = started.run_id;
+        await page.goto(`${BASE}/runs/${encodeURIComponent(runId)}`);
+        await tid(page, 'input-form').waitFor({ timeout: 20_000 });
+        await tid(page, 'input-form').getByText('Approve the expense').waitFor();
+        const badge = await textIfAny(tid(page, 'run-summary').locator('[data-testid=status-badge]').first());
+        assert(badge === 'paused', `status badge says ${JSON.stringify(badge)}`);
+        // Nothing filled in: the server refuses, naming the missing field.
+        await tid(page, 'input-submit').click();
+        await tid(page, 'input-form').locator('[data-testid=field-error]').first().waitFor({ timeout: 10_000 });
+        const problems = await tid(page, 'input-form').locator('[data-testid=field-error]').allTextContents();
+        assert(problems.some((p) => p.includes('required')), `field errors: ${JSON.stringify(problems)}`);
+        await tid(page, 'input-approved').check();
+        await tid(page, 'input-comment').fill('looks fine');
+        await shot(page, 'run-input-form.png');
+        await tid(page, 'input-submit').click();
+        const deadline = Date.now() + 20_000;
+        let run;
+        for (;;) {
+          run = (await api('GET', `/api/v1/runs/${encodeURIComponent(runId)}`)).run;
+          if (run.status === 'finished' || Date.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert(run.status === 'finished', `the run is ${run.status}`);
+        assert(
+          sameJson(run.output, { decision: 'approved', comment: 'looks fine', by: 'admin' }),
+          `output ${JSON.stringify(run.output)}`,
+        );
+        await tid(page, 'input-form').waitFor({ state: 'detached', timeout: 20_000 });
+        return { run_id: runId };
       },
       { page },
     );

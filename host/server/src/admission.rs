@@ -215,9 +215,39 @@ impl Admission {
         Ok(result)
     }
 
+    /// The engine runs are walked by.
+    pub fn weft(&self) -> &Weft {
+        &self.runner.weft
+    }
+
+    /// The runs paused at an `input` block (see [`crate::paused_runs`]).
+    pub fn paused(&self) -> &crate::paused_runs::PausedRuns {
+        &self.runner.paused
+    }
+
+    /// Queue again a run whose form was just answered (durably queued by
+    /// [`weft_host::input_form`]): it was accepted before, so it is
+    /// admitted whatever the cap, and goes on from its `input` block.
+    pub fn resume(&self, record: &weft_host::RunRecord) {
+        self.runner.paused.forget(&record.id);
+        let limit = self
+            .automations
+            .get(&record.automation_id)
+            .ok()
+            .flatten()
+            .and_then(|a| a.concurrency_limit());
+        self.runner
+            .metrics
+            .queue_depth
+            .fetch_add(1, Ordering::Relaxed);
+        self.queue.resume(record, limit);
+    }
+
     /// Re-admit what a previous process left queued or running (see
-    /// [`Queue::recover`]). Returns how many.
+    /// [`Queue::recover`]), and watch the forms of paused runs (they stay
+    /// paused). Returns how many runs were re-admitted.
     pub fn recover(&self, limits: (u32, u32)) -> Result<usize, StoreError> {
+        self.runner.paused.load(self.runner.weft.store())?;
         let recovered = self.queue.recover(
             self.runner.weft.store(),
             &self.runner.starts,
@@ -245,6 +275,8 @@ pub struct Runner {
     pub(crate) plans: Arc<PlanCache>,
     pub(crate) starts: RunStarts,
     pub(crate) metrics: Arc<Metrics>,
+    /// Runs paused at an `input` block, watched for their timeouts.
+    pub(crate) paused: crate::paused_runs::PausedRuns,
 }
 
 impl QueueRunner for Runner {
@@ -268,6 +300,11 @@ impl QueueRunner for Runner {
     }
 
     fn ran(&self, result: &RunResult) {
+        if let (weft_host::RunStatus::Paused, Some(waiting)) =
+            (result.record.status, &result.record.waiting_for)
+        {
+            self.paused.watch(&result.record.id, waiting.expires_at);
+        }
         self.metrics.record_run(result);
     }
 

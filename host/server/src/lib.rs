@@ -29,6 +29,7 @@ pub mod error_layer;
 mod global_slot;
 pub mod metrics;
 pub mod paging;
+pub mod paused_runs;
 pub mod plans;
 pub mod preload;
 pub mod queue;
@@ -275,6 +276,7 @@ impl AppState {
             plans: self.plans.clone(),
             starts: self.run_starts.clone(),
             metrics: self.metrics.clone(),
+            paused: Default::default(),
         });
         let admission = Arc::new(admission::Admission::start(
             self.automations.clone(),
@@ -287,6 +289,7 @@ impl AppState {
             self.config.max_run_resumes,
         ))?;
         scheduler::start(Arc::downgrade(&admission), self.schedule_marks.clone());
+        paused_runs::start(Arc::downgrade(&admission));
         retention::start(
             self.weft.downgrade(),
             self.config.retention,
@@ -459,6 +462,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/runs", get(api::list_runs))
         .route("/api/v1/runs/{id}", get(api::get_run))
         .route("/api/v1/runs/{id}/stop", post(api::stop_run))
+        .route("/api/v1/runs/{id}/input", post(api::submit_input))
         .route(
             "/hooks/{id}/{secret}",
             post(api::webhook).layer(axum::extract::DefaultBodyLimit::max(

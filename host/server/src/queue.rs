@@ -265,6 +265,15 @@ impl Queue {
         Ok(())
     }
 
+    /// Queue again a durably queued run that was accepted before (a
+    /// paused run whose form was answered): admitted whatever the cap.
+    pub fn resume(&self, record: &RunRecord, limit: Option<usize>) {
+        *lock(&self.waiting)
+            .entry(record.automation_id.clone())
+            .or_default() += 1;
+        self.dispatch(record, limit);
+    }
+
     /// Hand a durably queued record to the dispatcher.
     fn dispatch(&self, record: &RunRecord, limit: Option<usize>) {
         let _ = self.tx.send(Event::Enqueued {

@@ -97,6 +97,7 @@ mod tests {
             resumed: None,
             title: None,
             in_flight: None,
+            waiting_for: None,
         }
     }
 

@@ -236,6 +236,35 @@ pub enum BlockKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<Value>,
     },
+    /// Wait for a person: the run pauses (status `paused`, holding no
+    /// slot) until a form is submitted through the API
+    /// (`POST /api/v1/runs/{id}/input`) with values valid against
+    /// `schema`, or until `timeout_ms` passes. The output is
+    /// `{"values": …, "submitted_by": …, "submitted_at": …, "timed_out": false}`.
+    /// On timeout the block fails (so `on_error` applies) unless
+    /// `timeout_values` is given: then it succeeds with those values and
+    /// `"timed_out": true`. Runs that cannot pause (`weft run`, a
+    /// synchronous API call, a called automation waited for) fail here.
+    Input {
+        /// The form: a JSON Schema (an object schema; at most 64 KiB).
+        #[schemars(extend("type" = "object"))]
+        schema: Value,
+        /// The form's title (text; templates allowed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<Value>,
+        /// Text shown above the form (templates allowed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<Value>,
+        /// How long the form waits, in milliseconds. Omitted: a day
+        /// (86400000); at most 30 days (2592000000).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(extend("minimum" = 1, "maximum" = 2_592_000_000u64))]
+        timeout_ms: Option<u64>,
+        /// The values to go on with when nobody answers in time (valid
+        /// against `schema`). Omitted: the block fails on timeout.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_values: Option<Value>,
+    },
     Variable {
         #[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
         variable: String,
@@ -319,6 +348,7 @@ impl BlockKind {
         "state-get",
         "state-set",
         "state-increment",
+        "input",
         "connector",
         "call_automation",
     ];
@@ -337,6 +367,7 @@ impl BlockKind {
             BlockKind::StateGet { .. } => "state-get",
             BlockKind::StateSet { .. } => "state-set",
             BlockKind::StateIncrement { .. } => "state-increment",
+            BlockKind::Input { .. } => "input",
             BlockKind::Variable { .. } => "variable",
             BlockKind::Output { .. } => "output",
             BlockKind::Stop => "stop",
@@ -363,6 +394,7 @@ impl BlockKind {
             "state-get" => &["key", "default"],
             "state-set" => &["key", "value"],
             "state-increment" => &["key", "by"],
+            "input" => &["schema", "title", "message", "timeout_ms", "timeout_values"],
             "variable" => &["variable", "action", "value"],
             "output" => &["mode", "value"],
             "error" => &["mode", "message"],
@@ -654,6 +686,8 @@ mod tests {
             "\"loop-while\"",
             "\"loop-batch\"",
             "\"update-run-title\"",
+            "\"input\"",
+            "\"timeout_values\"",
             "\"max_iterations\"",
             "\"state-get\"",
             "\"state-set\"",

@@ -25,10 +25,15 @@ use weft_conditions::{Combine, Operator};
 
 mod checker;
 mod control;
+mod input;
 mod outputs;
 mod state;
 use checker::Checker;
 pub use control::MAX_TITLE_CHARS;
+pub use input::{
+    DEFAULT_INPUT_TIMEOUT_MS, FormError, MAX_INPUT_SCHEMA_BYTES, MAX_INPUT_TIMEOUT_MS,
+    check_form_values,
+};
 pub use state::StateOp;
 
 /// One problem in an automation.
@@ -159,6 +164,15 @@ pub enum NodeKind {
     },
     /// `state-get`, `state-set` or `state-increment`.
     State(StateOp),
+    /// Pause for a form (see [`crate::automation::document::BlockKind::Input`]).
+    Input {
+        /// A valid JSON Schema (checked at validation).
+        schema: std::sync::Arc<Value>,
+        title: Option<Template>,
+        message: Option<Template>,
+        timeout_ms: u64,
+        timeout_values: Option<Value>,
+    },
     Variable {
         name: String,
         action: VariableAction,
@@ -213,6 +227,7 @@ impl NodeKind {
             NodeKind::Case { .. } => "case",
             NodeKind::UpdateRunTitle { .. } => "update-run-title",
             NodeKind::State(op) => op.type_name(),
+            NodeKind::Input { .. } => "input",
             NodeKind::Variable { .. } => "variable",
             NodeKind::Output { .. } => "output",
             NodeKind::Stop => "stop",

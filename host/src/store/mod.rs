@@ -8,11 +8,13 @@ mod sled_state;
 mod sled_store;
 pub mod state;
 mod trigger;
+mod waiting;
 
 pub use commit::CommitStats;
 pub use sled_store::SledStore;
 pub use state::{StateEntry, StateError, StateLimits};
 pub use trigger::{ChainedBy, Trigger};
+pub use waiting::{InputAnswer, WaitingFor};
 
 use crate::guest_log::LogLine;
 use crate::outbound_http::HttpCall;
@@ -45,6 +47,10 @@ pub enum StoreError {
 pub enum RunStatus {
     Queued,
     Running,
+    /// Stopped at an `input` block until a form is submitted through the
+    /// API or its timeout passes (see [`RunRecord::waiting_for`]). Not
+    /// final, not running: it holds no slot while it waits.
+    Paused,
     Finished,
     FinishedWithWarnings,
     Failed,
@@ -53,7 +59,10 @@ pub enum RunStatus {
 
 impl RunStatus {
     pub fn is_final(self) -> bool {
-        !matches!(self, RunStatus::Queued | RunStatus::Running)
+        !matches!(
+            self,
+            RunStatus::Queued | RunStatus::Running | RunStatus::Paused
+        )
     }
 }
 
@@ -90,6 +99,10 @@ pub struct RunRecord {
     /// rather than repeated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_flight: Option<InFlight>,
+    /// The form of the `input` block a paused run waits at (and, once
+    /// answered, the answer its resumed walk takes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<WaitingFor>,
 }
 
 /// How a run came back after the server stopped during it.

@@ -78,7 +78,9 @@ impl Walk<'_> {
                     RunStatus::Finished | RunStatus::FinishedWithWarnings => None,
                     RunStatus::Failed => Some("failed"),
                     RunStatus::Stopped => Some("was stopped"),
-                    RunStatus::Queued | RunStatus::Running => Some("did not finish"),
+                    RunStatus::Queued | RunStatus::Running | RunStatus::Paused => {
+                        Some("did not finish")
+                    }
                 };
                 let result = match ended {
                     None => Ok(output),

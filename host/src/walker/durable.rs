@@ -92,7 +92,9 @@ impl Walk<'_> {
             && self.seal.is_some()
             && matches!(
                 node.kind,
-                NodeKind::Connector { .. } | NodeKind::CallAutomation { .. }
+                NodeKind::Connector { .. }
+                    | NodeKind::CallAutomation { .. }
+                    | NodeKind::Input { .. }
             )
             && (node.censor || !self.secrets.is_empty())
     }

@@ -90,6 +90,8 @@ export const listRuns = (q: RunQuery = {}) => request<Page<RunSummary>>(`${V1}/r
 export const getRun = (id: string) => request<RunLog>(`${V1}/runs/${enc(id)}`);
 export const stopRun = (id: string) =>
   request<{ run_id: string; status: 'stopping' | 'stopped' }>(`${V1}/runs/${enc(id)}/stop`, { method: 'POST' });
+export const submitRunInput = (id: string, values: unknown) =>
+  request<{ run_id: string; status: string; resumed: boolean }>(`${V1}/runs/${enc(id)}/input`, { method: 'POST', body: values });
 export const runEventsUrl = (id: string) => `${V1}/runs/${enc(id)}/events`;
 
 // Connectors

@@ -118,7 +118,7 @@ export interface AutomationList extends Page<Automation> {
   offset: number;
 }
 
-export type RunStatus = 'queued' | 'running' | 'finished' | 'finished-with-warnings' | 'failed' | 'stopped';
+export type RunStatus = 'queued' | 'running' | 'paused' | 'finished' | 'finished-with-warnings' | 'failed' | 'stopped';
 export type StepStatus = 'succeeded' | 'failed' | 'warning' | 'ignored';
 
 export interface RunSummary {
@@ -150,6 +150,20 @@ export interface RunRecord {
   error: string | null;
   warnings?: string[];
   title?: string;
+  /** While `paused`: the form of the `input` block it waits at. */
+  waiting_for?: WaitingFor;
+}
+
+/** The form a paused run waits for (POST /api/v1/runs/{id}/input answers it). */
+export interface WaitingFor {
+  block: string;
+  iteration?: number[];
+  seq: number;
+  schema: Record<string, unknown>;
+  title?: string;
+  message?: string;
+  since: number;
+  expires_at: number;
 }
 
 export interface HttpCall {

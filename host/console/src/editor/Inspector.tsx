@@ -235,6 +235,35 @@ export function Inspector(p: Props) {
       {block.type === 'state-increment' && (
         <AnyField label="By" value={block.by} onChange={(v) => set({ by: v }, 'by')} errors={all.get('by')} testId="inspector-state-by" />
       )}
+      {block.type === 'input' && (
+        <>
+          <AnyField label="Form title" value={block.title} onChange={(v) => set({ title: v }, 'title')} errors={all.get('title')} testId="inspector-input-title" />
+          <AnyField label="Message" value={block.message} onChange={(v) => set({ message: v }, 'message')} errors={all.get('message')} testId="inspector-input-message" />
+          <AnyField
+            label="Form schema (JSON Schema)"
+            required
+            value={block.schema}
+            onChange={(v) => set({ schema: v }, 'schema')}
+            errors={all.get('schema')}
+            testId="inspector-input-schema"
+          />
+          <AnyField
+            label="Timeout (ms)"
+            help="Omitted: a day; at most 30 days. On timeout the block fails (on_error applies) unless timeout values are set."
+            value={block.timeout_ms}
+            onChange={(v) => set({ timeout_ms: v === '' ? undefined : v }, 'timeout_ms')}
+            errors={all.get('timeout_ms')}
+            testId="inspector-input-timeout"
+          />
+          <AnyField
+            label="Values on timeout"
+            value={block.timeout_values}
+            onChange={(v) => set({ timeout_values: v === '' ? undefined : v }, 'timeout_values')}
+            errors={all.get('timeout_values')}
+            testId="inspector-input-timeout-values"
+          />
+        </>
+      )}
       {block.type === 'variable' && (
         <>
           <TemplateField

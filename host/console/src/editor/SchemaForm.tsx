@@ -12,9 +12,11 @@ interface Props {
   /** Problems by field name (below the form's path prefix). */
   problems: Map<string, string[]>;
   testPrefix: string;
+  /** Offer the mapping picker on text fields (default); off where values are plain data (a run's input form). */
+  mappable?: boolean;
 }
 
-export function SchemaForm({ schema, value, onChange, problems, testPrefix }: Props) {
+export function SchemaForm({ schema, value, onChange, problems, testPrefix, mappable }: Props) {
   const fields = fieldsOf(schema);
   const set = (name: string, v: unknown) => {
     const next = { ...value };
@@ -52,7 +54,7 @@ export function SchemaForm({ schema, value, onChange, problems, testPrefix }: Pr
             );
           case 'boolean':
             return typeof current === 'string' ? (
-              <TemplateField key={f.name} {...common} value={current} onChange={(v) => set(f.name, v)} />
+              <TemplateField key={f.name} {...common} mappable={mappable} value={current} onChange={(v) => set(f.name, v)} />
             ) : (
               <CheckboxField key={f.name} {...common} value={current === undefined ? f.defaultValue === true : current === true} onChange={(v) => set(f.name, v)} />
             );
@@ -61,6 +63,7 @@ export function SchemaForm({ schema, value, onChange, problems, testPrefix }: Pr
               <TemplateField
                 key={f.name}
                 {...common}
+                mappable={mappable}
                 value={current === undefined || current === null ? '' : String(current)}
                 onChange={(v) => set(f.name, readNumber(v))}
               />
@@ -70,6 +73,7 @@ export function SchemaForm({ schema, value, onChange, problems, testPrefix }: Pr
               <TemplateField
                 key={f.name}
                 {...common}
+                mappable={mappable}
                 value={typeof current === 'string' ? current : current === undefined ? '' : JSON.stringify(current)}
                 onChange={(v) => set(f.name, v === '' && !f.required ? undefined : v)}
               />

@@ -110,6 +110,17 @@ const kinds: BlockKind[] = [
     template: () => ({ key: '', by: 1 }),
   },
   {
+    type: 'input',
+    label: 'Input form',
+    description: 'Pause the run until someone submits a form (through the API or the run view), or its timeout passes.',
+    branches: ['next'],
+    template: () => ({
+      title: 'Approve',
+      schema: { type: 'object', properties: { approved: { type: 'boolean', title: 'Approved' }, comment: { type: 'string', title: 'Comment' } }, required: ['approved'] },
+      timeout_ms: 86400000,
+    }),
+  },
+  {
     type: 'call_automation',
     label: 'Call automation',
     description: "Run another automation; synchronously its output becomes this block's.",
@@ -229,6 +240,8 @@ export function blockSummary(block: DocBlock): string | undefined {
       return short(`${short(block.key) ?? ''} = ${short(block.value) ?? ''}`);
     case 'state-increment':
       return short(`${short(block.key) ?? ''} + ${block.by === undefined ? '1' : (short(block.by) ?? '')}`);
+    case 'input':
+      return short(block.title) ?? 'form';
     case 'exit-loop':
       return typeof block.loop === 'string' ? `leave ${block.loop}` : undefined;
     case 'variable':

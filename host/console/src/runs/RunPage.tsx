@@ -15,11 +15,12 @@ import { blockStates, runningBlock } from './runModel';
 import { RunSummaryPanel } from './RunSummaryPanel';
 import { StepDetails } from './StepDetails';
 import { useLiveRun } from './useLiveRun';
+import { InputForm } from './InputForm';
 
 const NO_PROBLEMS = new Map<string, string[]>();
 
 export default function RunPage({ runId }: { runId: string }) {
-  const { live } = useLiveRun(runId);
+  const { live, follow } = useLiveRun(runId);
   const [automation, setAutomation] = useState<Automation | null>(null);
   const [automationError, setAutomationError] = useState<string | null>(null);
   const cache = useRef(new Map());
@@ -73,6 +74,7 @@ export default function RunPage({ runId }: { runId: string }) {
         )}
         <aside className="inspector" aria-label="Run details">
           {live.run ? <RunSummaryPanel run={live.run} statusOnly={live.statusOnly} /> : <p role="status">Loading…</p>}
+          {live.run && !live.statusOnly && <InputForm run={live.run} onSubmitted={() => follow(runId)} />}
           {!live.statusOnly && (
             <section aria-label="Steps">
               <h3>{selectedId ? `Steps of ${selectedId}` : 'All steps'} </h3>

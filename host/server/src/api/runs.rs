@@ -234,7 +234,7 @@ pub async fn list_runs(
                 .map(|s| {
                     serde_json::from_value(Value::String(s.trim().to_string())).map_err(|_| {
                         ApiError::bad_request(format!(
-                            "status: {s:?} is not one of queued, running, finished, finished-with-warnings, failed, stopped"
+                            "status: {s:?} is not one of queued, running, paused, finished, finished-with-warnings, failed, stopped"
                         ))
                     })
                 })
@@ -305,6 +305,21 @@ pub async fn stop_run(
         .get_run(&id)?
         .filter(|r| caller.is_admin() || r.owner.as_deref() == Some(caller.0.name.as_str()))
         .ok_or_else(|| ApiError::not_found(&format!("run {id:?}")))?;
+    if record.status == RunStatus::Paused {
+        let weft = state.weft.clone();
+        let run_id = id.clone();
+        let stopped =
+            tokio::task::spawn_blocking(move || weft.stop_paused(&run_id, crate::now_ms()))
+                .await
+                .map_err(|e| ApiError::internal(format!("stopping the run stopped: {e}")))?;
+        if stopped?.is_some() {
+            state.admission()?.paused().forget(&id);
+            return Ok((
+                StatusCode::OK,
+                Json(json!({"run_id": id, "status": "stopped"})),
+            ));
+        }
+    }
     match state
         .admission()?
         .queue()

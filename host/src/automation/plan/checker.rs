@@ -174,13 +174,12 @@ impl<'a> Checker<'a> {
                             };
                             // A computed name here is refused by
                             // check_connector, as on the usual path.
-                            let key = match Template::parse_with(
-                                &Value::String(k.clone()),
-                                self.nesting,
-                            ) {
-                                Ok(Template::Literal(_)) | Err(_) => None,
-                                Ok(computed) => Some(computed),
-                            };
+                            let key =
+                                match Template::parse_with(&Value::String(k.clone()), self.nesting)
+                                {
+                                    Ok(Template::Literal(_)) | Err(_) => None,
+                                    Ok(computed) => Some(computed),
+                                };
                             Field {
                                 name: k.clone(),
                                 key,
@@ -240,6 +239,19 @@ impl<'a> Checker<'a> {
             BlockKind::StateGet { .. }
             | BlockKind::StateSet { .. }
             | BlockKind::StateIncrement { .. } => self.state_block(id, &block.kind),
+            BlockKind::Input {
+                schema,
+                title,
+                message,
+                timeout_ms,
+                timeout_values,
+            } => self.input_block(
+                id,
+                schema,
+                (title.as_ref(), message.as_ref()),
+                *timeout_ms,
+                timeout_values.as_ref(),
+            ),
             BlockKind::Variable {
                 variable,
                 action,
