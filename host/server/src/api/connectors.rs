@@ -246,9 +246,10 @@ pub async fn put_connector_grants(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(policy): JsonBody<ConnectorPolicy>,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     admin_only(&caller, "change grants")?;
+    let policy: ConnectorPolicy = super::settings_from(body)?;
     if !state.weft.connectors().contains(&id) {
         return Err(ApiError::not_found(&format!("connector {id:?}")));
     }

@@ -72,6 +72,46 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     }
 }
 
+/// A settings body (numbers that are counts and sizes) read from JSON:
+/// a whole number written with a fraction (`4096.0`) is the integer JSON
+/// Schema says it is, so it fills an integer field instead of being
+/// refused. Only for settings: data passing through automations keeps its
+/// written form.
+pub fn settings_from<T: serde::de::DeserializeOwned>(mut body: Value) -> Result<T, ApiError> {
+    fn whole_numbers(v: &mut Value) {
+        match v {
+            Value::Number(n) => {
+                if let Some(f) = n
+                    .as_f64()
+                    .filter(|f| f.fract() == 0.0 && !n.is_i64() && !n.is_u64())
+                {
+                    if f >= 0.0 && f <= u64::MAX as f64 {
+                        *v = Value::from(f as u64);
+                    } else if f < 0.0 && f >= i64::MIN as f64 {
+                        *v = Value::from(f as i64);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+            Value::Object(map) => map.values_mut().for_each(whole_numbers),
+            _ => {}
+        }
+    }
+    whole_numbers(&mut body);
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." || path == "?" {
+            String::new()
+        } else {
+            format!(" (at {path})")
+        };
+        ApiError::bad_request(format!(
+            "the body is not the expected JSON: {}{at}",
+            e.inner()
+        ))
+    })
+}
+
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::OptionalFromRequest<S>
     for JsonBody<T>
 {
@@ -312,4 +352,21 @@ pub async fn metrics(
         )],
         state.metrics.render(state.weft.store().commit_stats()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::settings_from;
+    use serde_json::json;
+
+    #[test]
+    fn settings_take_whole_numbers_written_with_a_fraction() {
+        let limits: weft_host::Limits =
+            settings_from(json!({"output_bytes": 4096.0, "memory_bytes": 1})).expect("whole");
+        assert_eq!(limits.output_bytes, 4096);
+        let err = settings_from::<weft_host::Limits>(json!({"output_bytes": 1.5}))
+            .err()
+            .expect("a fraction is refused");
+        assert!(err.message.contains("output_bytes"), "{}", err.message);
+    }
 }
