@@ -85,7 +85,7 @@ pub fn settings_from<T: serde::de::DeserializeOwned>(mut body: Value) -> Result<
                     .as_f64()
                     .filter(|f| f.fract() == 0.0 && !n.is_i64() && !n.is_u64())
                 {
-                    if f >= 0.0 && f <= u64::MAX as f64 {
+                    if f >= 0.0 && f < u64::MAX as f64 {
                         *v = Value::from(f as u64);
                     } else if f < 0.0 && f >= i64::MIN as f64 {
                         *v = Value::from(f as i64);
@@ -368,5 +368,9 @@ mod tests {
             .err()
             .expect("a fraction is refused");
         assert!(err.message.contains("output_bytes"), "{}", err.message);
+        // 2^64 does not fit: refused, not saturated to u64::MAX.
+        let too_big: serde_json::Value =
+            serde_json::from_str(r#"{"output_bytes": 18446744073709551616}"#).expect("json");
+        assert!(settings_from::<weft_host::Limits>(too_big).is_err());
     }
 }
