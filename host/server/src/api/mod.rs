@@ -365,8 +365,7 @@ mod tests {
             settings_from(json!({"output_bytes": 4096.0, "memory_bytes": 1})).expect("whole");
         assert_eq!(limits.output_bytes, 4096);
         let err = settings_from::<weft_host::Limits>(json!({"output_bytes": 1.5}))
-            .err()
-            .expect("a fraction is refused");
+            .expect_err("a fraction is refused");
         assert!(err.message.contains("output_bytes"), "{}", err.message);
         // 2^64 does not fit: refused, not saturated to u64::MAX.
         let too_big: serde_json::Value =
