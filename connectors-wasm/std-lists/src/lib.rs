@@ -8,7 +8,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use weft_conditions::{Combine, Operator, combine, compare, get_path};
+use weft_conditions::{Combine, Operator, canonical_text as canonical, combine, compare, get_path};
 use weft_sdk::prelude::*;
 use weft_sdk::serde_json::Map;
 
@@ -36,43 +36,6 @@ impl ListOutput {
 /// The value at `path` inside `item`, or null when the path leads nowhere.
 fn field_value<'a>(item: &'a Value, path: &str) -> &'a Value {
     get_path(item, path).unwrap_or(&Value::Null)
-}
-
-/// A canonical text form of a value, so that JSON-equal values (objects
-/// with the same members in any order) get the same key in a hash set.
-fn canonical(value: &Value) -> String {
-    fn write(value: &Value, out: &mut String) {
-        match value {
-            Value::Object(map) => {
-                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-                out.push('{');
-                for (i, (k, v)) in entries.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::String(k.clone()).to_string());
-                    out.push(':');
-                    write(v, out);
-                }
-                out.push('}');
-            }
-            Value::Array(items) => {
-                out.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(v, out);
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    let mut out = String::new();
-    write(value, &mut out);
-    out
 }
 
 // ---------------------------------------------------------------- filter

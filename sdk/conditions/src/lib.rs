@@ -249,9 +249,59 @@ pub fn split_path(path: &str) -> impl Iterator<Item = PathSegment<'_>> {
     })
 }
 
+/// A canonical JSON text of a value: objects' members sorted by name, so
+/// values equal as JSON (objects keep their members in the order they
+/// arrived) have one text, to key a hash set or order lists and objects.
+pub fn canonical_text(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(v, out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(v, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_text_ignores_member_order_only() {
+        let a = serde_json::json!({"b": [1, {"y": 2, "x": 1}], "a": "t"});
+        let b = serde_json::json!({"a": "t", "b": [1, {"x": 1, "y": 2}]});
+        assert_eq!(canonical_text(&a), canonical_text(&b));
+        assert_eq!(canonical_text(&a), r#"{"a":"t","b":[1,{"x":1,"y":2}]}"#);
+        assert_ne!(
+            canonical_text(&serde_json::json!([1, 2])),
+            canonical_text(&serde_json::json!([2, 1]))
+        );
+    }
     use serde_json::json;
 
     #[test]

@@ -57,19 +57,23 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut de)
             .map(JsonBody)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let at = if path == "." || path == "?" {
-                    String::new()
-                } else {
-                    format!(" (at {path})")
-                };
-                ApiError::bad_request(format!(
-                    "the body is not the expected JSON: {}{at}",
-                    e.inner()
-                ))
-            })
+            .map_err(body_error)
     }
+}
+
+/// A body that does not fit its type: the serde message and where in the
+/// body it went wrong.
+fn body_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> ApiError {
+    let path = e.path().to_string();
+    let at = if path == "." || path == "?" {
+        String::new()
+    } else {
+        format!(" (at {path})")
+    };
+    ApiError::bad_request(format!(
+        "the body is not the expected JSON: {}{at}",
+        e.inner()
+    ))
 }
 
 /// A settings body (numbers that are counts and sizes) read from JSON:
@@ -98,18 +102,7 @@ pub fn settings_from<T: serde::de::DeserializeOwned>(mut body: Value) -> Result<
         }
     }
     whole_numbers(&mut body);
-    serde_path_to_error::deserialize(body).map_err(|e| {
-        let path = e.path().to_string();
-        let at = if path == "." || path == "?" {
-            String::new()
-        } else {
-            format!(" (at {path})")
-        };
-        ApiError::bad_request(format!(
-            "the body is not the expected JSON: {}{at}",
-            e.inner()
-        ))
-    })
+    serde_path_to_error::deserialize(body).map_err(body_error)
 }
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::OptionalFromRequest<S>

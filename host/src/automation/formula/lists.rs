@@ -13,7 +13,7 @@ use super::{Formula, Limits, integer, json_size, list, text};
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::collections::HashSet;
-use weft_conditions::{Operator, compare, get_path};
+use weft_conditions::{Operator, canonical_text as canonical, compare, get_path};
 
 pub const FORMULAS: &[Formula] = &[
     Formula {
@@ -277,44 +277,6 @@ fn order(a: &Value, b: &Value) -> Ordering {
         }
         _ => rank(a).cmp(&rank(b)),
     }
-}
-
-/// JSON text with every object's members sorted by name, so that values
-/// equal as JSON (objects keep their members in the order they arrived)
-/// have one text.
-fn canonical(value: &Value) -> String {
-    fn write(value: &Value, out: &mut String) {
-        match value {
-            Value::Object(map) => {
-                let mut members: Vec<(&String, &Value)> = map.iter().collect();
-                members.sort_by(|a, b| a.0.cmp(b.0));
-                out.push('{');
-                for (i, (name, v)) in members.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::String(name.clone()).to_string());
-                    out.push(':');
-                    write(v, out);
-                }
-                out.push('}');
-            }
-            Value::Array(items) => {
-                out.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(v, out);
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    let mut out = String::new();
-    write(value, &mut out);
-    out
 }
 
 fn sort(args: &[Value], _: &Limits) -> Result<Value, String> {
