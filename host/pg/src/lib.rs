@@ -1,0 +1,32 @@
+//! Weft on PostgreSQL: what lets several `weft serve` hosts share one
+//! database instead of each keeping its own sled files.
+//!
+//! ```no_run
+//! use weft_pg::{Database, PgSettings};
+//!
+//! let db = Database::connect("postgres://weft@127.0.0.1/weft", &PgSettings::default())?;
+//! weft_pg::migrate(&db)?; // versioned, refuses a newer schema
+//! # Ok::<(), weft_pg::PgError>(())
+//! ```
+//!
+//! # Concepts
+//!
+//! * [`Database`]: a connection pool (tokio-postgres, pooled by
+//!   deadpool-postgres) on a runtime of its own, so the synchronous store
+//!   traits can wait on it from inside the server's async tasks.
+//! * [`migrate()`]: numbered SQL migrations, applied at start under an
+//!   advisory lock; a database migrated by a newer build is refused.
+//!
+//! # Architecture
+//!
+//! PostgreSQL is the coordination engine: no consensus of our own. Hosts
+//! are stateless; what one host must know of another's work is a row.
+
+mod database;
+mod error;
+pub mod migrate;
+
+pub use database::{Database, PgSettings};
+pub use error::PgError;
+pub use migrate::{Migrated, migrate};
+pub mod testing;
