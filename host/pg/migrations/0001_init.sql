@@ -26,6 +26,10 @@ CREATE TABLE runs (
 CREATE INDEX runs_by_automation ON runs (automation_id, id DESC);
 CREATE INDEX runs_unfinished ON runs (status, lease_until)
     WHERE status IN ('queued', 'running', 'paused');
+-- The runs a stop was asked for, looked up by their holder twice a second.
+CREATE INDEX runs_stop_requested ON runs (lease_owner) WHERE stop_requested;
+-- Counting an automation's running runs when a host claims a slot.
+CREATE INDEX runs_running ON runs (automation_id) WHERE status = 'running';
 
 -- A run's steps, one row per append (a short run's whole history is one
 -- row): `steps` is a JSON array of step records from `first_seq` on.

@@ -42,7 +42,17 @@ impl From<tokio_postgres::Error> for PgError {
                 target: "the database".into(),
                 reason: e.to_string(),
             },
-            None => PgError::Query(e.to_string()),
+            None => {
+                // "error serializing parameter 5" says which, not why.
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    text.push_str(": ");
+                    text.push_str(&cause.to_string());
+                    source = cause.source();
+                }
+                PgError::Query(text)
+            }
         }
     }
 }

@@ -16,16 +16,22 @@
 //!   traits can wait on it from inside the server's async tasks.
 //! * [`migrate()`]: numbered SQL migrations, applied at start under an
 //!   advisory lock; a database migrated by a newer build is refused.
+//! * [`Cluster`]: what hosts sharing the database coordinate through —
+//!   run leases renewed by a heartbeat and taken over when they run out,
+//!   per-automation slots counted across hosts, one row per schedule tick,
+//!   stop requests.
 //!
 //! # Architecture
 //!
 //! PostgreSQL is the coordination engine: no consensus of our own. Hosts
 //! are stateless; what one host must know of another's work is a row.
 
+pub mod cluster;
 mod database;
 mod error;
 pub mod migrate;
 
+pub use cluster::{Cluster, ClusterFigures, SlotClaim};
 pub use database::{Database, PgSettings};
 pub use error::PgError;
 pub use migrate::{Migrated, migrate};
