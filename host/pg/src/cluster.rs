@@ -39,7 +39,8 @@ pub enum SlotClaim {
     Claimed,
     /// The automation already runs as many as its limit allows.
     Full,
-    /// The run is no longer queued (stopped meanwhile, or final).
+    /// The run is no longer queued: stopped meanwhile, final, or
+    /// claimed by another host first.
     NotQueued,
 }
 
@@ -186,7 +187,9 @@ impl Cluster {
     /// Take one of `record`'s automation's `limit` slots for it: counted
     /// over every host, under a lock on the automation for the length of
     /// the transaction. A run not stored yet (a synchronous call) is
-    /// stored as running; a stored one must still be queued or running.
+    /// stored as running; a stored one must still be queued, or running
+    /// under this host's lease (taken over): two hosts never both claim
+    /// one run.
     pub async fn claim_slot(&self, record: &RunRecord, limit: usize) -> Result<SlotClaim, PgError> {
         let text = serde_json::to_string(record).map_err(|e| PgError::Query(e.to_string()))?;
         let (pool, host, lease) = (
@@ -233,7 +236,8 @@ impl Cluster {
                              now() + make_interval(secs => $6::float8 / 1000))
                          ON CONFLICT (id) DO UPDATE SET status = 'running',
                              lease_owner = $5, lease_until = EXCLUDED.lease_until
-                         WHERE runs.status IN ('queued', 'running')",
+                         WHERE runs.status = 'queued'
+                             OR (runs.status = 'running' AND runs.lease_owner = $5)",
                         &[&id, &automation, &created, &text, &host, &lease],
                     )
                     .await?;

@@ -85,6 +85,9 @@ pub struct Admission {
     rate_limits: RateLimiter,
     /// Triggers per minute per automation unless it sets its own.
     default_rate_per_minute: u32,
+    /// Recovery's limits (`max_run_interruptions`, `max_run_resumes`),
+    /// kept for runs taken over later.
+    limits: std::sync::OnceLock<(u32, u32)>,
 }
 
 impl Admission {
@@ -106,6 +109,7 @@ impl Admission {
             queue,
             rate_limits: RateLimiter::default(),
             default_rate_per_minute: settings.rate_limit_per_minute,
+            limits: std::sync::OnceLock::new(),
         }
     }
 
@@ -243,11 +247,22 @@ impl Admission {
         self.queue.resume(record, limit);
     }
 
+    /// How this host shares runs with others ([`crate::cluster`]).
+    pub fn coordination(&self) -> &crate::cluster::Coordination {
+        &self.runner.coordination
+    }
+
     /// Re-admit what a previous process left queued or running (see
     /// [`Queue::recover`]), and watch the forms of paused runs (they stay
-    /// paused). Returns how many runs were re-admitted.
+    /// paused). Returns how many runs were re-admitted. A host sharing its
+    /// database leaves that to [`Admission::take_over`]: the runs it
+    /// finds may be other live hosts'.
     pub fn recover(&self, limits: (u32, u32)) -> Result<usize, StoreError> {
         self.runner.paused.load(self.runner.weft.store())?;
+        self.limits.set(limits).ok();
+        if self.runner.coordination.is_shared() {
+            return Ok(0);
+        }
         let recovered = self.queue.recover(
             self.runner.weft.store(),
             &self.runner.starts,
@@ -266,6 +281,33 @@ impl Admission {
         );
         Ok(recovered)
     }
+
+    /// Re-admit the runs `ids`, taken over from hosts that died, by the
+    /// rules of [`Admission::recover`]. Blocks on the store.
+    pub fn take_over(&self, ids: &[String]) -> Result<usize, StoreError> {
+        let limits = self.limits.get().copied().unwrap_or((
+            crate::recovery::DEFAULT_MAX_RUN_INTERRUPTIONS,
+            crate::recovery::DEFAULT_MAX_RUN_RESUMES,
+        ));
+        let taken = self.queue.take_over(
+            self.runner.weft.store(),
+            &self.runner.starts,
+            limits,
+            |id| {
+                self.automations
+                    .get(id)
+                    .ok()
+                    .flatten()
+                    .and_then(|a| a.concurrency_limit())
+            },
+            ids,
+        )?;
+        self.runner
+            .metrics
+            .queue_depth
+            .fetch_add(i64::try_from(taken).unwrap_or(i64::MAX), Ordering::Relaxed);
+        Ok(taken)
+    }
 }
 
 /// What the queue needs to run what it dispatches, and nothing more.
@@ -277,6 +319,8 @@ pub struct Runner {
     pub(crate) metrics: Arc<Metrics>,
     /// Runs paused at an `input` block, watched for their timeouts.
     pub(crate) paused: crate::paused_runs::PausedRuns,
+    /// Alone, or sharing runs with other hosts.
+    pub(crate) coordination: Arc<crate::cluster::Coordination>,
 }
 
 impl QueueRunner for Runner {
@@ -310,5 +354,9 @@ impl QueueRunner for Runner {
 
     fn left_queue(&self) {
         self.metrics.queue_depth.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn coordination(&self) -> &crate::cluster::Coordination {
+        &self.coordination
     }
 }

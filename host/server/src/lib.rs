@@ -19,6 +19,7 @@ pub use api::Created;
 pub mod audit;
 pub mod automations;
 pub mod chaining;
+pub mod cluster;
 pub mod connection_map;
 pub mod connections;
 mod connections_api;
@@ -221,6 +222,8 @@ pub struct AppState {
     /// Set by [`AppState::start_queue`]: every trigger goes through it.
     admission: std::sync::OnceLock<Arc<admission::Admission>>,
     plans: Arc<plans::PlanCache>,
+    /// Alone (sled), or sharing runs with other hosts (PostgreSQL).
+    coordination: Arc<cluster::Coordination>,
 }
 
 impl AppState {
@@ -262,8 +265,21 @@ impl AppState {
             metrics: Arc::default(),
             admission: std::sync::OnceLock::new(),
             plans: Arc::new(plans::PlanCache::new(weft.clone())),
+            coordination: Arc::new(cluster::Coordination::Solo),
             weft,
         })
+    }
+
+    /// Share runs with the other hosts on `cluster`'s database (see
+    /// [`cluster`]); call before [`AppState::start_queue`].
+    pub fn with_cluster(mut self, cluster: weft_pg::Cluster) -> Self {
+        self.coordination = Arc::new(cluster::Coordination::shared(cluster));
+        self
+    }
+
+    /// How this host shares runs with others.
+    pub fn coordination(&self) -> &cluster::Coordination {
+        &self.coordination
     }
 
     /// Start the run queue (behind the admission service) and recover
@@ -277,6 +293,7 @@ impl AppState {
             starts: self.run_starts.clone(),
             metrics: self.metrics.clone(),
             paused: Default::default(),
+            coordination: self.coordination.clone(),
         });
         let admission = Arc::new(admission::Admission::start(
             self.automations.clone(),
@@ -290,6 +307,7 @@ impl AppState {
         ))?;
         scheduler::start(Arc::downgrade(&admission), self.schedule_marks.clone());
         paused_runs::start(Arc::downgrade(&admission));
+        cluster::start(Arc::downgrade(&admission), self.config.public_url.clone());
         retention::start(
             self.weft.downgrade(),
             self.config.retention,

@@ -24,6 +24,7 @@
 //! finished run is never touched again: nothing is shown or counted as
 //! finished before it is on disk (the store's group commit).
 
+use crate::cluster::{Coordination, SlotClaim};
 use crate::global_slot::GlobalSlot;
 use crate::recovery::RunStarts;
 use std::collections::{HashMap, VecDeque};
@@ -48,6 +49,8 @@ pub trait QueueRunner: Send + Sync {
     fn ran(&self, result: &RunResult);
     /// A run left the queue, run or not (for the queue depth gauge).
     fn left_queue(&self);
+    /// How this host shares runs with others (slots over every host).
+    fn coordination(&self) -> &Coordination;
 }
 
 /// Receives the result of a synchronous run.
@@ -179,6 +182,7 @@ impl Queue {
                     };
                     release(&waiting, &automation_id);
                     lane.running += 1;
+                    let limit = lane.limit.unwrap_or(per_automation).max(1);
                     let (runner, slots, tx, automation_id, running) = (
                         runner.clone(),
                         slots.clone(),
@@ -207,7 +211,7 @@ impl Queue {
                             let cancel = CancellationToken::new();
                             lock(&running).insert(run_id.clone(), cancel.clone());
                             let slot = Arc::new(GlobalSlot::new(slots.clone(), permit));
-                            execute(&*runner, &run_id, waiter, cancel, slot).await;
+                            execute(&*runner, &run_id, waiter, cancel, slot, limit).await;
                             lock(&running).remove(&run_id);
                             runner.left_queue();
                         }
@@ -308,9 +312,28 @@ impl Queue {
         rx
     }
 
-    /// Stop a run: cancel it if it is in progress, or mark it stopped if it
-    /// is still waiting.
-    pub fn stop(&self, store: &dyn RunStore, run_id: &str) -> Result<StopOutcome, StoreError> {
+    /// Cancel `run_id` if this host is walking it (a stop asked on another
+    /// host, see [`crate::cluster`]).
+    pub fn cancel_here(&self, run_id: &str) {
+        if let Some(cancel) = lock(&self.running).get(run_id) {
+            cancel.cancel();
+        }
+    }
+
+    /// Stop a run: cancel it if it is in progress here, ask its holder to
+    /// if it is in progress on another host, or mark it stopped if it is
+    /// still waiting.
+    pub fn stop(
+        &self,
+        store: &dyn RunStore,
+        coordination: &Coordination,
+        run_id: &str,
+    ) -> Result<StopOutcome, StoreError> {
+        let ask_holder = |run_id: &str| {
+            coordination
+                .request_stop(run_id)
+                .map_err(|e| StoreError::Backend(e.to_string()))
+        };
         // Held until the record is marked: a run that starts meanwhile
         // registers itself only after, then reads `stopped` and never runs.
         let running = lock(&self.running);
@@ -326,7 +349,12 @@ impl Queue {
                 store.put_run(&record)?;
                 // Durable (and visible) before the dispatcher could read it.
                 store.flush()?;
+                // Another host may have claimed it just now: it stops it.
+                ask_holder(run_id)?;
                 Ok(StopOutcome::StoppedBeforeStart)
+            }
+            Some(record) if record.status == RunStatus::Running && ask_holder(run_id)? => {
+                Ok(StopOutcome::Stopping)
             }
             _ => Ok(StopOutcome::AlreadyFinished),
         }
@@ -340,14 +368,48 @@ impl Queue {
         &self,
         store: &dyn RunStore,
         starts: &RunStarts,
-        (max_interruptions, max_resumes): (u32, u32),
+        limits: (u32, u32),
         limit_of: impl Fn(&str) -> Option<usize>,
     ) -> Result<usize, StoreError> {
-        let mut pending: Vec<RunRecord> = store
+        let pending: Vec<RunRecord> = store
             .list_runs(&RunFilter::default())?
             .into_iter()
             .filter(|r| matches!(r.status, RunStatus::Queued | RunStatus::Running))
             .collect();
+        self.requeue(store, starts, limits, limit_of, pending)
+    }
+
+    /// [`Queue::recover`] for the runs `ids` only: runs of a host that
+    /// died, taken over from the shared database ([`crate::cluster`]).
+    pub fn take_over(
+        &self,
+        store: &dyn RunStore,
+        starts: &RunStarts,
+        limits: (u32, u32),
+        limit_of: impl Fn(&str) -> Option<usize>,
+        ids: &[String],
+    ) -> Result<usize, StoreError> {
+        let mut pending = Vec::with_capacity(ids.len());
+        for id in ids {
+            match store.get_run(id)? {
+                Some(r) if matches!(r.status, RunStatus::Queued | RunStatus::Running) => {
+                    pending.push(r)
+                }
+                _ => {}
+            }
+        }
+        self.requeue(store, starts, limits, limit_of, pending)
+    }
+
+    /// Re-queue or fail unfinished runs by the recovery rules.
+    fn requeue(
+        &self,
+        store: &dyn RunStore,
+        starts: &RunStarts,
+        (max_interruptions, max_resumes): (u32, u32),
+        limit_of: impl Fn(&str) -> Option<usize>,
+        mut pending: Vec<RunRecord>,
+    ) -> Result<usize, StoreError> {
         pending.sort_by_key(|r| r.created_at);
         let mut requeued = Vec::new();
         for record in &mut pending {
@@ -424,6 +486,7 @@ async fn execute(
     waiter: Option<SyncJob>,
     cancel: CancellationToken,
     slot: Arc<GlobalSlot>,
+    limit: usize,
 ) {
     let store = runner.weft().store();
     let (record, plan, reply) = match waiter {
@@ -470,6 +533,18 @@ async fn execute(
                 tracing::error!(run_id = %record.id, "cannot record failure: {e}");
             }
             if let Some(reply) = reply {
+                let _ = reply.send(RunResult {
+                    record,
+                    steps: Vec::new(),
+                });
+            }
+            return;
+        }
+    };
+    let record = match claim_slot(runner, record, limit, &cancel).await {
+        Ok(record) => record,
+        Err(answer) => {
+            if let (Some(reply), Some(record)) = (reply, answer) {
                 let _ = reply.send(RunResult {
                     record,
                     steps: Vec::new(),
@@ -539,5 +614,63 @@ async fn execute(
             }
         }
         Err(e) => tracing::error!(run_id, "run could not be recorded: {e}"),
+    }
+}
+
+/// How long a run waits before asking again for a slot its automation
+/// has none of on any host.
+const CLAIM_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// How long a run keeps trying when the database cannot be asked for a
+/// slot, before it is failed.
+const CLAIM_ERRORS_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Wait for one of the automation's `limit` slots over every host (at
+/// once on a host alone). `Err`: the run must not start here — stopped
+/// while it waited, claimed by another host, or the database could not
+/// be asked — with the record to answer a waiting caller with, if any.
+async fn claim_slot(
+    runner: &dyn QueueRunner,
+    mut record: RunRecord,
+    limit: usize,
+    cancel: &CancellationToken,
+) -> Result<RunRecord, Option<RunRecord>> {
+    let store = runner.weft().store();
+    let mut failing_since: Option<std::time::Instant> = None;
+    loop {
+        let reason = match runner.coordination().claim_slot(&record, limit).await {
+            Ok(SlotClaim::Claimed) => return Ok(record),
+            Ok(SlotClaim::NotQueued) => return Err(store.get_run(&record.id).ok().flatten()),
+            Ok(SlotClaim::Full) if cancel.is_cancelled() => {
+                "stopped on request before it started".to_string()
+            }
+            Ok(SlotClaim::Full) => {
+                failing_since = None;
+                tokio::time::sleep(CLAIM_RETRY).await;
+                continue;
+            }
+            Err(e) => {
+                let since = *failing_since.get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() < CLAIM_ERRORS_FOR && !cancel.is_cancelled() {
+                    tracing::warn!(run_id = %record.id, "cannot claim a slot, retrying: {e}");
+                    tokio::time::sleep(CLAIM_RETRY * 10).await;
+                    continue;
+                }
+                format!(
+                    "the run could not claim a slot of its automation, so it was not started: {e}"
+                )
+            }
+        };
+        record.status = if cancel.is_cancelled() {
+            RunStatus::Stopped
+        } else {
+            RunStatus::Failed
+        };
+        record.error = Some(reason);
+        record.finished_at = Some(crate::now_ms());
+        if let Err(e) = store.put_run(&record) {
+            tracing::error!(run_id = %record.id, "cannot record that the run did not start: {e}");
+        }
+        return Err(Some(record));
     }
 }

@@ -2,7 +2,9 @@
 //! automation whose run mode is `schedule`, finds the fire times that came
 //! due since its last fire (kept in the store, so schedules survive
 //! restarts), records the latest one *before* queueing the run — at most
-//! one fire per tick, even across a crash — and queues one run. Ticks
+//! one fire per tick, even across a crash — and queues one run. Hosts
+//! sharing a database fire each tick once between them
+//! ([`crate::cluster`]). Ticks
 //! missed while the server was down are skipped or run once, per the
 //! automation's `missed` setting.
 
@@ -76,11 +78,22 @@ async fn tick(admission: &Admission, marks: &sled::Tree, now: DateTime<Utc>) -> 
             cursor = t;
         }
         let Some(due) = latest else { continue };
-        // Mark first: a crash after this line loses the tick, never doubles it.
+        // Hosts sharing a database race for the tick: one row per tick
+        // decides (see `crate::cluster`); alone, this host always wins.
+        let won = admission
+            .coordination()
+            .claim_tick(&a.id, due.timestamp_millis())
+            .await
+            .map_err(|e| e.to_string())?;
+        // Mark first: a crash after this line loses the tick, never doubles
+        // it. The host that lost the race marks it too, so it stops asking.
         marks
             .insert(a.id.as_bytes(), &due.timestamp_millis().to_be_bytes())
             .map_err(|e| e.to_string())?;
         marks.flush().map_err(|e| e.to_string())?;
+        if !won {
+            continue;
+        }
         let late = (now - due).to_std().unwrap_or_default();
         if late > GRACE && missed == MissedTicks::Skip {
             tracing::info!(automation = %a.id, scheduled_for = %due, "skipping a tick missed while down");

@@ -343,7 +343,8 @@ pub async fn metrics(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.metrics.render(state.weft.store().commit_stats()),
+        state.metrics.render(state.weft.store().commit_stats())
+            + &state.coordination().render_metrics(),
     )
 }
 

@@ -320,10 +320,10 @@ pub async fn stop_run(
             ));
         }
     }
-    match state
-        .admission()?
+    let admission = state.admission()?;
+    match admission
         .queue()
-        .stop(state.weft.store(), &record.id)?
+        .stop(state.weft.store(), admission.coordination(), &record.id)?
     {
         crate::queue::StopOutcome::Stopping => Ok((
             StatusCode::ACCEPTED,
