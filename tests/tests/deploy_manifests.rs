@@ -206,7 +206,10 @@ fn the_deployment_reads_what_the_secret_and_the_config_map_hold() {
 
     // Traffic only to hosts whose /healthz answers.
     let readiness = &weft["readinessProbe"]["httpGet"];
-    assert_eq!(readiness["path"], "/healthz", "readiness probe: {readiness}");
+    assert_eq!(
+        readiness["path"], "/healthz",
+        "readiness probe: {readiness}"
+    );
     assert!(weft["livenessProbe"].is_object(), "no liveness probe");
 
     // The Secret has exactly the keys the hosts read, each variable named
@@ -264,9 +267,7 @@ fn the_deployment_reads_what_the_secret_and_the_config_map_hold() {
         .iter()
         .find(|m| m["name"] == settings_volume["name"])
         .expect("the ConfigMap mounted");
-    let (dir, key) = config_path
-        .rsplit_once('/')
-        .expect("--config is a path");
+    let (dir, key) = config_path.rsplit_once('/').expect("--config is a path");
     assert_eq!(mount["mountPath"], dir, "--config {config_path}");
     let text = config_map["data"][key]
         .as_str()
@@ -354,7 +355,10 @@ fn the_fleet_survives_losing_a_host() {
     let hpa = &all["HorizontalPodAutoscaler"]["spec"];
     assert_eq!(hpa["scaleTargetRef"]["kind"], "Deployment");
     assert_eq!(&hpa["scaleTargetRef"]["name"], name);
-    assert!(hpa["minReplicas"].as_i64() >= Some(2), "HPA floor below two");
+    assert!(
+        hpa["minReplicas"].as_i64() >= Some(2),
+        "HPA floor below two"
+    );
     assert!(
         hpa["metrics"]
             .as_array()
@@ -374,10 +378,7 @@ fn the_fleet_survives_losing_a_host() {
         "the Service selects no weft pod"
     );
     assert!(
-        labels_match(
-            &deployment["spec"]["selector"]["matchLabels"],
-            pod_labels
-        ),
+        labels_match(&deployment["spec"]["selector"]["matchLabels"], pod_labels),
         "the Deployment's selector misses its own pods"
     );
 }
