@@ -16,6 +16,12 @@
 //!   traits can wait on it from inside the server's async tasks.
 //! * [`migrate()`]: numbered SQL migrations, applied at start under an
 //!   advisory lock; a database migrated by a newer build is refused.
+//! * [`PgRunStore`]: run history and automation state
+//!   ([`weft_host::RunStore`]) in tables `runs`, `run_steps`,
+//!   `run_sealed` and `automation_state`. Writes return at once and are
+//!   committed in groups by one writer task (`writer`): many runs' writes
+//!   share a transaction, and reads, which query the database, see only
+//!   what is committed. A queued or running run carries this host's lease.
 //!
 //! # Architecture
 //!
@@ -25,8 +31,12 @@
 mod database;
 mod error;
 pub mod migrate;
+mod run_store;
+mod state;
+mod writer;
 
 pub use database::{Database, PgSettings};
 pub use error::PgError;
 pub use migrate::{Migrated, migrate};
+pub use run_store::PgRunStore;
 pub mod testing;
