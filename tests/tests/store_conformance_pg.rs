@@ -50,10 +50,10 @@ weft_tests::conformance_tests!(Pg::new());
 fn two_hosts() -> (TestDatabase, PgRunStore, PgRunStore) {
     let test = TestDatabase::create().expect("PostgreSQL at 127.0.0.1:5432");
     weft_pg::migrate(&test.connect().expect("connect")).expect("migrate");
-    let a = PgRunStore::new(test.connect().expect("connect"), "host-a".into(), LEASE)
-        .expect("store a");
-    let b = PgRunStore::new(test.connect().expect("connect"), "host-b".into(), LEASE)
-        .expect("store b");
+    let a =
+        PgRunStore::new(test.connect().expect("connect"), "host-a".into(), LEASE).expect("store a");
+    let b =
+        PgRunStore::new(test.connect().expect("connect"), "host-b".into(), LEASE).expect("store b");
     (test, a, b)
 }
 
@@ -243,10 +243,12 @@ fn put_run_writes_the_lease_and_keeps_a_stop_request() {
 fn a_store_on_a_database_that_is_gone_fails_promptly() {
     let test = TestDatabase::create().expect("PostgreSQL at 127.0.0.1:5432");
     weft_pg::migrate(&test.connect().expect("connect")).expect("migrate");
-    let store = PgRunStore::new(test.connect().expect("connect"), "host-a".into(), LEASE)
-        .expect("store");
+    let store =
+        PgRunStore::new(test.connect().expect("connect"), "host-a".into(), LEASE).expect("store");
     drop(test); // DROP DATABASE … WITH (FORCE): its connections end.
-    store.put_run(&run(1, "x")).expect("queued: writes do not wait");
+    store
+        .put_run(&run(1, "x"))
+        .expect("queued: writes do not wait");
     let started = std::time::Instant::now();
     let err = store.flush().expect_err("the batch cannot commit");
     assert!(

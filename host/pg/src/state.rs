@@ -15,8 +15,8 @@ use crate::run_store::{PgRunStore, backend};
 use deadpool_postgres::Pool;
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
-use weft_host::store::state::{self, StateEntry, StateError, StateLimits};
 use weft_host::store::StoreError;
+use weft_host::store::state::{self, StateEntry, StateError, StateLimits};
 
 /// What a row's `entry` holds.
 #[derive(Serialize, Deserialize)]
@@ -120,9 +120,7 @@ impl PgRunStore {
                     .collect::<Vec<_>>())
             })
             .map_err(backend)?;
-        rows.iter()
-            .map(|(k, t)| decode(automation, k, t))
-            .collect()
+        rows.iter().map(|(k, t)| decode(automation, k, t)).collect()
     }
 
     /// Read, change, check and commit one key under the automation's lock.
