@@ -131,11 +131,11 @@ fn status(db: &Database, json: bool) -> Result<u8, Failure> {
         .map(|m| format!("{} {}", m.version, m.name))
         .collect();
     let state = if version > build {
-        "newer-than-this-build"
+        State::Newer
     } else if pending.is_empty() {
-        "up-to-date"
+        State::UpToDate
     } else {
-        "pending"
+        State::Pending
     };
     if json {
         println!(
@@ -144,7 +144,7 @@ fn status(db: &Database, json: bool) -> Result<u8, Failure> {
                 "database": db.target(),
                 "version": version,
                 "build_version": build,
-                "state": state,
+                "state": state.name(),
                 "pending": pending,
             })
         );
@@ -153,12 +153,12 @@ fn status(db: &Database, json: bool) -> Result<u8, Failure> {
         println!("schema:        version {version}");
         println!("this build:    version {build}");
         match state {
-            "newer-than-this-build" => println!(
+            State::Newer => println!(
                 "state:         the database is NEWER than this build: do not run this weft on it; \
                  run the weft that migrated it (or a newer one)"
             ),
-            "up-to-date" => println!("state:         up to date"),
-            _ => {
+            State::UpToDate => println!("state:         up to date"),
+            State::Pending => {
                 println!(
                     "state:         {} pending; run `weft db migrate` (or start `weft serve`)",
                     pending.len()
@@ -169,5 +169,29 @@ fn status(db: &Database, json: bool) -> Result<u8, Failure> {
             }
         }
     }
-    Ok(if version > build { REFUSED } else { OK })
+    Ok(match state {
+        State::Newer => REFUSED,
+        State::UpToDate | State::Pending => OK,
+    })
+}
+
+/// Where the database's schema stands against this build's.
+#[derive(Clone, Copy)]
+enum State {
+    UpToDate,
+    /// Behind: migrations this build knows are not applied yet.
+    Pending,
+    /// Migrated by a newer build: this one must not run on it.
+    Newer,
+}
+
+impl State {
+    /// As `--json` prints it.
+    fn name(self) -> &'static str {
+        match self {
+            State::UpToDate => "up-to-date",
+            State::Pending => "pending",
+            State::Newer => "newer-than-this-build",
+        }
+    }
 }
