@@ -272,6 +272,8 @@ pub trait RunStore: Send + Sync + 'static {
     /// their moves (as [`crate::input_form`] does); a store shared by
     /// several processes overrides it with one conditional write.
     fn put_run_if(&self, record: &RunRecord, expected: RunStatus) -> Result<bool, StoreError> {
+        // Reads show only what is durable: staged writes of this run first.
+        self.flush()?;
         match self.get_run(&record.id)? {
             Some(current) if current.status == expected => {}
             _ => return Ok(false),
