@@ -26,8 +26,8 @@ pub mod connectors;
 pub mod console;
 pub mod error;
 pub mod error_layer;
-pub mod kv;
 mod global_slot;
+pub mod kv;
 pub mod metrics;
 pub mod paging;
 pub mod paused_runs;
@@ -182,7 +182,10 @@ impl ServerStore {
         let db = match backend {
             StoreBackend::Sled(dir) => {
                 if key_missing && dir.exists() {
-                    let db = sled::Config::new().path(&dir).open().map_err(kv::KvError::from)?;
+                    let db = sled::Config::new()
+                        .path(&dir)
+                        .open()
+                        .map_err(kv::KvError::from)?;
                     refuse_without_key(&kv::Tables::Sled(db), &dir.display().to_string(), key_dir)?;
                 }
                 // Users, automations and connections are small; sled's
@@ -253,6 +256,9 @@ pub struct AppState {
     /// Last fire time per scheduled automation (ms, big-endian).
     pub(crate) schedule_marks: crate::kv::Tree,
     pub metrics: Arc<metrics::Metrics>,
+    /// The PostgreSQL database holding the tables, when not on sled:
+    /// `/healthz` reports whether it answers.
+    pub(crate) database: Option<weft_pg::Database>,
     /// Set by [`AppState::start_queue`]: every trigger goes through it.
     admission: std::sync::OnceLock<Arc<admission::Admission>>,
     plans: Arc<plans::PlanCache>,
@@ -295,6 +301,10 @@ impl AppState {
             schedule_marks: db.open_tree("schedule_marks")?,
             config,
             metrics: Arc::default(),
+            database: match &db {
+                kv::Tables::Pg(database) => Some(database.clone()),
+                kv::Tables::Sled(_) => None,
+            },
             admission: std::sync::OnceLock::new(),
             plans: Arc::new(plans::PlanCache::new(weft.clone())),
             weft,

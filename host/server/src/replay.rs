@@ -9,7 +9,6 @@
 //! 409 `webhook_replayed`. Records are swept as they expire, so the tree
 //! holds at most one window's worth of accepted requests.
 
-
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// How often expired records are swept, at most.

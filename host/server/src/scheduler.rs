@@ -39,7 +39,11 @@ pub fn start(admission: Weak<Admission>, marks: crate::kv::Tree) {
     });
 }
 
-async fn tick(admission: &Admission, marks: &crate::kv::Tree, now: DateTime<Utc>) -> Result<(), String> {
+async fn tick(
+    admission: &Admission,
+    marks: &crate::kv::Tree,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
     for a in admission.automations().list().map_err(|e| e.to_string())? {
         if !a.enabled {
             continue;
@@ -60,7 +64,11 @@ async fn tick(admission: &Admission, marks: &crate::kv::Tree, now: DateTime<Utc>
             .get(a.id.as_bytes())
             .ok()
             .flatten()
-            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok().map(i64::from_be_bytes))
+            .and_then(|v| {
+                <[u8; 8]>::try_from(v.as_slice())
+                    .ok()
+                    .map(i64::from_be_bytes)
+            })
             .unwrap_or(a.updated_at)
             .max(a.updated_at);
         let Some(since) = DateTime::<Utc>::from_timestamp_millis(since) else {

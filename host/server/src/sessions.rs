@@ -106,7 +106,10 @@ fn random_hex() -> String {
 }
 
 impl Sessions {
-    pub fn open(db: &crate::kv::Tables, ttl: std::time::Duration) -> Result<Self, crate::kv::KvError> {
+    pub fn open(
+        db: &crate::kv::Tables,
+        ttl: std::time::Duration,
+    ) -> Result<Self, crate::kv::KvError> {
         Ok(Sessions {
             passwords: db.open_tree("passwords")?,
             sessions: db.open_tree("sessions")?,

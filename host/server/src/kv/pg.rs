@@ -125,38 +125,37 @@ impl Table for PgTable {
         let new = new.map(<[u8]>::to_vec);
         self.call(|pool, tree| async move {
             let client = pool.get().await?;
-            let swapped = match (&old, &new) {
-                (None, Some(new)) => {
-                    client
-                        .execute(
-                            "INSERT INTO kv (tree, key, value) VALUES ($1, $2, $3) \
+            let swapped =
+                match (&old, &new) {
+                    (None, Some(new)) => {
+                        client
+                            .execute(
+                                "INSERT INTO kv (tree, key, value) VALUES ($1, $2, $3) \
                              ON CONFLICT (tree, key) DO NOTHING",
-                            &[&tree, &key, new],
-                        )
-                        .await?
-                        == 1
-                }
-                (Some(old), Some(new)) => {
-                    client
+                                &[&tree, &key, new],
+                            )
+                            .await?
+                            == 1
+                    }
+                    (Some(old), Some(new)) => client
                         .execute(
                             "UPDATE kv SET value = $4 WHERE tree = $1 AND key = $2 AND value = $3",
                             &[&tree, &key, old, new],
                         )
                         .await?
-                        == 1
-                }
-                (Some(old), None) => {
-                    client
-                        .execute(
-                            "DELETE FROM kv WHERE tree = $1 AND key = $2 AND value = $3",
-                            &[&tree, &key, old],
-                        )
-                        .await?
-                        == 1
-                }
-                // Absent to absent: holds exactly when nothing is there.
-                (None, None) => current(&client, &tree, &key).await?.is_none(),
-            };
+                        == 1,
+                    (Some(old), None) => {
+                        client
+                            .execute(
+                                "DELETE FROM kv WHERE tree = $1 AND key = $2 AND value = $3",
+                                &[&tree, &key, old],
+                            )
+                            .await?
+                            == 1
+                    }
+                    // Absent to absent: holds exactly when nothing is there.
+                    (None, None) => current(&client, &tree, &key).await?.is_none(),
+                };
             if swapped {
                 return Ok(Ok(()));
             }
