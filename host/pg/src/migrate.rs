@@ -43,7 +43,7 @@ pub struct Migrated {
 }
 
 /// An arbitrary constant: the advisory lock migrations hold.
-const LOCK_KEY: i64 = 0x7765_6674_6d69_67; // "weftmig"
+const LOCK_KEY: i64 = 0x0077_6566_746d_6967; // "weftmig"
 
 /// Bring the database to [`latest_version`].
 pub fn migrate(db: &Database) -> Result<Migrated, PgError> {

@@ -86,7 +86,7 @@ async fn tick(
         let Some(due) = latest else { continue };
         // Mark first: a crash after this line loses the tick, never doubles it.
         marks
-            .insert(a.id.as_bytes(), &due.timestamp_millis().to_be_bytes())
+            .insert(a.id.as_bytes(), due.timestamp_millis().to_be_bytes())
             .map_err(|e| e.to_string())?;
         marks.flush().map_err(|e| e.to_string())?;
         let late = (now - due).to_std().unwrap_or_default();

@@ -92,6 +92,12 @@ pub trait Table: Send + Sync {
     /// How many keys the table holds (counts them: not for hot paths).
     fn len(&self) -> Result<usize, KvError>;
 
+    fn is_empty(&self) -> Result<bool, KvError> {
+        Ok(self
+            .scan(Bound::Unbounded, Bound::Unbounded, false, 1)?
+            .is_empty())
+    }
+
     /// Make every change made before it durable (a no-op where every
     /// statement commits).
     fn flush(&self) -> Result<(), KvError>;
@@ -148,7 +154,7 @@ impl Tree {
     }
 
     pub fn is_empty(&self) -> Result<bool, KvError> {
-        Ok(self.first()?.is_none())
+        self.0.is_empty()
     }
 
     pub fn first(&self) -> Result<Option<Pair>, KvError> {
@@ -303,11 +309,12 @@ impl Iterator for Iter {
     type Item = Result<Pair, KvError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.front.is_empty() && !self.done {
-            if let Err(e) = self.refill() {
-                self.done = true;
-                return Some(Err(e));
-            }
+        if self.front.is_empty()
+            && !self.done
+            && let Err(e) = self.refill()
+        {
+            self.done = true;
+            return Some(Err(e));
         }
         self.front.pop_front().map(Ok)
     }
