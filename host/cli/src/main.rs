@@ -118,7 +118,7 @@ enum Command {
         automations: Option<PathBuf>,
     },
     /// Run the server: REST API, users and tokens, API-call triggers.
-    Serve(serve_cmd::ServeArgs),
+    Serve(Box<serve_cmd::ServeArgs>),
     /// Check an automation without running it; lists every problem with the block and field.
     Validate { file: PathBuf },
     /// List recent runs, newest first.
@@ -279,7 +279,7 @@ fn main() -> ExitCode {
                 called.load(&weft)?;
                 run_cmd::run(&weft, &file, input, json).await
             }
-            Command::Serve(args) => serve_cmd::run(args, &data_dir, &cache_dir, &files).await,
+            Command::Serve(args) => serve_cmd::run(*args, &data_dir, &cache_dir, &files).await,
             Command::Validate { file } => {
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &[], &files).await?;
                 run_cmd::validate(&weft, &file, json).await

@@ -68,6 +68,8 @@ CREATE TABLE kv (
     value bytea NOT NULL,
     PRIMARY KEY (tree, key)
 );
+-- Ids unique across hosts for kv keys that need them (audit entries).
+CREATE SEQUENCE kv_ids;
 
 -- One row per automation and schedule tick: the host whose insert wins
 -- fires the tick, so each fires once whatever hosts are alive.
