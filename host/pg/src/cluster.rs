@@ -24,6 +24,21 @@ use crate::{Database, PgError};
 use std::time::Duration;
 use weft_host::RunRecord;
 
+/// Claims one of an automation's slots for a run (see
+/// [`Cluster::claim_slot`]): inserted or updated only while fewer of the
+/// automation's runs are running under a live lease than its limit, and
+/// only if the run is still queued or already this host's.
+const CLAIM: &str = "INSERT INTO runs (id, automation_id, status, created_at, record,
+         lease_owner, lease_until)
+     SELECT $1, $2, 'running', $3, $4, $5,
+         now() + make_interval(secs => $6::float8 / 1000)
+     WHERE (SELECT count(*) FROM runs WHERE automation_id = $2
+         AND status = 'running' AND lease_until > now() AND id <> $1) < $7
+     ON CONFLICT (id) DO UPDATE SET status = 'running',
+         lease_owner = $5, lease_until = EXCLUDED.lease_until
+     WHERE runs.status = 'queued'
+         OR (runs.status = 'running' AND runs.lease_owner = $5)";
+
 /// This host's handle on the shared work.
 #[derive(Clone, Debug)]
 pub struct Cluster {
@@ -213,27 +228,18 @@ impl Cluster {
                 // Three statements in one round trip (pipelined), in this
                 // order: the insert's snapshot is taken once the lock is
                 // held, so it counts every claim committed before.
+                // Prepared once per connection: a statement given as text
+                // costs a round trip of its own every time.
+                let lock = tx
+                    .prepare_cached("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+                    .await?;
+                let claim = tx.prepare_cached(CLAIM).await?;
                 let (no_sync, locked, claimed) = tokio::join!(
                     // Nothing is acknowledged on this commit: losing it to
                     // a database crash only frees the slot again.
                     tx.batch_execute("SET LOCAL synchronous_commit TO off"),
-                    tx.execute(
-                        "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
-                        &lock_params,
-                    ),
-                    tx.execute(
-                        "INSERT INTO runs (id, automation_id, status, created_at, record,
-                             lease_owner, lease_until)
-                         SELECT $1, $2, 'running', $3, $4, $5,
-                             now() + make_interval(secs => $6::float8 / 1000)
-                         WHERE (SELECT count(*) FROM runs WHERE automation_id = $2
-                             AND status = 'running' AND lease_until > now() AND id <> $1) < $7
-                         ON CONFLICT (id) DO UPDATE SET status = 'running',
-                             lease_owner = $5, lease_until = EXCLUDED.lease_until
-                         WHERE runs.status = 'queued'
-                             OR (runs.status = 'running' AND runs.lease_owner = $5)",
-                        &claim_params,
-                    ),
+                    tx.execute(&lock, &lock_params),
+                    tx.execute(&claim, &claim_params,),
                 );
                 no_sync?;
                 locked?;

@@ -201,11 +201,11 @@ impl RunStore for PgRunStore {
         let text = self
             .db
             .block_on(async move {
-                let row = pool
-                    .get()
-                    .await?
-                    .query_opt("SELECT record FROM runs WHERE id = $1", &[&id])
+                let client = pool.get().await?;
+                let statement = client
+                    .prepare_cached("SELECT record FROM runs WHERE id = $1")
                     .await?;
+                let row = client.query_opt(&statement, &[&id]).await?;
                 Ok(row.map(|r| r.get::<_, String>(0)))
             })
             .map_err(backend)?;

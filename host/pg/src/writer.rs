@@ -339,17 +339,33 @@ async fn write_batch(pool: &Pool, lease: &LeaseHolder, ops: Vec<Op>) -> Result<(
     let tx = client.transaction().await?;
     if !r.deleted.is_empty() {
         let ids: Vec<&str> = r.deleted.iter().map(String::as_str).collect();
-        tx.execute("DELETE FROM run_steps WHERE run_id = ANY($1)", &[&ids])
-            .await?;
-        tx.execute("DELETE FROM run_sealed WHERE run_id = ANY($1)", &[&ids])
-            .await?;
-        tx.execute("DELETE FROM runs WHERE id = ANY($1)", &[&ids])
-            .await?;
+        tx.execute(
+            &tx.prepare_cached("DELETE FROM run_steps WHERE run_id = ANY($1)")
+                .await?,
+            &[&ids],
+        )
+        .await?;
+        tx.execute(
+            &tx.prepare_cached("DELETE FROM run_sealed WHERE run_id = ANY($1)")
+                .await?,
+            &[&ids],
+        )
+        .await?;
+        tx.execute(
+            &tx.prepare_cached("DELETE FROM runs WHERE id = ANY($1)")
+                .await?,
+            &[&ids],
+        )
+        .await?;
     }
     if !r.sealed_dropped.is_empty() {
         let ids: Vec<&str> = r.sealed_dropped.iter().map(String::as_str).collect();
-        tx.execute("DELETE FROM run_sealed WHERE run_id = ANY($1)", &[&ids])
-            .await?;
+        tx.execute(
+            &tx.prepare_cached("DELETE FROM run_sealed WHERE run_id = ANY($1)")
+                .await?,
+            &[&ids],
+        )
+        .await?;
     }
     if !r.runs.is_empty() {
         let ids: Vec<&str> = r.runs.keys().map(String::as_str).collect();
@@ -362,7 +378,7 @@ async fn write_batch(pool: &Pool, lease: &LeaseHolder, ops: Vec<Op>) -> Result<(
         // stop_requested is left alone: a stop asked for on another host
         // must survive this host's next write of the run.
         tx.execute(
-            "INSERT INTO runs (id, automation_id, status, created_at, record, lease_owner, lease_until)
+            &tx.prepare_cached("INSERT INTO runs (id, automation_id, status, created_at, record, lease_owner, lease_until)
              SELECT id, a, s, c, r,
                     CASE WHEN l THEN $7::text END,
                     CASE WHEN l THEN now() + $8::bigint * interval '1 millisecond' END
@@ -374,7 +390,7 @@ async fn write_batch(pool: &Pool, lease: &LeaseHolder, ops: Vec<Op>) -> Result<(
                 created_at = EXCLUDED.created_at,
                 record = EXCLUDED.record,
                 lease_owner = EXCLUDED.lease_owner,
-                lease_until = EXCLUDED.lease_until",
+                lease_until = EXCLUDED.lease_until").await?,
             &[
                 &ids,
                 &automations,
@@ -393,9 +409,12 @@ async fn write_batch(pool: &Pool, lease: &LeaseHolder, ops: Vec<Op>) -> Result<(
         let seqs: Vec<i64> = r.steps.keys().map(|(_, s)| *s).collect();
         let pages: Vec<&str> = r.steps.values().map(String::as_str).collect();
         tx.execute(
-            "INSERT INTO run_steps (run_id, first_seq, steps)
+            &tx.prepare_cached(
+                "INSERT INTO run_steps (run_id, first_seq, steps)
              SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
              ON CONFLICT (run_id, first_seq) DO UPDATE SET steps = EXCLUDED.steps",
+            )
+            .await?,
             &[&ids, &seqs, &pages],
         )
         .await?;
@@ -405,9 +424,12 @@ async fn write_batch(pool: &Pool, lease: &LeaseHolder, ops: Vec<Op>) -> Result<(
         let seqs: Vec<i64> = r.sealed.keys().map(|(_, s)| *s).collect();
         let texts: Vec<&str> = r.sealed.values().map(String::as_str).collect();
         tx.execute(
-            "INSERT INTO run_sealed (run_id, seq, sealed)
+            &tx.prepare_cached(
+                "INSERT INTO run_sealed (run_id, seq, sealed)
              SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
              ON CONFLICT (run_id, seq) DO UPDATE SET sealed = EXCLUDED.sealed",
+            )
+            .await?,
             &[&ids, &seqs, &texts],
         )
         .await?;

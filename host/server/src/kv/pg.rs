@@ -42,7 +42,12 @@ pub(super) fn generate_id(db: &Database) -> Result<u64, KvError> {
     let pool = db.pool().clone();
     let id: i64 = db.block_on(async move {
         let client = pool.get().await?;
-        let row = client.query_one("SELECT nextval('kv_ids')", &[]).await?;
+        let row = client
+            .query_one(
+                &client.prepare_cached("SELECT nextval('kv_ids')").await?,
+                &[],
+            )
+            .await?;
         Ok(row.try_get::<_, i64>(0)?)
     })?;
     // A sequence starts at 1 and never goes negative.
@@ -56,7 +61,9 @@ async fn current(
 ) -> Result<Option<Vec<u8>>, PgError> {
     let row = client
         .query_opt(
-            "SELECT value FROM kv WHERE tree = $1 AND key = $2",
+            &client
+                .prepare_cached("SELECT value FROM kv WHERE tree = $1 AND key = $2")
+                .await?,
             &[&tree, &key],
         )
         .await?;
@@ -83,10 +90,10 @@ impl Table for PgTable {
             // statement as the upsert.
             let row = client
                 .query_opt(
-                    "WITH old AS (SELECT value FROM kv WHERE tree = $1 AND key = $2 FOR UPDATE), \
+                    &client.prepare_cached("WITH old AS (SELECT value FROM kv WHERE tree = $1 AND key = $2 FOR UPDATE), \
                      up AS (INSERT INTO kv (tree, key, value) VALUES ($1, $2, $3) \
                             ON CONFLICT (tree, key) DO UPDATE SET value = EXCLUDED.value) \
-                     SELECT value FROM old",
+                     SELECT value FROM old").await?,
                     &[&tree, &key, &value],
                 )
                 .await?;
@@ -103,7 +110,11 @@ impl Table for PgTable {
             let client = pool.get().await?;
             let row = client
                 .query_opt(
-                    "DELETE FROM kv WHERE tree = $1 AND key = $2 RETURNING value",
+                    &client
+                        .prepare_cached(
+                            "DELETE FROM kv WHERE tree = $1 AND key = $2 RETURNING value",
+                        )
+                        .await?,
                     &[&tree, &key],
                 )
                 .await?;
@@ -130,8 +141,8 @@ impl Table for PgTable {
                     (None, Some(new)) => {
                         client
                             .execute(
-                                "INSERT INTO kv (tree, key, value) VALUES ($1, $2, $3) \
-                             ON CONFLICT (tree, key) DO NOTHING",
+                                &client.prepare_cached("INSERT INTO kv (tree, key, value) VALUES ($1, $2, $3) \
+                             ON CONFLICT (tree, key) DO NOTHING").await?,
                                 &[&tree, &key, new],
                             )
                             .await?
@@ -139,7 +150,7 @@ impl Table for PgTable {
                     }
                     (Some(old), Some(new)) => client
                         .execute(
-                            "UPDATE kv SET value = $4 WHERE tree = $1 AND key = $2 AND value = $3",
+                            &client.prepare_cached("UPDATE kv SET value = $4 WHERE tree = $1 AND key = $2 AND value = $3").await?,
                             &[&tree, &key, old, new],
                         )
                         .await?
@@ -147,7 +158,7 @@ impl Table for PgTable {
                     (Some(old), None) => {
                         client
                             .execute(
-                                "DELETE FROM kv WHERE tree = $1 AND key = $2 AND value = $3",
+                                &client.prepare_cached("DELETE FROM kv WHERE tree = $1 AND key = $2 AND value = $3").await?,
                                 &[&tree, &key, old],
                             )
                             .await?
@@ -205,7 +216,12 @@ impl Table for PgTable {
         self.call(|pool, tree| async move {
             let client = pool.get().await?;
             let row = client
-                .query_one("SELECT count(*) FROM kv WHERE tree = $1", &[&tree])
+                .query_one(
+                    &client
+                        .prepare_cached("SELECT count(*) FROM kv WHERE tree = $1")
+                        .await?,
+                    &[&tree],
+                )
                 .await?;
             Ok(row.try_get::<_, i64>(0)?.unsigned_abs() as usize)
         })
