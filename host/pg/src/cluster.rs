@@ -207,45 +207,54 @@ impl Cluster {
             .run(async move {
                 let mut client = pool.get().await?;
                 let tx = client.transaction().await?;
-                // Nothing is acknowledged on this commit: losing it to a
-                // database crash only frees the slot again.
-                tx.batch_execute("SET LOCAL synchronous_commit TO off")
-                    .await?;
-                tx.execute(
-                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
-                    &[&automation],
-                )
-                .await?;
-                let running: i64 = tx
-                    .query_one(
-                        "SELECT count(*) FROM runs WHERE automation_id = $1
-                         AND status = 'running' AND lease_until > now() AND id <> $2",
-                        &[&automation, &id],
-                    )
-                    .await?
-                    .get(0);
-                if running >= limit {
-                    tx.rollback().await?;
-                    return Ok(SlotClaim::Full);
-                }
-                let claimed = tx
-                    .execute(
+                let lock_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&automation];
+                let claim_params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] =
+                    [&id, &automation, &created, &text, &host, &lease, &limit];
+                // Three statements in one round trip (pipelined), in this
+                // order: the insert's snapshot is taken once the lock is
+                // held, so it counts every claim committed before.
+                let (no_sync, locked, claimed) = tokio::join!(
+                    // Nothing is acknowledged on this commit: losing it to
+                    // a database crash only frees the slot again.
+                    tx.batch_execute("SET LOCAL synchronous_commit TO off"),
+                    tx.execute(
+                        "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
+                        &lock_params,
+                    ),
+                    tx.execute(
                         "INSERT INTO runs (id, automation_id, status, created_at, record,
                              lease_owner, lease_until)
-                         VALUES ($1, $2, 'running', $3, $4, $5,
-                             now() + make_interval(secs => $6::float8 / 1000))
+                         SELECT $1, $2, 'running', $3, $4, $5,
+                             now() + make_interval(secs => $6::float8 / 1000)
+                         WHERE (SELECT count(*) FROM runs WHERE automation_id = $2
+                             AND status = 'running' AND lease_until > now() AND id <> $1) < $7
                          ON CONFLICT (id) DO UPDATE SET status = 'running',
                              lease_owner = $5, lease_until = EXCLUDED.lease_until
                          WHERE runs.status = 'queued'
                              OR (runs.status = 'running' AND runs.lease_owner = $5)",
-                        &[&id, &automation, &created, &text, &host, &lease],
+                        &claim_params,
+                    ),
+                );
+                no_sync?;
+                locked?;
+                if claimed? == 1 {
+                    tx.commit().await?;
+                    return Ok(SlotClaim::Claimed);
+                }
+                // Refused: taken by another host or no longer queued, or
+                // no room.
+                let held = tx
+                    .query_opt(
+                        "SELECT 1 FROM runs WHERE id = $1 AND NOT (status = 'queued'
+                             OR (status = 'running' AND lease_owner = $2))",
+                        &[&id, &host],
                     )
                     .await?;
-                tx.commit().await?;
-                Ok(if claimed == 1 {
-                    SlotClaim::Claimed
-                } else {
+                tx.rollback().await?;
+                Ok(if held.is_some() {
                     SlotClaim::NotQueued
+                } else {
+                    SlotClaim::Full
                 })
             })
             .await
