@@ -45,8 +45,6 @@ struct Fleet {
     slots: Vec<Slot>,
     args: Vec<String>,
     key: String,
-    /// One compiled-component cache for every host: later starts are fast.
-    cache: tempfile::TempDir,
     db: weft_pg::testing::TestDatabase,
 }
 
@@ -62,7 +60,6 @@ impl Fleet {
             slots: Vec::new(),
             args: all,
             key: shared_secret_key(),
-            cache: tempfile::tempdir().expect("tempdir"),
             db,
         };
         let first = fleet.launch(tempfile::tempdir().expect("tempdir"));
@@ -91,7 +88,8 @@ impl Fleet {
             Options {
                 args: &args,
                 env: &[("WEFT_SECRET_KEY", &self.key)],
-                cache_dir: Some(self.cache.path().to_path_buf()),
+                // Compiled components, shared by every host and test.
+                cache_dir: Some(weft_tests::cache_dir()),
             },
         )
     }
