@@ -8,7 +8,9 @@
 //!
 //! Every move reads the record, checks it is still paused, and writes it
 //! back durably under one lock, so a submission, a timeout and a stop that
-//! meet cannot both win.
+//! meet cannot both win; the write itself is conditional on the stored
+//! record still being paused ([`crate::RunStore::put_run_if`]), which
+//! keeps that true between processes sharing one store.
 
 use crate::automation::plan::{FormError, check_form_values};
 use crate::store::{InputAnswer, RunRecord, RunStatus, StoreError};
@@ -71,7 +73,7 @@ impl Weft {
         if now_ms >= waiting.expires_at {
             waiting.answer = Some(InputAnswer::TimedOut { at: now_ms });
             record.status = RunStatus::Queued;
-            self.write(&record)?;
+            self.write(&record).map_err(|e| e.into_input(run_id))?;
             return Err(InputError::Expired(Box::new(record)));
         }
         check_form_values(&waiting.schema, &values).map_err(InputError::Invalid)?;
@@ -81,7 +83,7 @@ impl Weft {
             submitted_at: now_ms,
         });
         record.status = RunStatus::Queued;
-        self.write(&record)?;
+        self.write(&record).map_err(|e| e.into_input(run_id))?;
         Ok(record)
     }
 
@@ -106,8 +108,11 @@ impl Weft {
         };
         waiting.answer = Some(InputAnswer::TimedOut { at: now_ms });
         record.status = RunStatus::Queued;
-        self.write(&record)?;
-        Ok(Some(record))
+        match self.write(&record) {
+            Ok(()) => Ok(Some(record)),
+            Err(MoveError::Moved) => Ok(None),
+            Err(MoveError::Store(e)) => Err(e),
+        }
     }
 
     /// Stop run `run_id` if it is paused (it ends `stopped`, its form
@@ -125,7 +130,11 @@ impl Weft {
         record.error = Some("stopped on request while it waited for input".into());
         record.finished_at = Some(now_ms);
         record.waiting_for = None;
-        self.write(&record)?;
+        match self.write(&record) {
+            Ok(()) => {}
+            Err(MoveError::Moved) => return Ok(None),
+            Err(MoveError::Store(e)) => return Err(e),
+        }
         self.store().drop_sealed(run_id)?;
         Ok(Some(record))
     }
@@ -145,9 +154,39 @@ impl Weft {
     }
 
     /// Durable before the move is acknowledged (and before the next move
-    /// reads it: the store shows only what is durable).
-    fn write(&self, record: &RunRecord) -> Result<(), StoreError> {
-        self.store().put_run(record)?;
-        self.store().flush()
+    /// reads it: the store shows only what is durable), and only if the run
+    /// is still paused: another process may have moved it meanwhile.
+    fn write(&self, record: &RunRecord) -> Result<(), MoveError> {
+        if self.store().put_run_if(record, RunStatus::Paused)? {
+            Ok(())
+        } else {
+            Err(MoveError::Moved)
+        }
+    }
+}
+
+/// Why a move's write did not happen.
+enum MoveError {
+    /// Another process moved the run first (it is no longer paused).
+    Moved,
+    Store(StoreError),
+}
+
+impl From<StoreError> for MoveError {
+    fn from(e: StoreError) -> Self {
+        MoveError::Store(e)
+    }
+}
+
+impl MoveError {
+    fn into_input(self, run_id: &str) -> InputError {
+        match self {
+            // Answered, timed out or stopped elsewhere just now.
+            MoveError::Moved => InputError::NotPaused {
+                run_id: run_id.to_string(),
+                status: RunStatus::Queued,
+            },
+            MoveError::Store(e) => InputError::Store(e),
+        }
     }
 }

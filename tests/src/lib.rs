@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod engine;
 pub mod examples;
 pub mod fake_slack;
+pub mod kv_conformance;
 pub mod queue_conformance;
 pub mod spelling_echo;
 pub mod store_conformance;

@@ -6,7 +6,8 @@
 //! The cases follow the trait's contract: durable in order, nothing read
 //! before it is committed, a run's steps in order whatever shape they
 //! were written in, sealed copies kept per step and dropped with the run,
-//! listing newest first with seeking, and many writers at once; and each
+//! listing newest first with seeking, many writers at once, and
+//! conditional puts that write only from an expected status; and each
 //! automation's state between runs: per automation, limited, atomic
 //! increments, durable on return.
 
@@ -451,6 +452,41 @@ pub fn state_survives_reopening(b: &dyn Backend) {
     );
 }
 
+pub fn a_conditional_put_writes_only_from_the_expected_status(b: &dyn Backend) {
+    let store = b.open("conditional");
+    let mut paused = run(1, "a");
+    paused.status = RunStatus::Paused;
+    store.put_run(&paused).expect("put");
+    let mut answered = paused.clone();
+    answered.status = RunStatus::Queued;
+    answered.warnings.push("answered".into());
+    // Written after a staged write of the same run: applies after it.
+    assert!(
+        store
+            .put_run_if(&answered, RunStatus::Paused)
+            .expect("conditional put"),
+        "the run was paused"
+    );
+    let mut stopped = paused.clone();
+    stopped.status = RunStatus::Stopped;
+    assert!(
+        !store
+            .put_run_if(&stopped, RunStatus::Paused)
+            .expect("conditional put"),
+        "moved already: nothing written"
+    );
+    assert!(
+        !store
+            .put_run_if(&run(2, "a"), RunStatus::Paused)
+            .expect("conditional put"),
+        "no such run"
+    );
+    let read = store.get_run(&paused.id).expect("get").expect("run");
+    assert_eq!(read.status, RunStatus::Queued);
+    assert_eq!(read.warnings, ["answered"]);
+    assert!(store.get_run(&run(2, "a").id).expect("get").is_none());
+}
+
 /// One `#[test]` per case for `$backend` (an expression implementing
 /// [`Backend`]).
 #[macro_export]
@@ -469,6 +505,7 @@ macro_rules! conformance_tests {
             state_increments_are_atomic,
             state_limits_refuse_without_writing,
             state_survives_reopening,
+            a_conditional_put_writes_only_from_the_expected_status,
         );
     };
     (@cases $backend:expr; $($case:ident),* $(,)?) => {

@@ -13,6 +13,7 @@ mod connection_cmd;
 mod connector_cmd;
 mod connector_new;
 mod connector_ops;
+mod db_cmd;
 mod exit;
 mod invoke_credential;
 mod run_cmd;
@@ -65,6 +66,7 @@ use std::process::ExitCode;
         weft connector invoke echo echo --input '{\"value\": \"hi\"}'\n  \
         weft connector invoke http request --input '{\"url\": \"http://127.0.0.1:8080/items\"}' --allow http://127.0.0.1:8080\n  \
         weft connector invoke ./target/wasm32-wasip2/release/my_connector.wasm my-block --input @input.json\n  \
+        WEFT_DATABASE_URL=postgres://weft@db/weft weft db status\n  \
         WEFT_TOKEN=wft_… weft connection list --server http://127.0.0.1:8080\n\n\
         Exit codes: 0 success · 1 the run or block failed (or hit a limit) · 2 bad command line or input · 3 a component could not be loaded · 4 the automation is invalid · 5 the server refused the request · 6 the server could not be reached or failed"
 )]
@@ -116,7 +118,7 @@ enum Command {
         automations: Option<PathBuf>,
     },
     /// Run the server: REST API, users and tokens, API-call triggers.
-    Serve(serve_cmd::ServeArgs),
+    Serve(Box<serve_cmd::ServeArgs>),
     /// Check an automation without running it; lists every problem with the block and field.
     Validate { file: PathBuf },
     /// List recent runs, newest first.
@@ -142,6 +144,9 @@ enum Command {
     /// Manage users' console sign-in.
     #[command(subcommand)]
     User(UserCommand),
+    /// Migrate a shared PostgreSQL database, or check its schema version
+    /// against this build's (`--database-url` / `WEFT_DATABASE_URL`).
+    Db(db_cmd::DbArgs),
 }
 
 #[derive(Subcommand)]
@@ -274,7 +279,7 @@ fn main() -> ExitCode {
                 called.load(&weft)?;
                 run_cmd::run(&weft, &file, input, json).await
             }
-            Command::Serve(args) => serve_cmd::run(args, &data_dir, &cache_dir, &files).await,
+            Command::Serve(args) => serve_cmd::run(*args, &data_dir, &cache_dir, &files).await,
             Command::Validate { file } => {
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &[], &files).await?;
                 run_cmd::validate(&weft, &file, json).await
@@ -283,6 +288,7 @@ fn main() -> ExitCode {
                 let weft = run_cmd::engine(&data_dir, &cache_dir, &[], &files).await?;
                 run_cmd::runs(&weft, automation, limit, json)
             }
+            Command::Db(args) => db_cmd::run(args, json),
             Command::SecretKey(SecretKeyCommand::Rotate) => rotate_key(&data_dir, json),
             Command::User(UserCommand::SetPassword { name }) => {
                 set_password(&data_dir, &name, json)

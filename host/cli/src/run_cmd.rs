@@ -77,7 +77,7 @@ async fn default_builder(
     files: &ComponentFiles,
 ) -> Result<weft_host::WeftBuilder, Failure> {
     let (builder, _) = engine_builder(
-        data_dir,
+        History::Sled(data_dir),
         cache_dir,
         grants,
         &[],
@@ -118,12 +118,52 @@ impl SandboxSettings {
     }
 }
 
+/// Where run history is kept: the one place that picks the engine's
+/// [`weft_host::RunStore`].
+pub enum History<'a> {
+    /// sled under `DATA_DIR/history` (the embedded default).
+    Sled(&'a Path),
+    /// `weft serve --database-url`: the server's tables are on this
+    /// database; `data_dir` is the host's own directory.
+    Postgres {
+        data_dir: &'a Path,
+        database: &'a weft_pg::Database,
+    },
+}
+
+impl<'a> History<'a> {
+    /// For `weft serve`: on the database when one is given.
+    pub fn for_serve(data_dir: &'a Path, database: Option<&'a weft_pg::Database>) -> Self {
+        match database {
+            Some(database) => History::Postgres { data_dir, database },
+            None => History::Sled(data_dir),
+        }
+    }
+
+    fn apply(self, builder: weft_host::WeftBuilder) -> weft_host::WeftBuilder {
+        match self {
+            History::Sled(data_dir) => builder.sled(data_dir.join("history")),
+            // Run history is not on PostgreSQL yet: each host keeps its
+            // own under its data directory. weft_pg's run store plugs in
+            // here.
+            History::Postgres { data_dir, database } => {
+                tracing::info!(
+                    database = database.target(),
+                    "run history stays under {}",
+                    data_dir.join("history").display()
+                );
+                builder.sled(data_dir.join("history"))
+            }
+        }
+    }
+}
+
 /// The engine's builder: the bundled connectors and the component files
 /// (see [`crate::components`]), the grants and the operator routes
-/// (`FROM=TO` origins), history under `data_dir`. Also returns the files
+/// (`FROM=TO` origins), run history where `history` says. Also returns the files
 /// loaded.
 pub async fn engine_builder(
-    data_dir: &Path,
+    history: History<'_>,
     cache_dir: &Path,
     grants: &[String],
     routes: &[String],
@@ -147,9 +187,7 @@ pub async fn engine_builder(
         )
     })?;
     let placed = files.load(&runtime).await?;
-    let mut builder = Weft::builder()
-        .runtime(runtime)
-        .sled(data_dir.join("history"));
+    let mut builder = history.apply(Weft::builder().runtime(runtime));
     for (_, bytes) in components::bundled() {
         builder = builder.component(bytes);
     }

@@ -112,6 +112,13 @@ pub struct ServeArgs {
     /// How long a console sign-in lasts, in hours [default: 12].
     #[arg(long)]
     session_hours: Option<u64>,
+    /// Keep the server's tables (users, automations, connections, ...) in
+    /// this PostgreSQL database instead of under --data-dir, migrating it
+    /// at start: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE. Hosts
+    /// sharing a database must share the secret key (WEFT_SECRET_KEY).
+    /// Run history stays under --data-dir for now.
+    #[arg(long, env = "WEFT_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
 }
 
 /// A connector's grants and limits in the TOML file (`[connectors.ID]`).
@@ -150,6 +157,7 @@ struct FileConfig {
     max_run_interruptions: Option<u32>,
     max_run_resumes: Option<u32>,
     session_hours: Option<u64>,
+    database_url: Option<String>,
     /// Host-side limits of every run (`[run_limits]`).
     run_limits: Option<weft_host::RunLimits>,
     /// Runtime-wide sandbox settings (`[sandbox]`).
@@ -254,17 +262,11 @@ pub async fn run(
     let documents = automation_files(&load)?;
     let mut routes = file.routes;
     routes.extend(args.route);
-    let store =
-        weft_server::ServerStore::open(&data_dir.join("server"), data_dir).map_err(|e| {
-            Failure::new(
-                INTERNAL,
-                format!(
-                    "cannot open the server store in {}: {e}",
-                    data_dir.display()
-                ),
-            )
-            .hint("is another `weft serve` using the same --data-dir?")
-        })?;
+    let database = match args.database_url.or(file.database_url) {
+        Some(url) => Some(connect_database(url).await?),
+        None => None,
+    };
+    let store = open_store(data_dir, database.clone()).await?;
     // Installs kept beside placed files by earlier builds move to
     // installed/, where only their records load them (trust checked).
     let moved = store.move_root_installs(&files.dir);
@@ -277,7 +279,7 @@ pub async fn run(
     // Grants from --allow are applied after the build: they may name a
     // connector installed through the API, which is loaded later.
     let (builder, placed) = run_cmd::engine_builder(
-        data_dir,
+        run_cmd::History::for_serve(data_dir, database.as_ref()),
         cache_dir,
         &[],
         &routes,
@@ -314,6 +316,60 @@ pub async fn run(
         .map(|p| placed_file(p, &config.connectors.trust))
         .collect();
     serve(weft, store, &listen, config, documents).await
+}
+
+/// Connect to the database and bring its schema up to date (refusing one
+/// migrated by a newer build). Blocking work, off the async workers.
+async fn connect_database(url: String) -> Result<weft_pg::Database, Failure> {
+    let connected = tokio::task::spawn_blocking(move || {
+        let db = weft_pg::Database::connect(&url, &weft_pg::PgSettings::default())?;
+        weft_pg::migrate(&db)?;
+        Ok::<_, weft_pg::PgError>(db)
+    })
+    .await
+    .map_err(|e| Failure::new(INTERNAL, format!("connecting to the database: {e}")))?;
+    connected.map_err(|e| {
+        let code = match e {
+            weft_pg::PgError::Url(_) => USAGE,
+            _ => INTERNAL,
+        };
+        Failure::new(code, format!("database: {e}"))
+    })
+}
+
+/// The server's tables: on PostgreSQL when a database is given, else in
+/// `data_dir/server`. The secret key stays in `data_dir` (or the env).
+async fn open_store(
+    data_dir: &Path,
+    database: Option<weft_pg::Database>,
+) -> Result<weft_server::ServerStore, Failure> {
+    let key_dir = data_dir.to_path_buf();
+    match database {
+        Some(db) => {
+            let target = db.target().to_string();
+            tokio::task::spawn_blocking(move || {
+                weft_server::ServerStore::open_on(weft_server::StoreBackend::Postgres(db), &key_dir)
+            })
+            .await
+            .map_err(|e| Failure::new(INTERNAL, format!("opening the server store: {e}")))?
+            .map_err(|e| {
+                Failure::new(
+                    INTERNAL,
+                    format!("cannot open the server store in the database {target}: {e}"),
+                )
+            })
+        }
+        None => weft_server::ServerStore::open(&data_dir.join("server"), data_dir).map_err(|e| {
+            Failure::new(
+                INTERNAL,
+                format!(
+                    "cannot open the server store in {}: {e}",
+                    data_dir.display()
+                ),
+            )
+            .hint("is another `weft serve` using the same --data-dir?")
+        }),
+    }
 }
 
 /// The operator's trusted publisher keys, parsed.

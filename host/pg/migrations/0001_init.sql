@@ -4,10 +4,13 @@
 -- Records are kept as the JSON text the API shows (type text, not jsonb:
 -- jsonb would reorder their keys, and nothing here queries inside them).
 -- The columns beside a record are what the hosts select and coordinate on.
+-- Ids and keys are COLLATE "C": listings go in byte order, as on sled
+-- (run ids are UUIDv7, so byte order is time order), whatever the
+-- database's default collation.
 
 -- Run history: one row per run.
 CREATE TABLE runs (
-    id text PRIMARY KEY,
+    id text COLLATE "C" PRIMARY KEY,
     automation_id text NOT NULL,
     -- RunStatus in kebab case: queued, running, paused, finished, ...
     status text NOT NULL,
@@ -34,7 +37,7 @@ CREATE INDEX runs_running ON runs (automation_id) WHERE status = 'running';
 -- A run's steps, one row per append (a short run's whole history is one
 -- row): `steps` is a JSON array of step records from `first_seq` on.
 CREATE TABLE run_steps (
-    run_id text NOT NULL,
+    run_id text COLLATE "C" NOT NULL,
     first_seq bigint NOT NULL,
     steps text NOT NULL,
     PRIMARY KEY (run_id, first_seq)
@@ -42,7 +45,7 @@ CREATE TABLE run_steps (
 
 -- Sealed copies of censored or scrubbed step outputs, for resuming.
 CREATE TABLE run_sealed (
-    run_id text NOT NULL,
+    run_id text COLLATE "C" NOT NULL,
     seq bigint NOT NULL,
     sealed text NOT NULL,
     PRIMARY KEY (run_id, seq)
@@ -50,8 +53,8 @@ CREATE TABLE run_sealed (
 
 -- State kept between runs of an automation (the state blocks).
 CREATE TABLE automation_state (
-    automation_id text NOT NULL,
-    key text NOT NULL,
+    automation_id text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
     entry text NOT NULL,
     PRIMARY KEY (automation_id, key)
 );
@@ -65,6 +68,8 @@ CREATE TABLE kv (
     value bytea NOT NULL,
     PRIMARY KEY (tree, key)
 );
+-- Ids unique across hosts for kv keys that need them (audit entries).
+CREATE SEQUENCE kv_ids;
 
 -- One row per automation and schedule tick: the host whose insert wins
 -- fires the tick, so each fires once whatever hosts are alive.

@@ -20,6 +20,12 @@
 //!   run leases renewed by a heartbeat and taken over when they run out,
 //!   per-automation slots counted across hosts, one row per schedule tick,
 //!   stop requests.
+//! * [`PgRunStore`]: run history and automation state
+//!   ([`weft_host::RunStore`]) in tables `runs`, `run_steps`,
+//!   `run_sealed` and `automation_state`. Writes return at once and are
+//!   committed in groups by one writer task (`writer`): many runs' writes
+//!   share a transaction, and reads, which query the database, see only
+//!   what is committed. A queued or running run carries this host's lease.
 //!
 //! # Architecture
 //!
@@ -30,9 +36,13 @@ pub mod cluster;
 mod database;
 mod error;
 pub mod migrate;
+mod run_store;
+mod state;
+mod writer;
 
 pub use cluster::{Cluster, ClusterFigures, SlotClaim};
 pub use database::{Database, PgSettings};
 pub use error::PgError;
 pub use migrate::{Migrated, migrate};
+pub use run_store::PgRunStore;
 pub mod testing;

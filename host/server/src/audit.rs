@@ -2,8 +2,8 @@
 //!
 //! Installing, removing and re-granting connectors, and the automations a
 //! forced removal disabled, are recorded here (`GET /api/v1/audit`, admins
-//! only). Entries are append-only in their own sled tree, keyed by time
-//! and a sled-generated id so two changes in one millisecond keep their
+//! only). Entries are append-only in their own table, keyed by time
+//! and a store-generated id so two changes in one millisecond keep their
 //! order, and flushed before the change is acknowledged.
 
 use serde::{Deserialize, Serialize};
@@ -43,12 +43,12 @@ pub struct Entry {
 
 #[derive(Clone)]
 pub struct AuditLog {
-    tree: sled::Tree,
-    db: sled::Db,
+    tree: crate::kv::Tree,
+    db: crate::kv::Tables,
 }
 
 impl AuditLog {
-    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
+    pub fn open(db: &crate::kv::Tables) -> Result<Self, crate::kv::KvError> {
         Ok(AuditLog {
             tree: db.open_tree("audit")?,
             db: db.clone(),
@@ -62,7 +62,7 @@ impl AuditLog {
         action: Action,
         target: &str,
         detail: Value,
-    ) -> Result<Entry, sled::Error> {
+    ) -> Result<Entry, crate::kv::KvError> {
         let at = crate::now_ms();
         let seq = self.db.generate_id()?;
         let mut key = Vec::with_capacity(16);
@@ -89,7 +89,7 @@ impl AuditLog {
         &self,
         before: Option<&str>,
         limit: usize,
-    ) -> Result<(Vec<Entry>, bool), sled::Error> {
+    ) -> Result<(Vec<Entry>, bool), crate::kv::KvError> {
         let upper = before.and_then(|b| hex::decode(b).ok());
         let iter = match upper {
             Some(key) => self.tree.range(..key),
@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn entries_page_newest_first() {
-        let db = sled::Config::new().temporary(true).open().expect("db");
+        let db = crate::kv::Tables::Sled(sled::Config::new().temporary(true).open().expect("db"));
         let log = AuditLog::open(&db).expect("log");
         for i in 0..5 {
             log.record(

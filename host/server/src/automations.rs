@@ -63,17 +63,17 @@ impl StoredAutomation {
 
 #[derive(Clone)]
 pub struct Automations {
-    tree: sled::Tree,
+    tree: crate::kv::Tree,
 }
 
 impl Automations {
-    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
+    pub fn open(db: &crate::kv::Tables) -> Result<Self, crate::kv::KvError> {
         Ok(Automations {
             tree: db.open_tree("automations")?,
         })
     }
 
-    pub fn get(&self, id: &str) -> Result<Option<StoredAutomation>, sled::Error> {
+    pub fn get(&self, id: &str) -> Result<Option<StoredAutomation>, crate::kv::KvError> {
         Ok(self
             .tree
             .get(id.as_bytes())?
@@ -83,7 +83,7 @@ impl Automations {
     /// Insert if absent; false if the id is taken. Durable on return:
     /// a trigger acknowledged right after must find the automation after a
     /// crash.
-    pub fn create(&self, a: &StoredAutomation) -> Result<bool, sled::Error> {
+    pub fn create(&self, a: &StoredAutomation) -> Result<bool, crate::kv::KvError> {
         let bytes = serde_json::to_vec(a).unwrap_or_default();
         let created = self
             .tree
@@ -98,7 +98,7 @@ impl Automations {
         &self,
         current: &StoredAutomation,
         next: &StoredAutomation,
-    ) -> Result<bool, sled::Error> {
+    ) -> Result<bool, crate::kv::KvError> {
         let old = serde_json::to_vec(current).unwrap_or_default();
         let new = serde_json::to_vec(next).unwrap_or_default();
         let replaced = self
@@ -109,13 +109,13 @@ impl Automations {
         Ok(replaced)
     }
 
-    pub fn delete(&self, id: &str) -> Result<bool, sled::Error> {
+    pub fn delete(&self, id: &str) -> Result<bool, crate::kv::KvError> {
         let existed = self.tree.remove(id.as_bytes())?.is_some();
         self.tree.flush()?;
         Ok(existed)
     }
 
-    pub fn list(&self) -> Result<Vec<StoredAutomation>, sled::Error> {
+    pub fn list(&self) -> Result<Vec<StoredAutomation>, crate::kv::KvError> {
         self.tree
             .iter()
             .values()

@@ -85,8 +85,19 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<sled::Error> for ApiError {
-    fn from(e: sled::Error) -> Self {
+impl From<crate::kv::KvError> for ApiError {
+    fn from(e: crate::kv::KvError) -> Self {
+        if e.is_unavailable() {
+            // The shared database is down or unreachable: nothing was
+            // done, and the same request may succeed once it is back.
+            tracing::error!("server store unavailable: {e}");
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the server's database cannot be reached, so nothing was done; send it again later",
+            )
+            .retry_after(30);
+        }
         ApiError::internal(e)
     }
 }

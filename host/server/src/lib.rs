@@ -28,6 +28,7 @@ pub mod console;
 pub mod error;
 pub mod error_layer;
 mod global_slot;
+pub mod kv;
 pub mod metrics;
 pub mod paging;
 pub mod paused_runs;
@@ -121,7 +122,7 @@ impl Default for ServerConfig {
 /// marks), opened before the engine because the engine needs the
 /// connections to resolve connector blocks' `connection` references.
 pub struct ServerStore {
-    db: sled::Db,
+    db: kv::Tables,
     pub connections: Arc<connections::source::ConnectionService>,
     /// Give to the engine with `WeftBuilder::automation_caller`; the state
     /// attaches itself when the queue starts.
@@ -153,39 +154,61 @@ pub struct FirstAdmin {
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("{0}")]
-    Store(#[from] sled::Error),
+    Store(#[from] crate::kv::KvError),
     #[error("secret key: {0}")]
     Key(#[from] connections::keyring::KeyError),
+}
+
+/// Where [`ServerStore::open_on`] keeps the server's tables.
+pub enum StoreBackend {
+    /// The embedded sled database in this directory (one host).
+    Sled(std::path::PathBuf),
+    /// The `kv` table of a migrated PostgreSQL database (hosts sharing it).
+    Postgres(weft_pg::Database),
 }
 
 impl ServerStore {
     /// Open the store in `dir`; the secret key comes from the environment
     /// or `key_dir/secret.key` (created on first start).
     pub fn open(dir: &Path, key_dir: &Path) -> Result<Self, OpenError> {
+        Self::open_on(StoreBackend::Sled(dir.to_path_buf()), key_dir)
+    }
+
+    /// Open the store on `backend`; the secret key comes from the
+    /// environment or `key_dir/secret.key` (created on first start). Hosts
+    /// sharing a database must share the key, through `WEFT_SECRET_KEY`.
+    pub fn open_on(backend: StoreBackend, key_dir: &Path) -> Result<Self, OpenError> {
         let key_missing = !connections::keyring::Keyring::from_env()
             && !key_dir.join(connections::keyring::KEY_FILE).exists();
-        if key_missing && dir.exists() {
-            // A new key would open none of the stored secrets: refuse rather
-            // than let every connection fail later (a restored backup
-            // without its key file, or the wrong --data-dir).
-            let db = sled::Config::new().path(dir).open()?;
-            if !db.open_tree("connections")?.is_empty() {
-                return Err(OpenError::Key(connections::keyring::KeyError::Io(format!(
-                    "{} holds encrypted connections but {} is missing and {} is not set; restore the key (or set {}) and start again",
-                    dir.display(),
-                    key_dir.join(connections::keyring::KEY_FILE).display(),
-                    connections::keyring::KEY_ENV,
-                    connections::keyring::KEY_ENV,
-                ))));
+        let db = match backend {
+            StoreBackend::Sled(dir) => {
+                if key_missing && dir.exists() {
+                    let db = sled::Config::new()
+                        .path(&dir)
+                        .open()
+                        .map_err(kv::KvError::from)?;
+                    refuse_without_key(&kv::Tables::Sled(db), &dir.display().to_string(), key_dir)?;
+                }
+                // Users, automations and connections are small; sled's
+                // default 1 GiB cache would only hold the server's memory
+                // hostage.
+                kv::Tables::Sled(
+                    sled::Config::new()
+                        .path(&dir)
+                        .cache_capacity(2 << 20)
+                        .open()
+                        .map_err(kv::KvError::from)?,
+                )
             }
-        }
+            StoreBackend::Postgres(db) => {
+                let tables = kv::Tables::Pg(db.clone());
+                if key_missing {
+                    refuse_without_key(&tables, &format!("the database {}", db.target()), key_dir)?;
+                }
+                tables
+            }
+        };
         let keyring = connections::keyring::Keyring::load(key_dir)?;
-        // Users, automations and connections are small; sled's default
-        // 1 GiB cache would only hold the server's memory hostage.
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(2 << 20)
-            .open()?;
         let connections = connections::Connections::open(&db, Arc::new(keyring))?;
         Ok(ServerStore {
             db,
@@ -196,12 +219,27 @@ impl ServerStore {
     }
 }
 
+/// A new key would open none of the stored secrets: refuse rather than
+/// let every connection fail later (a restored backup without its key
+/// file, the wrong --data-dir, a host not given the shared key).
+fn refuse_without_key(tables: &kv::Tables, place: &str, key_dir: &Path) -> Result<(), OpenError> {
+    if tables.open_tree("connections")?.is_empty()? {
+        return Ok(());
+    }
+    Err(OpenError::Key(connections::keyring::KeyError::Io(format!(
+        "{place} holds encrypted connections but {} is missing and {} is not set; restore the key (or set {}) and start again",
+        key_dir.join(connections::keyring::KEY_FILE).display(),
+        connections::keyring::KEY_ENV,
+        connections::keyring::KEY_ENV,
+    ))))
+}
+
 pub struct AppState {
     pub weft: Weft,
     caller: Arc<chaining::ServerCaller>,
     pub connections: Arc<connections::source::ConnectionService>,
     /// OAuth2 authorizations waiting for their callback, by state.
-    pub(crate) oauth_pending: sled::Tree,
+    pub(crate) oauth_pending: crate::kv::Tree,
     /// Accepted webhook signatures, until they expire.
     pub(crate) webhook_signatures: replay::ReplayGuard,
     /// Starts of queued runs, durable (see [`recovery`]).
@@ -217,8 +255,11 @@ pub struct AppState {
     pub audit: audit::AuditLog,
     pub config: ServerConfig,
     /// Last fire time per scheduled automation (ms, big-endian).
-    pub(crate) schedule_marks: sled::Tree,
+    pub(crate) schedule_marks: crate::kv::Tree,
     pub metrics: Arc<metrics::Metrics>,
+    /// The PostgreSQL database holding the tables, when not on sled:
+    /// `/healthz` reports whether it answers.
+    pub(crate) database: Option<weft_pg::Database>,
     /// Set by [`AppState::start_queue`]: every trigger goes through it.
     admission: std::sync::OnceLock<Arc<admission::Admission>>,
     plans: Arc<plans::PlanCache>,
@@ -241,7 +282,7 @@ impl AppState {
         weft: Weft,
         store: ServerStore,
         config: ServerConfig,
-    ) -> Result<Self, sled::Error> {
+    ) -> Result<Self, crate::kv::KvError> {
         let db = store.db;
         store.connections.attach(&weft);
         weft.set_output_seal(store.connections.connections.shared_keyring());
@@ -263,6 +304,10 @@ impl AppState {
             schedule_marks: db.open_tree("schedule_marks")?,
             config,
             metrics: Arc::default(),
+            database: match &db {
+                kv::Tables::Pg(database) => Some(database.clone()),
+                kv::Tables::Sled(_) => None,
+            },
             admission: std::sync::OnceLock::new(),
             plans: Arc::new(plans::PlanCache::new(weft.clone())),
             coordination: Arc::new(cluster::Coordination::Solo),
@@ -339,7 +384,7 @@ impl AppState {
     /// configured one, or a new one) and a generated password, and return
     /// both to print once.
     pub fn bootstrap_admin(&self) -> Result<Option<FirstAdmin>, sessions::SessionError> {
-        if !self.users.is_empty() {
+        if !self.users.is_empty()? {
             return Ok(None);
         }
         let Some(token) =

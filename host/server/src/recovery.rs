@@ -67,15 +67,15 @@ pub const DEFAULT_MAX_RUN_RESUMES: u32 = 3;
 #[error("run start marks: {0}")]
 pub struct MarkError(pub String);
 
-impl From<sled::Error> for MarkError {
-    fn from(e: sled::Error) -> Self {
+impl From<crate::kv::KvError> for MarkError {
+    fn from(e: crate::kv::KvError) -> Self {
         MarkError(e.to_string())
     }
 }
 
 /// Where start marks are kept — the queue's own durable state beside the
-/// queued records in the [`weft_host::RunStore`]. The embedded backend is
-/// [`SledMarks`]; a shared database implements the same trait, and
+/// queued records in the [`weft_host::RunStore`]. The backend is
+/// [`KvMarks`]; a shared database implements the same trait, and
 /// `weft_tests::queue_conformance` holds every backend to it.
 pub trait StartMarkStore: Send + Sync {
     /// `run_id`'s marks; `None` when it has none.
@@ -92,20 +92,21 @@ pub trait StartMarkStore: Send + Sync {
     fn flush(&self) -> Result<(), MarkError>;
 }
 
-/// Start marks in a sled tree (`run_starts`): run id → [`Marks`].
-pub struct SledMarks {
-    tree: sled::Tree,
+/// Start marks in the `run_starts` table (sled tree or PostgreSQL `kv`
+/// rows): run id → [`Marks`].
+pub struct KvMarks {
+    tree: crate::kv::Tree,
 }
 
-impl SledMarks {
-    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
-        Ok(SledMarks {
+impl KvMarks {
+    pub fn open(db: &crate::kv::Tables) -> Result<Self, crate::kv::KvError> {
+        Ok(KvMarks {
             tree: db.open_tree("run_starts")?,
         })
     }
 }
 
-impl StartMarkStore for SledMarks {
+impl StartMarkStore for KvMarks {
     fn get(&self, run_id: &str) -> Result<Option<Marks>, MarkError> {
         Ok(self.tree.get(run_id)?.map(|v| Marks::decode(&v)))
     }
@@ -170,8 +171,8 @@ struct Walking {
 
 impl RunStarts {
     /// Over the embedded store's `run_starts` tree.
-    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
-        Ok(Self::new(Arc::new(SledMarks::open(db)?)))
+    pub fn open(db: &crate::kv::Tables) -> Result<Self, crate::kv::KvError> {
+        Ok(Self::new(Arc::new(KvMarks::open(db)?)))
     }
 
     pub fn new(marks: Arc<dyn StartMarkStore>) -> Self {

@@ -9,14 +9,13 @@
 //! 409 `webhook_replayed`. Records are swept as they expire, so the tree
 //! holds at most one window's worth of accepted requests.
 
-use sled::Tree;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// How often expired records are swept, at most.
 const SWEEP_EVERY_SECS: i64 = 60;
 
 pub struct ReplayGuard {
-    tree: Tree,
+    tree: crate::kv::Tree,
     last_sweep: AtomicI64,
 }
 
@@ -31,7 +30,7 @@ pub enum Claim {
 }
 
 impl ReplayGuard {
-    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
+    pub fn open(db: &crate::kv::Tables) -> Result<Self, crate::kv::KvError> {
         Ok(ReplayGuard {
             tree: db.open_tree("webhook_signatures")?,
             last_sweep: AtomicI64::new(0),
@@ -54,7 +53,7 @@ impl ReplayGuard {
         signature: &[u8],
         expires_at: i64,
         now: i64,
-    ) -> Result<Claim, sled::Error> {
+    ) -> Result<Claim, crate::kv::KvError> {
         self.sweep(now);
         let key = Self::key(automation, signature);
         match self.tree.compare_and_swap(
@@ -85,7 +84,7 @@ impl ReplayGuard {
         signature: &[u8],
         expires_at: i64,
         run_id: &str,
-    ) -> Result<(), sled::Error> {
+    ) -> Result<(), crate::kv::KvError> {
         let mut value = expires_at.to_be_bytes().to_vec();
         value.extend_from_slice(run_id.as_bytes());
         self.tree.insert(Self::key(automation, signature), value)?;
@@ -94,7 +93,7 @@ impl ReplayGuard {
 
     /// The request with `signature` was not accepted after all (disabled,
     /// rate-limited, queue full): its sender may retry it as it is.
-    pub fn release(&self, automation: &str, signature: &[u8]) -> Result<(), sled::Error> {
+    pub fn release(&self, automation: &str, signature: &[u8]) -> Result<(), crate::kv::KvError> {
         self.tree.remove(Self::key(automation, signature))?;
         Ok(())
     }
@@ -122,11 +121,11 @@ impl ReplayGuard {
     }
 
     /// Records held now (for tests and metrics).
-    pub fn len(&self) -> usize {
+    pub fn len(&self) -> Result<usize, crate::kv::KvError> {
         self.tree.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> Result<bool, crate::kv::KvError> {
         self.tree.is_empty()
     }
 }
@@ -137,7 +136,7 @@ mod tests {
 
     #[test]
     fn a_signature_is_fresh_once_and_swept_after_it_expires() {
-        let db = sled::Config::new().temporary(true).open().expect("db");
+        let db = crate::kv::Tables::Sled(sled::Config::new().temporary(true).open().expect("db"));
         let guard = ReplayGuard::open(&db).expect("guard");
         assert_eq!(
             guard.claim("a", b"sig", 1_000, 700).ok(),
@@ -171,6 +170,6 @@ mod tests {
             guard.claim("c", b"x", 2_000, 1_001).ok(),
             Some(Claim::Fresh)
         );
-        assert_eq!(guard.len(), 1);
+        assert_eq!(guard.len().expect("len"), 1);
     }
 }

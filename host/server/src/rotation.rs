@@ -39,7 +39,9 @@ pub fn rotate(data_dir: &Path) -> Result<Rotated, OpenError> {
         }
     };
     let ring = Arc::new(Keyring::rotated(&new_key, old)?);
-    let db = sled::open(data_dir.join("server"))?;
+    let db = crate::kv::Tables::Sled(
+        sled::open(data_dir.join("server")).map_err(crate::kv::KvError::from)?,
+    );
     let connections = Connections::open(&db, ring.clone())?;
     let resealed = connections
         .reseal_all(&ring)
@@ -90,7 +92,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let old_key = {
             let ring = Arc::new(Keyring::load(dir.path()).expect("key"));
-            let db = sled::open(dir.path().join("server")).expect("db");
+            let db = crate::kv::Tables::Sled(sled::open(dir.path().join("server")).expect("db"));
             let conns = Connections::open(&db, ring.clone()).expect("tree");
             let secrets = SecretMaterial {
                 token: Some("xoxb-rotate-me".into()),
@@ -124,7 +126,7 @@ mod tests {
         {
             // Only the new key is needed now; the old one opens nothing.
             let ring = Arc::new(Keyring::from_keys(new_key.trim(), &[]).expect("ring"));
-            let db = sled::open(dir.path().join("server")).expect("db");
+            let db = crate::kv::Tables::Sled(sled::open(dir.path().join("server")).expect("db"));
             let conns = Connections::open(&db, ring).expect("tree");
             let c = conns.get("c1").expect("get").expect("present");
             let secrets = conns.open_secrets(&c).expect("opens with the new key");

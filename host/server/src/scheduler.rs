@@ -25,7 +25,7 @@ const GRACE: Duration = Duration::from_secs(5);
 /// Start the scheduler over the admission service (every scheduled run is
 /// admitted like any trigger) and the fire marks `marks` (automation id →
 /// last fire time, ms, big-endian).
-pub fn start(admission: Weak<Admission>, marks: sled::Tree) {
+pub fn start(admission: Weak<Admission>, marks: crate::kv::Tree) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(TICK);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -41,7 +41,11 @@ pub fn start(admission: Weak<Admission>, marks: sled::Tree) {
     });
 }
 
-async fn tick(admission: &Admission, marks: &sled::Tree, now: DateTime<Utc>) -> Result<(), String> {
+async fn tick(
+    admission: &Admission,
+    marks: &crate::kv::Tree,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
     for a in admission.automations().list().map_err(|e| e.to_string())? {
         if !a.enabled {
             continue;
@@ -62,7 +66,11 @@ async fn tick(admission: &Admission, marks: &sled::Tree, now: DateTime<Utc>) -> 
             .get(a.id.as_bytes())
             .ok()
             .flatten()
-            .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes))
+            .and_then(|v| {
+                <[u8; 8]>::try_from(v.as_slice())
+                    .ok()
+                    .map(i64::from_be_bytes)
+            })
             .unwrap_or(a.updated_at)
             .max(a.updated_at);
         let Some(since) = DateTime::<Utc>::from_timestamp_millis(since) else {
@@ -88,7 +96,7 @@ async fn tick(admission: &Admission, marks: &sled::Tree, now: DateTime<Utc>) -> 
         // Mark first: a crash after this line loses the tick, never doubles
         // it. The host that lost the race marks it too, so it stops asking.
         marks
-            .insert(a.id.as_bytes(), &due.timestamp_millis().to_be_bytes())
+            .insert(a.id.as_bytes(), due.timestamp_millis().to_be_bytes())
             .map_err(|e| e.to_string())?;
         marks.flush().map_err(|e| e.to_string())?;
         if !won {

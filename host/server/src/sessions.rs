@@ -71,7 +71,7 @@ pub fn generate_password() -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     #[error("session store: {0}")]
-    Store(#[from] sled::Error),
+    Store(#[from] crate::kv::KvError),
     #[error("password hashing: {0}")]
     Hash(String),
     #[error(transparent)]
@@ -88,11 +88,11 @@ pub struct Session {
     pub expires_at: i64,
 }
 
-/// Passwords and sessions in two sled trees.
+/// Passwords and sessions in two tables.
 #[derive(Clone)]
 pub struct Sessions {
-    passwords: sled::Tree,
-    sessions: sled::Tree,
+    passwords: crate::kv::Tree,
+    sessions: crate::kv::Tree,
     /// How long a session lasts after sign-in.
     ttl_ms: i64,
 }
@@ -106,7 +106,10 @@ fn random_hex() -> String {
 }
 
 impl Sessions {
-    pub fn open(db: &sled::Db, ttl: std::time::Duration) -> Result<Self, sled::Error> {
+    pub fn open(
+        db: &crate::kv::Tables,
+        ttl: std::time::Duration,
+    ) -> Result<Self, crate::kv::KvError> {
         Ok(Sessions {
             passwords: db.open_tree("passwords")?,
             sessions: db.open_tree("sessions")?,
@@ -232,7 +235,7 @@ pub enum OfflineError {
     #[error(
         "cannot open the server's store (is `weft serve` running on this --data-dir? stop it first): {0}"
     )]
-    Open(#[from] sled::Error),
+    Open(#[from] crate::kv::KvError),
     #[error("there is no user {0:?}; create it with POST /api/v1/users")]
     NoSuchUser(String),
     #[error(transparent)]
@@ -246,7 +249,9 @@ pub fn set_password_offline(
     user: &str,
     password: &str,
 ) -> Result<(), OfflineError> {
-    let db = sled::open(data_dir.join("server"))?;
+    let db = crate::kv::Tables::Sled(
+        sled::open(data_dir.join("server")).map_err(crate::kv::KvError::from)?,
+    );
     let users = crate::users::Users::open(&db)?;
     if users.get(user)?.is_none() {
         return Err(OfflineError::NoSuchUser(user.to_string()));
@@ -305,7 +310,7 @@ mod tests {
 
     fn sessions() -> (tempfile::TempDir, Sessions) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = sled::open(dir.path()).expect("sled");
+        let db = crate::kv::Tables::Sled(sled::open(dir.path()).expect("sled"));
         let s = Sessions::open(&db, std::time::Duration::from_secs(60)).expect("open");
         (dir, s)
     }
@@ -342,7 +347,7 @@ mod tests {
         assert_eq!(s.get(&a, 2_000).expect("get"), None);
         assert!(s.get(&b, 2_000).expect("get").is_some());
         assert_eq!(s.sweep(1_000 + 60_000).expect("sweep"), 1, "bob's, expired");
-        assert_eq!(s.sessions.len(), 0);
+        assert_eq!(s.sessions.len().expect("len"), 0);
     }
 
     #[test]

@@ -18,11 +18,11 @@ pub struct User {
     pub role: Role,
 }
 
-/// Users and token hashes in two sled trees.
+/// Users and token hashes in two tables.
 #[derive(Clone)]
 pub struct Users {
-    users: sled::Tree,
-    tokens: sled::Tree,
+    users: crate::kv::Tree,
+    tokens: crate::kv::Tree,
 }
 
 pub fn token_hash(token: &str) -> String {
@@ -39,18 +39,18 @@ pub fn new_token() -> String {
 }
 
 impl Users {
-    pub fn open(db: &sled::Db) -> Result<Self, sled::Error> {
+    pub fn open(db: &crate::kv::Tables) -> Result<Self, crate::kv::KvError> {
         Ok(Users {
             users: db.open_tree("users")?,
             tokens: db.open_tree("tokens")?,
         })
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> Result<bool, crate::kv::KvError> {
         self.users.is_empty()
     }
 
-    pub fn get(&self, name: &str) -> Result<Option<User>, sled::Error> {
+    pub fn get(&self, name: &str) -> Result<Option<User>, crate::kv::KvError> {
         Ok(self
             .users
             .get(name.as_bytes())?
@@ -64,7 +64,7 @@ impl Users {
         name: &str,
         role: Role,
         token: Option<String>,
-    ) -> Result<Option<String>, sled::Error> {
+    ) -> Result<Option<String>, crate::kv::KvError> {
         let user = User {
             name: name.to_string(),
             role,
@@ -86,14 +86,14 @@ impl Users {
     }
 
     /// The user a bearer token belongs to.
-    pub fn authenticate(&self, token: &str) -> Result<Option<User>, sled::Error> {
+    pub fn authenticate(&self, token: &str) -> Result<Option<User>, crate::kv::KvError> {
         match self.tokens.get(token_hash(token).as_bytes())? {
             Some(name) => self.get(&String::from_utf8_lossy(&name)),
             None => Ok(None),
         }
     }
 
-    pub fn list(&self) -> Result<Vec<User>, sled::Error> {
+    pub fn list(&self) -> Result<Vec<User>, crate::kv::KvError> {
         self.users
             .iter()
             .values()
@@ -103,7 +103,7 @@ impl Users {
     }
 
     /// Give `name` another role; `false` if there is no such user.
-    pub fn set_role(&self, name: &str, role: Role) -> Result<bool, sled::Error> {
+    pub fn set_role(&self, name: &str, role: Role) -> Result<bool, crate::kv::KvError> {
         let Some(mut user) = self.get(name)? else {
             return Ok(false);
         };
@@ -116,11 +116,11 @@ impl Users {
 
     /// Revoke every API token of `name` and issue a new one (returned,
     /// shown once). Returns how many were revoked.
-    pub fn replace_tokens(&self, name: &str) -> Result<(usize, String), sled::Error> {
+    pub fn replace_tokens(&self, name: &str) -> Result<(usize, String), crate::kv::KvError> {
         let mut revoked = 0;
         for entry in self.tokens.iter() {
             let (hash, owner) = entry?;
-            if owner.as_ref() == name.as_bytes() {
+            if owner == name.as_bytes() {
                 self.tokens.remove(hash)?;
                 revoked += 1;
             }

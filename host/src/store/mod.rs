@@ -264,6 +264,24 @@ pub trait RunStore: Send + Sync + 'static {
         steps.iter().try_for_each(|s| self.append_step(run_id, s))
     }
     fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError>;
+    /// Replace a run record only while the stored one has status
+    /// `expected`, durably; false (nothing written) otherwise. For moves
+    /// two processes sharing the store may race for (a paused run's
+    /// answer, timeout or stop). The default reads, compares, writes and
+    /// flushes: atomic only among callers of one process that serialize
+    /// their moves (as [`crate::input_form`] does); a store shared by
+    /// several processes overrides it with one conditional write.
+    fn put_run_if(&self, record: &RunRecord, expected: RunStatus) -> Result<bool, StoreError> {
+        // Reads show only what is durable: staged writes of this run first.
+        self.flush()?;
+        match self.get_run(&record.id)? {
+            Some(current) if current.status == expected => {}
+            _ => return Ok(false),
+        }
+        self.put_run(record)?;
+        self.flush()?;
+        Ok(true)
+    }
     /// Steps in order.
     fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError>;
     /// Newest first.

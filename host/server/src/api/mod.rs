@@ -331,8 +331,24 @@ fn check_connections(state: &AppState, document: &Value, owner: &str) -> Result<
     .details(json!(problems)))
 }
 
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// Liveness; on PostgreSQL also whether the database answers, so a load
+/// balancer takes a host that lost it out of rotation.
+pub async fn healthz(State(state): State<Arc<AppState>>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(db) = &state.database
+        && let Err(e) = db.ping_async().await
+    {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "unavailable",
+                "database": db.target(),
+                "error": e.to_string(),
+            })),
+        )
+            .into_response();
+    }
+    Json(json!({"status": "ok"})).into_response()
 }
 
 pub async fn metrics(

@@ -161,7 +161,7 @@ impl Connection {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
     #[error("store: {0}")]
-    Store(#[from] sled::Error),
+    Store(#[from] crate::kv::KvError),
     #[error("connection {id}: {source}")]
     Key {
         id: String,
@@ -177,12 +177,12 @@ pub enum ConnectionError {
 /// The connections tree and the key its secrets are sealed with.
 #[derive(Clone)]
 pub struct Connections {
-    tree: sled::Tree,
+    tree: crate::kv::Tree,
     keyring: Arc<Keyring>,
 }
 
 impl Connections {
-    pub fn open(db: &sled::Db, keyring: Arc<Keyring>) -> Result<Self, sled::Error> {
+    pub fn open(db: &crate::kv::Tables, keyring: Arc<Keyring>) -> Result<Self, crate::kv::KvError> {
         Ok(Connections {
             tree: db.open_tree("connections")?,
             keyring,

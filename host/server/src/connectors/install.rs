@@ -216,7 +216,7 @@ impl Connectors {
     /// against this start's trust policy; what fails is left out (and
     /// returned, to be reported), never fatal: one bad file must not keep
     /// the server down.
-    pub async fn load_installed(&self, weft: &Weft) -> Result<Vec<NotLoaded>, sled::Error> {
+    pub async fn load_installed(&self, weft: &Weft) -> Result<Vec<NotLoaded>, crate::kv::KvError> {
         let mut records = Vec::new();
         for item in self.installs.iter() {
             let (k, value) = item?;
@@ -373,7 +373,7 @@ fn remove_file(path: &Path) {
 }
 
 /// See [`crate::ServerStore::move_root_installs`].
-pub fn move_root_installs(db: &sled::Db, dir: &Path) -> usize {
+pub fn move_root_installs(db: &crate::kv::Tables, dir: &Path) -> usize {
     let records = match db.open_tree("connector_installs") {
         Ok(tree) => tree,
         Err(e) => {

@@ -127,8 +127,8 @@ struct InstallRecord {
 pub struct Connectors {
     dir: PathBuf,
     settings: ConnectorSettings,
-    installs: sled::Tree,
-    policies: sled::Tree,
+    installs: crate::kv::Tree,
+    policies: crate::kv::Tree,
     origins: RwLock<BTreeMap<String, Origin>>,
     /// Installs, removals and grant changes one at a time (write), and
     /// never while an automation is being validated and stored (read;
@@ -147,10 +147,10 @@ pub fn sha256(bytes: &[u8]) -> String {
 
 impl Connectors {
     pub fn open(
-        db: &sled::Db,
+        db: &crate::kv::Tables,
         default_dir: PathBuf,
         settings: ConnectorSettings,
-    ) -> Result<Self, sled::Error> {
+    ) -> Result<Self, crate::kv::KvError> {
         Ok(Connectors {
             dir: settings.dir.clone().unwrap_or(default_dir),
             installs: db.open_tree("connector_installs")?,
@@ -174,7 +174,7 @@ impl Connectors {
     /// grants. `placed` are the files the engine was built with. The
     /// connectors installed through the API are loaded afterwards, by
     /// [`Connectors::load_installed`].
-    pub fn start(&self, weft: &Weft, placed: &[PlacedFile]) -> Result<(), sled::Error> {
+    pub fn start(&self, weft: &Weft, placed: &[PlacedFile]) -> Result<(), crate::kv::KvError> {
         let mut origins = self.write_origins();
         for c in weft.connectors().iter() {
             let m = c.manifest();
