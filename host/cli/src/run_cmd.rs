@@ -123,38 +123,47 @@ impl SandboxSettings {
 pub enum History<'a> {
     /// sled under `DATA_DIR/history` (the embedded default).
     Sled(&'a Path),
-    /// `weft serve --database-url`: the server's tables are on this
-    /// database; `data_dir` is the host's own directory.
-    Postgres {
-        data_dir: &'a Path,
-        database: &'a weft_pg::Database,
-    },
+    /// `weft serve --database-url`: history on this database, written by
+    /// this host (`host`, holding its runs' leases for `lease`).
+    Postgres(&'a SharedHistory),
+}
+
+/// Run history on a database shared with other hosts.
+pub struct SharedHistory {
+    pub database: weft_pg::Database,
+    /// This process's name among the hosts (see `serve_cmd::host_id`).
+    pub host: String,
+    /// How long a run stays this host's without a renewal.
+    pub lease: std::time::Duration,
 }
 
 impl<'a> History<'a> {
     /// For `weft serve`: on the database when one is given.
-    pub fn for_serve(data_dir: &'a Path, database: Option<&'a weft_pg::Database>) -> Self {
-        match database {
-            Some(database) => History::Postgres { data_dir, database },
+    pub fn for_serve(data_dir: &'a Path, shared: Option<&'a SharedHistory>) -> Self {
+        match shared {
+            Some(shared) => History::Postgres(shared),
             None => History::Sled(data_dir),
         }
     }
 
-    fn apply(self, builder: weft_host::WeftBuilder) -> weft_host::WeftBuilder {
-        match self {
+    fn apply(self, builder: weft_host::WeftBuilder) -> Result<weft_host::WeftBuilder, Failure> {
+        Ok(match self {
             History::Sled(data_dir) => builder.sled(data_dir.join("history")),
-            // Run history is not on PostgreSQL yet: each host keeps its
-            // own under its data directory. weft_pg's run store plugs in
-            // here.
-            History::Postgres { data_dir, database } => {
-                tracing::info!(
-                    database = database.target(),
-                    "run history stays under {}",
-                    data_dir.join("history").display()
-                );
-                builder.sled(data_dir.join("history"))
+            History::Postgres(shared) => {
+                let store = weft_pg::PgRunStore::new(
+                    shared.database.clone(),
+                    shared.host.clone(),
+                    shared.lease,
+                )
+                .map_err(|e| {
+                    Failure::new(
+                        crate::exit::INTERNAL,
+                        format!("cannot open run history in the database: {e}"),
+                    )
+                })?;
+                builder.store(store)
             }
-        }
+        })
     }
 }
 
@@ -187,7 +196,7 @@ pub async fn engine_builder(
         )
     })?;
     let placed = files.load(&runtime).await?;
-    let mut builder = history.apply(Weft::builder().runtime(runtime));
+    let mut builder = history.apply(Weft::builder().runtime(runtime))?;
     for (_, bytes) in components::bundled() {
         builder = builder.component(bytes);
     }

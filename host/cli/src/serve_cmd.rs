@@ -116,9 +116,16 @@ pub struct ServeArgs {
     /// this PostgreSQL database instead of under --data-dir, migrating it
     /// at start: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE. Hosts
     /// sharing a database must share the secret key (WEFT_SECRET_KEY).
-    /// Run history stays under --data-dir for now.
+    /// Everything is kept there — run history and the queue included —
+    /// so several hosts can share the work: see docs/operations/several-hosts.md.
     #[arg(long, env = "WEFT_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// With --database-url: how long a queued or running run stays this
+    /// host's without a renewal (renewed every quarter of it). A host
+    /// that dies has its runs resumed by another within about this long
+    /// [default: 10].
+    #[arg(long)]
+    run_lease_secs: Option<u64>,
 }
 
 /// A connector's grants and limits in the TOML file (`[connectors.ID]`).
@@ -158,6 +165,7 @@ struct FileConfig {
     max_run_resumes: Option<u32>,
     session_hours: Option<u64>,
     database_url: Option<String>,
+    run_lease_secs: Option<u64>,
     /// Host-side limits of every run (`[run_limits]`).
     run_limits: Option<weft_host::RunLimits>,
     /// Runtime-wide sandbox settings (`[sandbox]`).
@@ -267,6 +275,16 @@ pub async fn run(
         None => None,
     };
     let store = open_store(data_dir, database.clone()).await?;
+    let shared = database.map(|database| run_cmd::SharedHistory {
+        database,
+        host: host_id(),
+        lease: Duration::from_secs(
+            args.run_lease_secs
+                .or(file.run_lease_secs)
+                .unwrap_or(weft_server::cluster::DEFAULT_RUN_LEASE.as_secs())
+                .max(1),
+        ),
+    });
     // Installs kept beside placed files by earlier builds move to
     // installed/, where only their records load them (trust checked).
     let moved = store.move_root_installs(&files.dir);
@@ -279,7 +297,7 @@ pub async fn run(
     // Grants from --allow are applied after the build: they may name a
     // connector installed through the API, which is loaded later.
     let (builder, placed) = run_cmd::engine_builder(
-        run_cmd::History::for_serve(data_dir, database.as_ref()),
+        run_cmd::History::for_serve(data_dir, shared.as_ref()),
         cache_dir,
         &[],
         &routes,
@@ -315,7 +333,29 @@ pub async fn run(
         .iter()
         .map(|p| placed_file(p, &config.connectors.trust))
         .collect();
-    serve(weft, store, &listen, config, documents).await
+    let cluster = shared.map(|s| weft_pg::Cluster::new(s.database, s.host, s.lease));
+    serve(weft, store, &listen, config, documents, cluster).await
+}
+
+/// This process's name among the hosts sharing a database: the machine's
+/// (a pod's) name, the process id and its start time, so a restarted host
+/// is a new one (its old runs are taken over like any dead host's).
+fn host_id() -> String {
+    let machine = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .unwrap_or_else(|| "host".into());
+    // The start time tells two processes with one pid (a container
+    // restarted in place) apart.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!("{machine}-{}-{started:x}", std::process::id())
 }
 
 /// Connect to the database and bring its schema up to date (refusing one
@@ -528,6 +568,7 @@ async fn serve(
     listen: &str,
     config: ServerConfig,
     documents: Vec<(PathBuf, serde_json::Value)>,
+    cluster: Option<weft_pg::Cluster>,
 ) -> Result<u8, Failure> {
     init_logging();
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
@@ -541,8 +582,15 @@ async fn serve(
     if config.public_url.is_none() {
         config.public_url = Some(format!("http://{addr}"));
     }
-    let state = AppState::with_store(weft, store, config)
+    let mut state = AppState::with_store(weft, store, config)
         .map_err(|e| Failure::new(INTERNAL, format!("cannot open the server store: {e}")))?;
+    if let Some(cluster) = cluster {
+        tracing::info!(
+            host = cluster.host(),
+            "sharing runs with the other hosts on the database"
+        );
+        state = state.with_cluster(cluster);
+    }
     // Installed through the API by an earlier run: loaded before the
     // automations and recovered runs that use them, each checked against
     // this start's trust settings.
@@ -609,6 +657,13 @@ async fn serve(
         Ok(0) => {}
         Ok(n) => println!("stopped; {n} run(s) in progress will resume at the next start"),
         Err(e) => tracing::warn!("cannot record the orderly stop of the runs in progress: {e}"),
+    }
+    // Sharing a database: the other hosts take this one's runs over now
+    // rather than once its leases run out.
+    match state.coordination().release_all().await {
+        Ok(0) => {}
+        Ok(n) => println!("handed {n} run(s) over to the other hosts"),
+        Err(e) => tracing::warn!("cannot hand this host's runs over: {e}"),
     }
     Ok(OK)
 }
