@@ -333,6 +333,14 @@ async fn three_hosts_under_webhook_load_with_random_kills_lose_nothing_and_repea
         };
         let kill_after = Duration::from_millis(rng.below(if restart { 300 } else { 100 }));
         tokio::time::sleep(kill_after).await;
+        // What the API shows finished now must never change. Asked of a
+        // host that stays up: the victim's answer would be the same
+        // database's anyway.
+        let witness = live.iter().copied().find(|&i| i != victim).expect("two up");
+        let phase = upstream.phase();
+        for (id, at) in finished_runs(&fleet.api(witness), "fleet-load").await {
+            shown_finished.entry(id).or_insert((at, phase));
+        }
         // Without a restart, kill when the victim is in the middle of an
         // acknowledged run's call (waiting a little for one), so its
         // runs in progress are there to be taken over.
@@ -356,14 +364,6 @@ async fn three_hosts_under_webhook_load_with_random_kills_lose_nothing_and_repea
                 }
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
-        }
-        // What the API shows finished now must never change. Asked of a
-        // host that stays up: the victim's answer would be the same
-        // database's anyway.
-        let witness = live.iter().copied().find(|&i| i != victim).expect("two up");
-        let phase = upstream.phase();
-        for (id, at) in finished_runs(&fleet.api(witness), "fleet-load").await {
-            shown_finished.entry(id).or_insert((at, phase));
         }
         fleet.kill(victim);
         let killed_at = Instant::now();
@@ -407,13 +407,13 @@ async fn three_hosts_under_webhook_load_with_random_kills_lose_nothing_and_repea
                 in_progress.len(),
                 killed_at.elapsed()
             ));
-            // One of them may have finished in the instant between the
-            // look and the kill; not all of them.
-            assert!(
-                resumed >= 1,
-                "none of the killed host's runs in progress says it was resumed: {in_progress:?}"
-            );
-            takeovers_proved += 1;
+            // A call seen in progress may have been answered, and its run
+            // finished, in the instant before the kill: then this cycle
+            // proves nothing of the take-over (the run is checked with
+            // the others at the end).
+            if resumed >= 1 {
+                takeovers_proved += 1;
+            }
         }
         if restart {
             fleet.restart(victim);
