@@ -61,7 +61,7 @@ start_server() { # binary, store; a fresh data dir (and database) each time
 }
 stop_server() { kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=; drop_db; }
 pg_writes() { # commits and rows written so far in the bench database
-  psql -Atq "${PG_ADMIN_URL%/*}/$DB" -c "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = current_database()"
+  psql -Atq -F " " "${PG_ADMIN_URL%/*}/$DB" -c "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = current_database()"
 }
 token() { grep -A1 "^loaded $1 " "$LOG" | grep -o "X-Execution-Token: [^']*" | cut -d' ' -f2; }
 hook() { grep -A2 "^loaded $1 " "$LOG" | grep -o "/hooks/[^ ]*"; }
