@@ -8,185 +8,18 @@
 //!   and its output equals an uninterrupted run's;
 //! * a block marked `non_retryable_after_crash` is failed, not repeated.
 //!
-//! The upstream runs on its own thread and runtime, so it keeps counting
-//! while the tests block on starting servers.
+//! What ran is counted at a local upstream (`common::upstream`).
 
 mod common;
 
-use common::{ADMIN, Api, Server, start_server_with, wait_for_end};
+use common::upstream::{Rng, Upstream, block_ids, chain, get};
+use common::{
+    ADMIN, Api, Server, create_hook, finished_runs, start_server_with, trigger, wait_for_end,
+};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// One request the upstream received.
-#[derive(Debug, Clone)]
-struct Hit {
-    /// `/fast/A`, `/slow/B`, …
-    path: String,
-    /// The `tag` query parameter: which run (or loop item) sent it.
-    tag: String,
-    idempotency_key: Option<String>,
-    /// Which server lifetime it arrived in (see [`Upstream::next_phase`]).
-    phase: usize,
-}
-
-#[derive(Default)]
-struct Log {
-    hits: Vec<Hit>,
-    phase: usize,
-}
-
-/// A counting HTTP upstream on 127.0.0.1: `/fast/{name}` answers at
-/// once, `/slow/{name}?ms=N` after N ms; both answer `{"from": name}`,
-/// the same every time, so a repeated call changes no output.
-struct Upstream {
-    port: u16,
-    log: Arc<Mutex<Log>>,
-}
-
-impl Upstream {
-    fn start() -> Upstream {
-        let log = Arc::new(Mutex::new(Log::default()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let shared = log.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                tx.send(listener.local_addr().expect("addr").port())
-                    .expect("port");
-                let app = axum::Router::new().route(
-                    "/{kind}/{name}",
-                    axum::routing::get(
-                        move |axum::extract::Path((kind, name)): axum::extract::Path<(
-                            String,
-                            String,
-                        )>,
-                              axum::extract::Query(q): axum::extract::Query<
-                            HashMap<String, String>,
-                        >,
-                              headers: axum::http::HeaderMap| {
-                            let log = shared.clone();
-                            async move {
-                                {
-                                    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
-                                    let phase = log.phase;
-                                    log.hits.push(Hit {
-                                        path: format!("/{kind}/{name}"),
-                                        tag: q.get("tag").cloned().unwrap_or_default(),
-                                        idempotency_key: headers
-                                            .get("idempotency-key")
-                                            .and_then(|v| v.to_str().ok())
-                                            .map(str::to_string),
-                                        phase,
-                                    });
-                                }
-                                if kind == "slow" {
-                                    let ms = q.get("ms").and_then(|m| m.parse().ok()).unwrap_or(0);
-                                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                                }
-                                axum::Json(json!({ "from": name }))
-                            }
-                        },
-                    ),
-                );
-                let _ = axum::serve(listener, app).await;
-            });
-        });
-        let port = rx.recv().expect("upstream port");
-        Upstream { port, log }
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn hits(&self) -> Vec<Hit> {
-        self.log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .hits
-            .clone()
-    }
-
-    /// Calls to `path` tagged `tag`.
-    fn count(&self, path: &str, tag: &str) -> usize {
-        self.hits()
-            .iter()
-            .filter(|h| h.path == path && h.tag == tag)
-            .count()
-    }
-
-    /// Later hits belong to the next server lifetime.
-    fn next_phase(&self) {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).phase += 1;
-    }
-
-    async fn wait_for(&self, path: &str, tag: &str, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.count(path, tag) < n {
-            assert!(
-                Instant::now() < deadline,
-                "{path} (tag {tag}) never got {n} call(s): {:?}",
-                self.hits().len()
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-}
-
-fn get(id: &str, upstream: &Upstream, path: &str, extra: Value) -> Value {
-    let mut block = json!({
-        "id": id, "type": "connector", "connector": "http", "block": "request",
-        "inputs": {"url": format!("{}{path}", upstream.base())}
-    });
-    if let (Some(b), Some(extra)) = (block.as_object_mut(), extra.as_object()) {
-        for (k, v) in extra {
-            b.insert(k.clone(), v.clone());
-        }
-    }
-    block
-}
-
-fn chain(id: &str, blocks: Vec<Value>) -> Value {
-    let edges: Vec<Value> = blocks
-        .windows(2)
-        .map(|w| json!({"from": w[0]["id"], "to": w[1]["id"]}))
-        .collect();
-    json!({"weft": "automation/v1", "id": id, "name": id, "blocks": blocks, "edges": edges})
-}
-
-/// Create `document`; its webhook path.
-async fn create(api: &Api, document: Value) -> String {
-    let (s, a) = api
-        .call("POST", "/api/v1/automations", Some(ADMIN), Some(document))
-        .await;
-    assert_eq!(s, 201, "{a}");
-    a["webhook_path"]
-        .as_str()
-        .expect("webhook path")
-        .to_string()
-}
-
-async fn trigger(api: &Api, hook: &str, body: Value) -> String {
-    let resp = api.hook(hook, body).await;
-    assert_eq!(resp.status().as_u16(), 202);
-    resp.json::<Value>().await.expect("json")["run_id"]
-        .as_str()
-        .expect("run id")
-        .to_string()
-}
-
-fn grant(upstream: &Upstream) -> Vec<String> {
-    vec!["--allow".into(), upstream.base()]
-}
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
 
 fn serve(data: tempfile::TempDir, args: &[String]) -> Server {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -203,22 +36,10 @@ fn kill_and_restart(mut server: Server, args: &[String], upstream: &Upstream) ->
     serve(data, args)
 }
 
-fn block_ids(run: &Value) -> Vec<String> {
-    run["steps"]
-        .as_array()
-        .map(|steps| {
-            steps
-                .iter()
-                .map(|s| s["block_id"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_killed_in_a_long_block_resumes_there_and_ends_as_if_never_killed() {
     let upstream = Upstream::start();
-    let args = grant(&upstream);
+    let args = upstream.grant();
     let server = serve(tempfile::tempdir().expect("tempdir"), &args);
     let api = Api::new(&server);
     let document = chain(
@@ -254,7 +75,7 @@ async fn a_run_killed_in_a_long_block_resumes_there_and_ends_as_if_never_killed(
                    "value": {"a": "{$.A.body}", "b": "{$.B.body}", "c": "{$.C.body}"}}),
         ],
     );
-    let hook = create(&api, document).await;
+    let hook = create_hook(&api, document).await;
 
     // The reference: the same automation, never interrupted.
     let calm = trigger(&api, &hook, json!({"tag": "calm"})).await;
@@ -310,7 +131,7 @@ async fn a_run_killed_in_a_long_block_resumes_there_and_ends_as_if_never_killed(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_block_marked_non_retryable_after_crash_is_failed_not_repeated() {
     let upstream = Upstream::start();
-    let args = grant(&upstream);
+    let args = upstream.grant();
     let server = serve(tempfile::tempdir().expect("tempdir"), &args);
     let api = Api::new(&server);
     let document = chain(
@@ -326,7 +147,7 @@ async fn a_block_marked_non_retryable_after_crash_is_failed_not_repeated() {
             json!({"id": "Out", "type": "output", "mode": "set", "value": {"paid": true}}),
         ],
     );
-    let hook = create(&api, document).await;
+    let hook = create_hook(&api, document).await;
     let run_id = trigger(&api, &hook, json!({})).await;
     upstream.wait_for("/slow/Pay", "once", 1).await;
     let server = kill_and_restart(server, &args, &upstream);
@@ -347,7 +168,7 @@ async fn a_block_marked_non_retryable_after_crash_is_failed_not_repeated() {
 async fn a_loop_killed_at_its_500th_iteration_resumes_at_that_iteration() {
     const ITEMS: usize = 600;
     let upstream = Upstream::start();
-    let args = grant(&upstream);
+    let args = upstream.grant();
     let server = serve(tempfile::tempdir().expect("tempdir"), &args);
     let api = Api::new(&server);
     let document = json!({
@@ -369,7 +190,7 @@ async fn a_loop_killed_at_its_500th_iteration_resumes_at_that_iteration() {
             {"from": "Each", "to": "Out"}
         ]
     });
-    let hook = create(&api, document).await;
+    let hook = create_hook(&api, document).await;
     let items: Vec<usize> = (0..ITEMS).collect();
     let run_id = trigger(&api, &hook, json!({"items": items})).await;
     upstream.wait_for("/fast/L", "500", 1).await;
@@ -420,57 +241,13 @@ async fn a_loop_killed_at_its_500th_iteration_resumes_at_that_iteration() {
     );
 }
 
-/// A small, seedable generator (xorshift): the kill moments differ per
-/// run of the suite, and a failing seed is printed to replay it.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
-
-/// What the API showed as finished while a server was up.
-async fn finished_runs(api: &Api) -> BTreeMap<String, Value> {
-    let (_, page) = api
-        .call(
-            "GET",
-            "/api/v1/runs?automation=under-load&status=finished&limit=500",
-            Some(ADMIN),
-            None,
-        )
-        .await;
-    page["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|r| Some((r["id"].as_str()?.to_string(), r["finished_at"].clone())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_kills_under_webhook_load_lose_nothing_and_repeat_nothing_finished() {
     const CYCLES: usize = 5;
     const TRIGGERS_PER_CYCLE: usize = 40;
-    let seed = std::env::var("WEFT_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-                | 1
-        });
-    eprintln!("kill seed {seed} (set WEFT_KILL_SEED to replay)");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::from_env("WEFT_KILL_SEED");
     let upstream = Upstream::start();
-    let args = grant(&upstream);
+    let args = upstream.grant();
     let mut server = serve(tempfile::tempdir().expect("tempdir"), &args);
     let api = Api::new(&server);
     let document = chain(
@@ -486,7 +263,7 @@ async fn random_kills_under_webhook_load_lose_nothing_and_repeat_nothing_finishe
             json!({"id": "Out", "type": "output", "mode": "set", "value": {"got": "{$.Start.order}"}}),
         ],
     );
-    let hook = create(&api, document).await;
+    let hook = create_hook(&api, document).await;
 
     let mut acknowledged: BTreeMap<String, u64> = BTreeMap::new();
     // Run id → (finished_at shown, the upstream phase it was seen in).
@@ -512,7 +289,7 @@ async fn random_kills_under_webhook_load_lose_nothing_and_repeat_nothing_finishe
         let kill_after = Duration::from_millis(rng.below(400));
         kill_points.push(kill_after.as_millis());
         tokio::time::sleep(kill_after).await;
-        for (id, at) in finished_runs(&api).await {
+        for (id, at) in finished_runs(&api, "under-load").await {
             shown_finished.entry(id).or_insert((at, cycle));
         }
         let _ = server.child.kill();

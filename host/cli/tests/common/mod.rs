@@ -3,6 +3,8 @@
 //! small API client that keeps every response body it received.
 #![allow(dead_code)]
 
+pub mod upstream;
+
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -366,4 +368,53 @@ pub async fn bearer_connection(api: &Api, connector: &str, token: &str) -> Strin
         .await;
     assert_eq!(s, 201, "{conn}");
     conn["id"].as_str().expect("connection id").to_string()
+}
+
+/// Create `document`; its webhook path.
+pub async fn create_hook(api: &Api, document: Value) -> String {
+    let (s, a) = api
+        .call("POST", "/api/v1/automations", Some(ADMIN), Some(document))
+        .await;
+    assert_eq!(s, 201, "{a}");
+    a["webhook_path"]
+        .as_str()
+        .expect("webhook path")
+        .to_string()
+}
+
+/// Trigger `hook` with `body`, which must be acknowledged; the run id.
+pub async fn trigger(api: &Api, hook: &str, body: Value) -> String {
+    let resp = api.hook(hook, body).await;
+    assert_eq!(resp.status().as_u16(), 202);
+    resp.json::<Value>().await.expect("json")["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string()
+}
+
+/// The runs of `automation` the API shows as finished (with warnings or
+/// not): id → `finished_at`.
+pub async fn finished_runs(
+    api: &Api,
+    automation: &str,
+) -> std::collections::BTreeMap<String, Value> {
+    let (_, page) = api
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/runs?automation={automation}&status=finished,finished-with-warnings&limit=500"
+            ),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    page["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|r| Some((r["id"].as_str()?.to_string(), r["finished_at"].clone())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
