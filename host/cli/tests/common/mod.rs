@@ -3,6 +3,7 @@
 //! small API client that keeps every response body it received.
 #![allow(dead_code)]
 
+pub mod fleet;
 pub mod upstream;
 
 use serde_json::{Value, json};
