@@ -88,10 +88,3 @@ CREATE TABLE hosts (
     started_at timestamptz NOT NULL DEFAULT now(),
     heartbeat_at timestamptz NOT NULL DEFAULT now()
 );
-
--- Counters bumped on every change a host caches (automations, connector
--- policies, ...): hosts poll them to drop what they cached.
-CREATE TABLE generations (
-    name text PRIMARY KEY,
-    value bigint NOT NULL
-);

@@ -327,41 +327,6 @@ impl Cluster {
             .await
     }
 
-    /// Bump the counter `name` (something hosts cache changed).
-    pub async fn bump(&self, name: &str) -> Result<i64, PgError> {
-        let (pool, name) = (self.db.pool().clone(), name.to_string());
-        self.db
-            .run(async move {
-                let row = pool
-                    .get()
-                    .await?
-                    .query_one(
-                        "INSERT INTO generations (name, value) VALUES ($1, 1)
-                         ON CONFLICT (name) DO UPDATE SET value = generations.value + 1
-                         RETURNING value",
-                        &[&name],
-                    )
-                    .await?;
-                Ok(row.get(0))
-            })
-            .await
-    }
-
-    /// The counter `name` (0 before its first bump).
-    pub async fn generation(&self, name: &str) -> Result<i64, PgError> {
-        let (pool, name) = (self.db.pool().clone(), name.to_string());
-        self.db
-            .run(async move {
-                let row = pool
-                    .get()
-                    .await?
-                    .query_opt("SELECT value FROM generations WHERE name = $1", &[&name])
-                    .await?;
-                Ok(row.map_or(0, |r| r.get(0)))
-            })
-            .await
-    }
-
     /// Queue-wide figures.
     pub async fn figures(&self) -> Result<ClusterFigures, PgError> {
         let (pool, lease) = (self.db.pool().clone(), millis(self.lease));

@@ -163,13 +163,3 @@ async fn a_stop_asked_on_one_host_reaches_the_holder() {
         "not b's run"
     );
 }
-
-#[tokio::test]
-async fn generations_count_changes() {
-    let test = TestDatabase::create().expect("local PostgreSQL");
-    let (a, b) = hosts(&test, Duration::from_secs(30));
-    assert_eq!(b.generation("automations").await.expect("read"), 0);
-    assert_eq!(a.bump("automations").await.expect("bump"), 1);
-    assert_eq!(a.bump("automations").await.expect("bump"), 2);
-    assert_eq!(b.generation("automations").await.expect("read"), 2);
-}

@@ -234,12 +234,7 @@ impl Admission {
     /// admitted whatever the cap, and goes on from its `input` block.
     pub fn resume(&self, record: &weft_host::RunRecord) {
         self.runner.paused.forget(&record.id);
-        let limit = self
-            .automations
-            .get(&record.automation_id)
-            .ok()
-            .flatten()
-            .and_then(|a| a.concurrency_limit());
+        let limit = self.limit_of(&record.automation_id);
         self.runner
             .metrics
             .queue_depth
@@ -267,18 +262,9 @@ impl Admission {
             self.runner.weft.store(),
             &self.runner.starts,
             limits,
-            |id| {
-                self.automations
-                    .get(id)
-                    .ok()
-                    .flatten()
-                    .and_then(|a| a.concurrency_limit())
-            },
+            |id| self.limit_of(id),
         )?;
-        self.runner.metrics.queue_depth.fetch_add(
-            i64::try_from(recovered).unwrap_or(i64::MAX),
-            Ordering::Relaxed,
-        );
+        self.count_readmitted(recovered);
         Ok(recovered)
     }
 
@@ -293,20 +279,29 @@ impl Admission {
             self.runner.weft.store(),
             &self.runner.starts,
             limits,
-            |id| {
-                self.automations
-                    .get(id)
-                    .ok()
-                    .flatten()
-                    .and_then(|a| a.concurrency_limit())
-            },
+            |id| self.limit_of(id),
             ids,
         )?;
+        self.count_readmitted(taken);
+        Ok(taken)
+    }
+
+    /// An automation's own concurrency limit, if it sets one (`None` also
+    /// when it cannot be read: the queue's default applies).
+    fn limit_of(&self, id: &str) -> Option<usize> {
+        self.automations
+            .get(id)
+            .ok()
+            .flatten()
+            .and_then(|a| a.concurrency_limit())
+    }
+
+    /// Runs re-admitted by recovery or a take-over join the queue gauge.
+    fn count_readmitted(&self, n: usize) {
         self.runner
             .metrics
             .queue_depth
-            .fetch_add(i64::try_from(taken).unwrap_or(i64::MAX), Ordering::Relaxed);
-        Ok(taken)
+            .fetch_add(i64::try_from(n).unwrap_or(i64::MAX), Ordering::Relaxed);
     }
 }
 

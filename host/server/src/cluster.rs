@@ -79,14 +79,6 @@ impl Coordination {
         matches!(self, Coordination::Shared(_))
     }
 
-    /// The name this host goes by among the others.
-    pub fn host(&self) -> Option<&str> {
-        match self {
-            Coordination::Solo => None,
-            Coordination::Shared(s) => Some(s.cluster.host()),
-        }
-    }
-
     /// Claim one of `record`'s automation's `limit` slots (see
     /// [`weft_pg::Cluster::claim_slot`]). Alone, the queue's lane is the
     /// limit and this always succeeds.
